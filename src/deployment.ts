@@ -1,0 +1,58 @@
+// Finds the deployed contracts for the network Hardhat is connected to.
+//
+// On the in-process `hardhat` network every run starts from an empty chain, so the system is deployed
+// on the spot with the Ignition module. On any other network the addresses that `hardhat ignition
+// deploy` recorded under ignition/deployments/chain-<id>/ are used.
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import type { KMSToken } from "../typechain-types";
+import KMSModule from "../ignition/modules/KMS";
+
+/** The contracts of one deployment, typed. */
+export interface Deployment {
+  token: KMSToken;
+}
+
+/** Raised when no deployment is recorded for the connected chain. */
+export class DeploymentNotFoundError extends Error {
+  constructor(chainId: bigint, file: string) {
+    super(
+      `no umbral-kms deployment recorded for chain ${chainId} (looked in ${file}); ` +
+        `deploy first: npx hardhat ignition deploy ignition/modules/KMS.ts --network <name>`,
+    );
+    this.name = "DeploymentNotFoundError";
+  }
+}
+
+const cache = new WeakMap<HardhatRuntimeEnvironment, Promise<Deployment>>();
+
+/** Returns the deployment for `hre`'s network, deploying it first on the in-process network. */
+export function loadDeployment(hre: HardhatRuntimeEnvironment): Promise<Deployment> {
+  let pending = cache.get(hre);
+  if (!pending) {
+    pending = resolveDeployment(hre);
+    cache.set(hre, pending);
+  }
+  return pending;
+}
+
+async function resolveDeployment(hre: HardhatRuntimeEnvironment): Promise<Deployment> {
+  if (hre.network.name === "hardhat") {
+    const { token } = await hre.ignition.deploy(KMSModule);
+    return { token: (await hre.ethers.getContractAt("KMSToken", await token.getAddress())) as unknown as KMSToken };
+  }
+  const { chainId } = await hre.ethers.provider.getNetwork();
+  const file = path.join(
+    hre.config.paths.root,
+    "ignition",
+    "deployments",
+    `chain-${chainId}`,
+    "deployed_addresses.json",
+  );
+  if (!existsSync(file)) throw new DeploymentNotFoundError(chainId, file);
+  const addresses = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
+  const tokenAddress = addresses["KMS#KMSToken"];
+  if (!tokenAddress) throw new DeploymentNotFoundError(chainId, file);
+  return { token: (await hre.ethers.getContractAt("KMSToken", tokenAddress)) as unknown as KMSToken };
+}

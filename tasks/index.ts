@@ -1,0 +1,2 @@
+// All operator-facing commands live under one scope: `npx hardhat kms <task>`.
+import "./token";
