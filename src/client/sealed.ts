@@ -216,7 +216,7 @@ export async function* openStream(
   onProgress?: (plaintextBytes: number) => void,
 ): AsyncGenerator<Uint8Array> {
   const iterator = sealed[Symbol.asyncIterator]();
-  let head = new Uint8Array(0);
+  let head: Uint8Array = new Uint8Array(0);
   let header: SealedHeader | undefined;
   while (!header) {
     const next = await iterator.next();
