@@ -1,0 +1,112 @@
+// secp256k1 as Umbral uses it: points, scalars, the second generator U, their byte forms, and the two kinds
+// of scalar multiplication. Secret scalars go through `mulSecret` (noble's constant-time `multiply`,
+// fixed-base tables for G and U); `mulPublic` / `sumOfProducts` are for public scalars on verification paths.
+import { secp256k1, hashToCurve } from "@noble/curves/secp256k1";
+import { bytesToNumberBE, numberToBytesBE } from "@noble/curves/abstract/utils";
+import { randomBytes } from "@noble/hashes/utils";
+import { DeserializationError, UmbralError } from "./errors";
+
+export const Point = secp256k1.Point;
+export type Point = InstanceType<typeof secp256k1.Point>;
+
+/** Scalar field of secp256k1 (integers modulo the group order n). */
+export const Fn = secp256k1.Point.Fn;
+/** Group order n. */
+export const CURVE_ORDER: bigint = Fn.ORDER;
+
+export const POINT_SIZE = 33;
+export const SCALAR_SIZE = 32;
+
+/** The generator G, with noble's default 8-bit fixed-base table. */
+export const G: Point = Point.BASE;
+
+/**
+ * The second generator U of umbral-pre's `Parameters`: RFC 9380 `secp256k1_XMD:SHA-256_SSWU_RO_` of the
+ * message `POINT_U` under the DST `PARAMETERS`. Nobody knows log_G(U), which is what makes U1 = rk·U a
+ * binding commitment to rk.
+ */
+export const U: Point = (() => {
+  const h = hashToCurve(new TextEncoder().encode("POINT_U"), { DST: "PARAMETERS" });
+  const p = Point.fromAffine(h.toAffine());
+  // U is multiplied by every kfrag's rk and every proof nonce: worth the same 8-bit table as G.
+  p.precompute(8, false);
+  return p;
+})();
+
+/** 33-byte compressed SEC1 form. */
+export function pointToBytes(p: Point): Uint8Array {
+  if (p.is0()) throw new UmbralError("the point at infinity has no 33-byte compressed form");
+  return p.toBytes(true);
+}
+
+/** Parses a 33-byte compressed SEC1 point (prefix 02/03, x < p, on the curve). */
+export function pointFromBytes(bytes: Uint8Array, what = "point"): Point {
+  if (bytes.length !== POINT_SIZE) {
+    throw new DeserializationError(`${what}: expected ${POINT_SIZE}-byte compressed point, got ${bytes.length} bytes`);
+  }
+  if (bytes[0] !== 0x02 && bytes[0] !== 0x03) {
+    throw new DeserializationError(
+      `${what}: expected prefix 0x02 or 0x03, got 0x${bytes[0].toString(16).padStart(2, "0")}`,
+    );
+  }
+  try {
+    const p = Point.fromBytes(bytes);
+    p.assertValidity();
+    return p;
+  } catch (e) {
+    throw new DeserializationError(`${what}: not a point on secp256k1 (${(e as Error).message})`);
+  }
+}
+
+/** 32-byte big-endian form of a scalar. */
+export function scalarToBytes(k: bigint): Uint8Array {
+  return numberToBytesBE(k, SCALAR_SIZE);
+}
+
+/** Parses a 32-byte big-endian scalar in [1, n). Zero is rejected: no Umbral scalar on the wire may be zero. */
+export function scalarFromBytes(bytes: Uint8Array, what = "scalar"): bigint {
+  if (bytes.length !== SCALAR_SIZE) {
+    throw new DeserializationError(`${what}: expected ${SCALAR_SIZE}-byte scalar, got ${bytes.length} bytes`);
+  }
+  const k = bytesToNumberBE(bytes);
+  if (k === 0n) throw new DeserializationError(`${what}: scalar is zero`);
+  if (k >= CURVE_ORDER)
+    throw new DeserializationError(`${what}: scalar 0x${k.toString(16)} is not below the group order`);
+  return k;
+}
+
+/** A uniformly random scalar in [1, n), by rejection sampling (no modulo bias). */
+export function randomScalar(): bigint {
+  for (;;) {
+    const k = bytesToNumberBE(randomBytes(SCALAR_SIZE));
+    if (k > 0n && k < CURVE_ORDER) return k;
+  }
+}
+
+/**
+ * k·P for a secret k, in constant time (noble's `multiply`: the same sequence of group operations whatever
+ * k is). G and U use their precomputed tables because noble caches tables by point identity.
+ */
+export function mulSecret(p: Point, k: bigint): Point {
+  if (p.is0()) return Point.ZERO;
+  return p.multiply(k);
+}
+
+/** k·P for a public k (verification paths only): variable time. */
+export function mulPublic(p: Point, k: bigint): Point {
+  return p.multiplyUnsafe(k);
+}
+
+/** Affine x and y of a point, as the on-chain checker wants them. */
+export function affine(p: Point): { x: bigint; y: bigint } {
+  const a = p.toAffine();
+  return { x: a.x, y: a.y };
+}
+
+/** Bytes equality that does not stop at the first difference. */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+  return diff === 0;
+}

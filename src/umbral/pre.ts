@@ -1,0 +1,128 @@
+// The scheme's top-level operations, mirroring umbral-pre's `pre.rs`: encrypt, decryptOriginal,
+// generateKFrags, reencrypt, decryptReencrypted (with the threshold combination of cfrags).
+import { Fn, mulPublic, mulSecret, Point, pointToBytes } from "./curve";
+import { Capsule } from "./capsule";
+import { reencryptWith, VerifiedCapsuleFrag } from "./cfrag";
+import { demDecrypt, demEncrypt } from "./dem";
+import {
+  InvalidThresholdError,
+  MismatchedCapsuleFragsError,
+  NoCapsuleFragsError,
+  ReencryptionValidationError,
+  RepeatedCapsuleFragsError,
+} from "./errors";
+import { hashCapsulePoints, hashToPolynomialArg, hashToSharedSecret } from "./hash";
+import { secretScalar, type PublicKey, type SecretKey } from "./keys";
+import { makeKFrags, type VerifiedKeyFrag } from "./kfrag";
+import type { Signer } from "./signing";
+
+/** Encrypts for `delegatingPk`: a fresh capsule and nonce ‖ XChaCha20-Poly1305(plaintext) bound to it. */
+export function encrypt(delegatingPk: PublicKey, plaintext: Uint8Array): [Capsule, Uint8Array] {
+  const [capsule, keySeed] = Capsule.fromPublicKey(delegatingPk);
+  return [capsule, demEncrypt(keySeed, plaintext, capsule.toBytesSimple())];
+}
+
+/** Decrypts with the secret key the capsule was made for. Throws `DecryptionError` on any mismatch. */
+export function decryptOriginal(delegatingSk: SecretKey, capsule: Capsule, ciphertext: Uint8Array): Uint8Array {
+  return demDecrypt(capsule.openOriginal(delegatingSk), ciphertext, capsule.toBytesSimple());
+}
+
+/**
+ * Splits the re-encryption key from `delegatingSk` to `receivingPk` into `shares` kfrags, any `threshold`
+ * of which suffice. Unlike umbral-pre, throws `InvalidThresholdError` unless 1 ≤ threshold ≤ shares.
+ */
+export function generateKFrags(
+  delegatingSk: SecretKey,
+  receivingPk: PublicKey,
+  signer: Signer,
+  threshold: number,
+  shares: number,
+  signDelegatingKey: boolean,
+  signReceivingKey: boolean,
+): VerifiedKeyFrag[] {
+  if (!Number.isSafeInteger(threshold) || !Number.isSafeInteger(shares) || threshold < 1 || threshold > shares) {
+    throw new InvalidThresholdError(threshold, shares);
+  }
+  return makeKFrags(delegatingSk, receivingPk, signer, threshold, shares, signDelegatingKey, signReceivingKey);
+}
+
+/** A proxy's re-encryption of `capsule` with its verified kfrag. */
+export function reencrypt(capsule: Capsule, kfrag: VerifiedKeyFrag): VerifiedCapsuleFrag {
+  return new VerifiedCapsuleFrag(reencryptWith(capsule, kfrag.kfrag));
+}
+
+/**
+ * Bob's side: combines ≥ threshold verified cfrags of one policy into the capsule's key and decrypts.
+ * Throws an `OpenReencryptedError` subclass if the cfrags cannot open the capsule, `DecryptionError` if the
+ * ciphertext does not match.
+ */
+export function decryptReencrypted(
+  receivingSk: SecretKey,
+  delegatingPk: PublicKey,
+  capsule: Capsule,
+  verifiedCFrags: VerifiedCapsuleFrag[],
+  ciphertext: Uint8Array,
+): Uint8Array {
+  const keySeed = openReencrypted(capsule, receivingSk, delegatingPk, verifiedCFrags);
+  return demDecrypt(keySeed, ciphertext, capsule.toBytesSimple());
+}
+
+function openReencrypted(
+  capsule: Capsule,
+  receivingSk: SecretKey,
+  delegatingPk: PublicKey,
+  vcfrags: VerifiedCapsuleFrag[],
+): Uint8Array {
+  if (vcfrags.length === 0) throw new NoCapsuleFragsError("no capsule fragments given");
+  const cfrags = vcfrags.map((v) => v.cfrag);
+  const precursor = cfrags[0].precursor;
+  cfrags.forEach((c, i) => {
+    if (!c.precursor.equals(precursor)) {
+      throw new MismatchedCapsuleFragsError(
+        `capsule fragment ${i} comes from another generateKFrags call (precursor ${hex(pointToBytes(c.precursor))} != ${hex(pointToBytes(precursor))})`,
+      );
+    }
+  });
+  const ids = new Set<string>();
+  cfrags.forEach((c, i) => {
+    const id = hex(c.kfragId);
+    if (ids.has(id)) throw new RepeatedCapsuleFragsError(`capsule fragment ${i} repeats kfrag id ${id}`);
+    ids.add(id);
+  });
+
+  const skB = secretScalar(receivingSk);
+  const pkB = receivingSk.publicKey().point;
+  const dh = mulSecret(precursor, skB);
+  const xs = cfrags.map((c) => hashToPolynomialArg(precursor, pkB, dh, c.kfragId));
+
+  // E' = Σ λ_i·e1_i, V' = Σ λ_i·v1_i with Lagrange coefficients at 0. The x_i derive from Bob's DH secret
+  // and are kept from the proxies, so λ_i are multiplied in constant time.
+  let ePrime = Point.ZERO;
+  let vPrime = Point.ZERO;
+  for (let i = 0; i < cfrags.length; i++) {
+    let lambda = 1n;
+    for (let j = 0; j < cfrags.length; j++) {
+      if (j === i) continue;
+      const diff = Fn.sub(xs[j], xs[i]);
+      if (diff === 0n) throw new RepeatedCapsuleFragsError(`capsule fragments ${i} and ${j} have the same share index`);
+      lambda = Fn.mul(lambda, Fn.mul(xs[j], Fn.inv(diff)));
+    }
+    ePrime = ePrime.add(mulSecret(cfrags[i].e1, lambda));
+    vPrime = vPrime.add(mulSecret(cfrags[i].v1, lambda));
+  }
+
+  const d = hashToSharedSecret(precursor, pkB, dh);
+  const h = hashCapsulePoints(capsule.e, capsule.v);
+  // pk_A·(s/d) = h·E' + V' holds only if E', V' are f(0)·(E, V) = (sk_A/d)·(E, V): enough fragments, from
+  // this capsule. s/d contains d (secret); h is public.
+  const lhs = mulSecret(delegatingPk.point, Fn.mul(capsule.s, Fn.inv(d)));
+  if (!lhs.equals(mulPublic(ePrime, h).add(vPrime))) {
+    throw new ReencryptionValidationError(
+      `the ${cfrags.length} capsule fragment(s) do not open this capsule: fewer than the policy's threshold, ` +
+        "re-encrypted from another capsule, or not verified",
+    );
+  }
+  return pointToBytes(mulSecret(ePrime.add(vPrime), d));
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");

@@ -1,0 +1,123 @@
+// ECDSA over SHA-256(message), low-S, 64-byte r ‖ s: umbral-pre's `Signer` and `Signature`.
+// Signing is hedged (RFC 6979 plus fresh entropy), as rust-umbral's `sign_digest_with_rng`: two signatures
+// of the same message differ, so tests compare signatures by verifying them, not by bytes.
+import { secp256k1 } from "@noble/curves/secp256k1";
+import { bytesToNumberBE } from "@noble/curves/abstract/utils";
+import { CURVE_ORDER, scalarToBytes, type Point } from "./curve";
+import { DeserializationError } from "./errors";
+import { concat, sha256 } from "./hash";
+import { PublicKey, secretScalar, type SecretKey } from "./keys";
+
+export const SIGNATURE_SIZE = 64;
+const HALF_ORDER = CURVE_ORDER >> 1n;
+
+/** An ECDSA signature (r, s), both in [1, n). */
+export class Signature {
+  private constructor(
+    readonly r: bigint,
+    readonly s: bigint,
+  ) {}
+
+  /** @internal */
+  static fromRS(r: bigint, s: bigint): Signature {
+    return new Signature(r, s);
+  }
+
+  /** Parses r ‖ s (32 bytes each, big-endian). A high s parses (as in umbral-pre) but never verifies. */
+  static fromBEBytes(bytes: Uint8Array): Signature {
+    if (bytes.length !== SIGNATURE_SIZE) {
+      throw new DeserializationError(`Signature: expected ${SIGNATURE_SIZE} bytes, got ${bytes.length}`);
+    }
+    const r = bytesToNumberBE(bytes.subarray(0, 32));
+    const s = bytesToNumberBE(bytes.subarray(32));
+    for (const [name, v] of [
+      ["r", r],
+      ["s", s],
+    ] as const) {
+      if (v === 0n || v >= CURVE_ORDER)
+        throw new DeserializationError(`Signature: ${name} = 0x${v.toString(16)} is not in [1, n)`);
+    }
+    return new Signature(r, s);
+  }
+
+  static fromDerBytes(bytes: Uint8Array): Signature {
+    let sig;
+    try {
+      sig = secp256k1.Signature.fromBytes(bytes, "der");
+    } catch (e) {
+      throw new DeserializationError(`Signature: invalid DER (${(e as Error).message})`);
+    }
+    return Signature.fromBEBytes(sig.toBytes("compact"));
+  }
+
+  toBEBytes(): Uint8Array {
+    return concat(scalarToBytes(this.r), scalarToBytes(this.s));
+  }
+
+  toDerBytes(): Uint8Array {
+    return new secp256k1.Signature(this.r, this.s).toBytes("der");
+  }
+
+  /** True if this is a low-S signature of SHA-256(message) by the key's owner. */
+  verify(verifyingPk: PublicKey, message: Uint8Array): boolean {
+    return verifyDigest(verifyingPk, sha256(message), this);
+  }
+
+  equals(other: Signature): boolean {
+    return this.r === other.r && this.s === other.s;
+  }
+
+  /**
+   * The recovery bit v ∈ {0, 1} for which ecrecover(digest, v, r, s) gives `verifyingPk`, or null if
+   * neither does (the signature is not by that key over that digest).
+   */
+  recoveryBit(verifyingPk: PublicKey, digest: Uint8Array): 0 | 1 | null {
+    if (this.s > HALF_ORDER) return null;
+    for (const v of [0, 1] as const) {
+      let q: Point;
+      try {
+        q = new secp256k1.Signature(this.r, this.s).addRecoveryBit(v).recoverPublicKey(digest);
+      } catch {
+        continue;
+      }
+      if (q.equals(verifyingPk.point)) return v;
+    }
+    return null;
+  }
+
+  toString(): string {
+    return `Signature:${Buffer.from(this.toBEBytes()).toString("hex")}`;
+  }
+}
+
+/** Low-S ECDSA verification of a 32-byte digest. Public inputs only, so variable time is fine. */
+export function verifyDigest(verifyingPk: PublicKey, digest: Uint8Array, sig: Signature): boolean {
+  if (sig.s > HALF_ORDER) return false;
+  return secp256k1.verify(sig.toBEBytes(), digest, verifyingPk.compressed, { prehash: false, lowS: true });
+}
+
+/** Signs messages with a secret key; cannot be serialized. */
+export class Signer {
+  private readonly sk: SecretKey;
+
+  constructor(secretKey: SecretKey) {
+    this.sk = secretKey;
+  }
+
+  sign(message: Uint8Array): Signature {
+    const sig = secp256k1.sign(sha256(message), scalarToBytes(secretScalar(this.sk)), {
+      prehash: false,
+      lowS: true,
+      extraEntropy: true,
+    });
+    return Signature.fromRS(sig.r, sig.s);
+  }
+
+  verifyingKey(): PublicKey {
+    return this.sk.publicKey();
+  }
+
+  toString(): string {
+    return "Signer:...";
+  }
+}
