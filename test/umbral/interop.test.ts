@@ -1,7 +1,7 @@
 // Interop with @nucypher/umbral-pre 0.10 (the WASM build of rust-umbral), both directions, random cases:
 // objects made by one side decode, verify and decrypt on the other, and re-encode to the same bytes.
 import { expect } from "chai";
-import { hex, pick, randInt, randomPlaintext, T, tsParties, tsPk, W, wasmCapsule, wasmPk, wasmSk } from "./oracle";
+import { hex, pick, randInt, randomPlaintext, T, tsParties, tsPk, W, wasmPk, wasmSk } from "./oracle";
 
 const CASES = 24;
 
