@@ -1,0 +1,166 @@
+// `npm run bench:umbral`: times the TypeScript Umbral against umbral-pre's WASM build in the same process,
+// operation by operation, and writes the table to docs/bench.md. Objects that umbral-pre's `verify()`
+// consumes are rebuilt from bytes inside the timed loop on both sides, so both pay the same decoding.
+import { writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import * as W from "@nucypher/umbral-pre";
+import * as T from "../src/umbral";
+
+const MIN_MS = Number(process.env.BENCH_MIN_MS ?? 1200);
+
+/** ms per call: warm up, then repeat until MIN_MS have passed (at least 3 calls). */
+function time(fn: () => unknown): number {
+  for (let i = 0; i < 2; i++) fn();
+  let n = 0;
+  const start = process.hrtime.bigint();
+  let elapsed = 0;
+  while (n < 3 || elapsed < MIN_MS) {
+    fn();
+    n++;
+    elapsed = Number(process.hrtime.bigint() - start) / 1e6;
+  }
+  return elapsed / n;
+}
+
+interface Row {
+  op: string;
+  path: "secret" | "verify" | "mixed";
+  ts: number;
+  wasm: number;
+}
+
+function setup(threshold: number, shares: number, size: number) {
+  const dSk = T.SecretKey.random();
+  const rSk = T.SecretKey.random();
+  const signer = new T.Signer(T.SecretKey.random());
+  const plaintext = new Uint8Array(size).fill(0x5a);
+  const [capsule, ct] = T.encrypt(dSk.publicKey(), plaintext);
+  const kfrags = T.generateKFrags(dSk, rSk.publicKey(), signer, threshold, shares, true, true);
+  const cfrags = kfrags.map((k) => T.reencrypt(capsule, k));
+  const w = {
+    dSk: W.SecretKey.fromBEBytes(dSk.toBEBytes()),
+    rSk: W.SecretKey.fromBEBytes(rSk.toBEBytes()),
+    signer: new W.Signer(W.SecretKey.fromBEBytes(T.SecretKeyFactory.random().makeKey(new Uint8Array(0)).toBEBytes())),
+    capsule: W.Capsule.fromBytes(capsule.toBytes()),
+    vk: W.PublicKey.fromCompressedBytes(signer.verifyingKey().toCompressedBytes()),
+  };
+  const dPk = dSk.publicKey();
+  const rPk = rSk.publicKey();
+  const wd = w.dSk.publicKey();
+  const wr = w.rSk.publicKey();
+  const wkfrags = kfrags.map((k) => W.KeyFrag.fromBytes(k.toBytes()).skipVerification());
+  return { dSk, rSk, dPk, rPk, signer, plaintext, capsule, ct, kfrags, cfrags, w, wd, wr, wkfrags };
+}
+
+function main(): void {
+  const rows: Row[] = [];
+  const add = (op: string, p: Row["path"], ts: () => unknown, wasm: () => unknown): void => {
+    const row = { op, path: p, ts: time(ts), wasm: time(wasm) };
+    rows.push(row);
+    console.log(
+      `${op.padEnd(34)} ts ${row.ts.toFixed(3).padStart(9)} ms   wasm ${row.wasm.toFixed(3).padStart(9)} ms   ×${(row.ts / row.wasm).toFixed(2)}`,
+    );
+  };
+
+  for (const [label, size] of [
+    ["1 KiB", 1024],
+    ["1 MiB", 1 << 20],
+  ] as const) {
+    const s = setup(2, 3, size);
+    const wpk = s.wd;
+    add(
+      `encrypt ${label}`,
+      "secret",
+      () => T.encrypt(s.dPk, s.plaintext),
+      () => W.encrypt(wpk, s.plaintext),
+    );
+    add(
+      `decryptOriginal ${label}`,
+      "secret",
+      () => T.decryptOriginal(s.dSk, s.capsule, s.ct),
+      () => W.decryptOriginal(s.w.dSk, s.w.capsule, s.ct),
+    );
+  }
+
+  const s = setup(2, 3, 1024);
+  for (const [t, n] of [
+    [2, 3],
+    [6, 10],
+  ]) {
+    add(
+      `generateKFrags ${t}-of-${n}`,
+      "secret",
+      () => T.generateKFrags(s.dSk, s.rPk, s.signer, t, n, true, true),
+      () => W.generateKFrags(s.w.dSk, s.wr, s.w.signer, t, n, true, true),
+    );
+  }
+
+  const kfragBytes = s.kfrags[0].toBytes();
+  add(
+    "kfrag fromBytes + verify",
+    "mixed",
+    () => T.KeyFrag.fromBytes(kfragBytes).verify(s.signer.verifyingKey(), s.dPk, s.rPk),
+    () => W.KeyFrag.fromBytes(kfragBytes).verify(s.w.vk, s.wd, s.wr),
+  );
+  add(
+    "reencrypt",
+    "secret",
+    () => T.reencrypt(s.capsule, s.kfrags[0]),
+    () => W.reencrypt(s.w.capsule, s.wkfrags[0]),
+  );
+  const cfragBytes = s.cfrags[0].toBytes();
+  add(
+    "cfrag fromBytes + verify",
+    "verify",
+    () => T.CapsuleFrag.fromBytes(cfragBytes).verify(s.capsule, s.signer.verifyingKey(), s.dPk, s.rPk),
+    () => W.CapsuleFrag.fromBytes(cfragBytes).verify(s.w.capsule, s.w.vk, s.wd, s.wr),
+  );
+  const wcfrags = s.cfrags.map((c) => W.CapsuleFrag.fromBytes(c.toBytes()).skipVerification());
+  add(
+    "decryptReencrypted 2 cfrags, 1 KiB",
+    "mixed",
+    () => T.decryptReencrypted(s.rSk, s.dPk, s.capsule, s.cfrags.slice(0, 2), s.ct),
+    () => W.decryptReencrypted(s.w.rSk, s.wd, s.w.capsule, wcfrags.slice(0, 2), s.ct),
+  );
+  const s6 = setup(6, 10, 1024);
+  const wcfrags6 = s6.cfrags.map((c) => W.CapsuleFrag.fromBytes(c.toBytes()).skipVerification());
+  add(
+    "decryptReencrypted 6 cfrags, 1 KiB",
+    "mixed",
+    () => T.decryptReencrypted(s6.rSk, s6.dPk, s6.capsule, s6.cfrags.slice(0, 6), s6.ct),
+    () => W.decryptReencrypted(s6.w.rSk, s6.wd, s6.w.capsule, wcfrags6.slice(0, 6), s6.ct),
+  );
+  const capsuleBytes = s.capsule.toBytes();
+  add(
+    "capsule fromBytes (self-check)",
+    "verify",
+    () => T.Capsule.fromBytes(capsuleBytes),
+    () => W.Capsule.fromBytes(capsuleBytes),
+  );
+
+  const cpu = os.cpus()[0]?.model ?? "unknown CPU";
+  const lines = [
+    "# TypeScript speed",
+    "",
+    "## Umbral: `src/umbral` against `@nucypher/umbral-pre` 0.10.0 (WASM)",
+    "",
+    `Measured by \`npm run bench:umbral\` (scripts/bench-umbral.ts) in one Node process: ${cpu}, ` +
+      `${os.cpus().length} cores, Node ${process.version}, ${os.platform()} ${os.arch()}. ` +
+      `Each figure is the mean over at least ${MIN_MS} ms of calls after a warm-up. ` +
+      "Ratio = TypeScript / WASM (lower is better). Path: *secret* = every scalar multiplication is by a secret " +
+      "(constant-time `multiply`), *verify* = public scalars only, *mixed* = both.",
+    "",
+    "| operation | path | TypeScript ms/op | umbral-pre ms/op | ratio |",
+    "| --- | --- | ---: | ---: | ---: |",
+    ...rows.map(
+      (r) => `| ${r.op} | ${r.path} | ${r.ts.toFixed(3)} | ${r.wasm.toFixed(3)} | ${(r.ts / r.wasm).toFixed(2)}× |`,
+    ),
+    "",
+  ];
+  const out = path.join(__dirname, "..", "docs", "bench.md");
+  writeFileSync(out, lines.join("\n"));
+  console.log(`wrote ${out}`);
+}
+
+main();
