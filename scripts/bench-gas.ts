@@ -5,8 +5,9 @@ import path from "node:path";
 import hre from "hardhat";
 import type { GasSection } from "./gas/types";
 import { tokenGas } from "./gas/token";
+import { stakingGas } from "./gas/staking";
 
-const sections: GasSection[] = [tokenGas];
+const sections: GasSection[] = [tokenGas, stakingGas];
 
 function fmt(gas: bigint): string {
   return gas.toLocaleString("en-US");

@@ -6,12 +6,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import type { KMSToken } from "../typechain-types";
+import type { KMSToken, StakingEscrow } from "../typechain-types";
 import KMSModule from "../ignition/modules/KMS";
 
 /** The contracts of one deployment, typed. */
 export interface Deployment {
   token: KMSToken;
+  escrow: StakingEscrow;
 }
 
 /** Raised when no deployment is recorded for the connected chain. */
@@ -39,8 +40,11 @@ export function loadDeployment(hre: HardhatRuntimeEnvironment): Promise<Deployme
 
 async function resolveDeployment(hre: HardhatRuntimeEnvironment): Promise<Deployment> {
   if (hre.network.name === "hardhat") {
-    const { token } = await hre.ignition.deploy(KMSModule);
-    return { token: (await hre.ethers.getContractAt("KMSToken", await token.getAddress())) as unknown as KMSToken };
+    const { token, escrow } = await hre.ignition.deploy(KMSModule);
+    return {
+      token: (await hre.ethers.getContractAt("KMSToken", await token.getAddress())) as unknown as KMSToken,
+      escrow: (await hre.ethers.getContractAt("StakingEscrow", await escrow.getAddress())) as unknown as StakingEscrow,
+    };
   }
   const { chainId } = await hre.ethers.provider.getNetwork();
   const file = path.join(
@@ -53,6 +57,10 @@ async function resolveDeployment(hre: HardhatRuntimeEnvironment): Promise<Deploy
   if (!existsSync(file)) throw new DeploymentNotFoundError(chainId, file);
   const addresses = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
   const tokenAddress = addresses["KMS#KMSToken"];
-  if (!tokenAddress) throw new DeploymentNotFoundError(chainId, file);
-  return { token: (await hre.ethers.getContractAt("KMSToken", tokenAddress)) as unknown as KMSToken };
+  const escrowAddress = addresses["KMS#StakingEscrow"];
+  if (!tokenAddress || !escrowAddress) throw new DeploymentNotFoundError(chainId, file);
+  return {
+    token: (await hre.ethers.getContractAt("KMSToken", tokenAddress)) as unknown as KMSToken,
+    escrow: (await hre.ethers.getContractAt("StakingEscrow", escrowAddress)) as unknown as StakingEscrow,
+  };
 }

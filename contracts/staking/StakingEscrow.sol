@@ -1,0 +1,521 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {IStakingEscrow} from "../interfaces/IStakingEscrow.sol";
+import {IPolicyCommitHook} from "../interfaces/IPolicyCommitHook.sol";
+
+/// @title StakingEscrow
+/// @notice Holds the stakes of re-encryption nodes and the mining reserve. A staker deposits KMS, locks part of
+/// it for some periods and bonds an operator (the node's hot key); the operator commits once per period to be
+/// active in the next one, and each committed period, once past, pays
+/// `locked_i(p) × issuance(p) / lockedPerPeriod(p)` from the reserve.
+/// @dev Design notes (lock model, schedule, rounding, re-bonding, gas) are in docs/staking.md.
+///
+/// Invariant that keeps minting O(1): for each of the (at most two) committed periods of a staker not yet minted,
+/// the staker's weight is its current `lockedValue`, and that value is included in `lockedPerPeriod` of the
+/// period. Every change of `lockedValue` first mints the fully past periods and then applies the same change to
+/// the entries of the still open periods (current and next), so no other staker's share moves.
+contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /// @dev One slot holds what commit reads to authenticate and pay (operator, stake); the other the lock and
+    /// the commitment bookkeeping. Amounts are uint96: each is at most the token's supply, which the
+    /// constructor checks fits 96 bits. Periods are uint32: a period at 1-day resolution overflows in
+    /// 11 million years, and every stored period is checked against 2^32 - 1 where it is computed.
+    struct Staker {
+        address operator;
+        uint96 stake;
+        uint96 lockedValue;
+        uint32 unlockPeriod;
+        uint32 lastCommittedPeriod;
+        uint32 previousCommittedPeriod;
+        uint32 operatorBondedPeriod;
+    }
+
+    /// @dev Sum of committed locks and the issuance of one period, one slot: both are at most the token supply.
+    struct Period {
+        uint128 locked;
+        uint128 issuance;
+    }
+
+    /// @inheritdoc IStakingEscrow
+    uint256 public constant ISSUANCE_RATE_DENOMINATOR = 1e18;
+
+    // The interface's getters (`token()`, `periodDuration()`, ...) fix these names; SNAKE_CASE would break it.
+    // solhint-disable immutable-vars-naming
+    /// @inheritdoc IStakingEscrow
+    IERC20 public immutable token;
+    /// @inheritdoc IStakingEscrow
+    uint256 public immutable periodDuration;
+    /// @inheritdoc IStakingEscrow
+    uint256 public immutable minStake;
+    /// @inheritdoc IStakingEscrow
+    uint256 public immutable maxStake;
+    /// @inheritdoc IStakingEscrow
+    uint256 public immutable minLockPeriods;
+    /// @inheritdoc IStakingEscrow
+    uint256 public immutable minOperatorPeriods;
+    /// @inheritdoc IStakingEscrow
+    uint256 public immutable issuanceRate;
+    // solhint-enable immutable-vars-naming
+
+    /// @inheritdoc IStakingEscrow
+    address public policyManager;
+    /// @dev Packed with `policyManager`: a commit that allocates a period's issuance reads both in one slot.
+    uint96 private _unallocatedReserve;
+    /// @inheritdoc IStakingEscrow
+    address public adjudicator;
+
+    /// @inheritdoc IStakingEscrow
+    mapping(address operator => address staker) public stakerFromOperator;
+    mapping(address staker => Staker) private _stakers;
+    mapping(uint256 period => Period) private _periods;
+
+    /// @param token_ The KMS token; its supply must fit 96 bits.
+    /// @param periodDuration_ Seconds per period (> 0).
+    /// @param minStake_ Smallest lock (> 0).
+    /// @param maxStake_ Largest lock (≥ `minStake_`).
+    /// @param minLockPeriods_ Fewest periods a new or grown lock must last (> 0).
+    /// @param minOperatorPeriods_ Fewest periods between two operator changes.
+    /// @param issuanceRate_ Share of the unallocated reserve issued per period, over 10^18 (0 < rate < 10^18).
+    /// @param owner_ May set the policy manager and the adjudicator, once each.
+    constructor(
+        IERC20 token_,
+        uint256 periodDuration_,
+        uint256 minStake_,
+        uint256 maxStake_,
+        uint256 minLockPeriods_,
+        uint256 minOperatorPeriods_,
+        uint256 issuanceRate_,
+        address owner_
+    ) Ownable(owner_) {
+        if (address(token_) == address(0)) revert ZeroAddress();
+        if (periodDuration_ == 0) revert ZeroPeriodDuration();
+        if (minStake_ == 0 || minStake_ > maxStake_) revert InvalidStakeBounds(minStake_, maxStake_);
+        if (minLockPeriods_ == 0) revert ZeroMinLockPeriods();
+        if (issuanceRate_ == 0 || issuanceRate_ >= ISSUANCE_RATE_DENOMINATOR) {
+            revert InvalidIssuanceRate(issuanceRate_, ISSUANCE_RATE_DENOMINATOR);
+        }
+        uint256 supply = token_.totalSupply();
+        if (supply > type(uint96).max) revert TokenSupplyTooLarge(supply);
+        token = token_;
+        periodDuration = periodDuration_;
+        minStake = minStake_;
+        maxStake = maxStake_;
+        minLockPeriods = minLockPeriods_;
+        minOperatorPeriods = minOperatorPeriods_;
+        issuanceRate = issuanceRate_;
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Configuration
+    // ----------------------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IStakingEscrow
+    function setPolicyManager(address policyManager_) external onlyOwner {
+        if (policyManager_ == address(0)) revert ZeroAddress();
+        if (policyManager != address(0)) revert PolicyManagerAlreadySet(policyManager);
+        policyManager = policyManager_;
+        emit PolicyManagerSet(policyManager_);
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function setAdjudicator(address adjudicator_) external onlyOwner {
+        if (adjudicator_ == address(0)) revert ZeroAddress();
+        if (adjudicator != address(0)) revert AdjudicatorAlreadySet(adjudicator);
+        adjudicator = adjudicator_;
+        emit AdjudicatorSet(adjudicator_);
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Reserve
+    // ----------------------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IStakingEscrow
+    function fundReserve(uint256 value) external {
+        if (value == 0) revert ZeroAmount();
+        // Fits: the reserve is part of the escrow's balance, at most the token supply (< 2^96).
+        _unallocatedReserve = uint96(_unallocatedReserve + value);
+        emit ReserveFunded(msg.sender, value);
+        token.safeTransferFrom(msg.sender, address(this), value);
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function unallocatedReserve() external view returns (uint256) {
+        return _unallocatedReserve;
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Staking
+    // ----------------------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IStakingEscrow
+    function deposit(uint256 value) external {
+        _deposit(value);
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function depositWithPermit(uint256 value, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external {
+        _permit(value, deadline, v, r, s);
+        _deposit(value);
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function depositAndLock(uint256 value, uint256 periods) external {
+        _deposit(value);
+        _lock(msg.sender, value, periods);
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function depositAndLockWithPermit(
+        uint256 value,
+        uint256 periods,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external {
+        _permit(value, deadline, v, r, s);
+        _deposit(value);
+        _lock(msg.sender, value, periods);
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function lock(uint256 value, uint256 periods) external {
+        _lock(msg.sender, value, periods);
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function prolong(uint256 periods) external {
+        if (periods == 0) revert ZeroAmount();
+        Staker storage info = _stakers[msg.sender];
+        uint256 unlockPeriod = info.unlockPeriod;
+        if (info.lockedValue == 0 || _currentPeriod() >= unlockPeriod) revert NoActiveLock(msg.sender, unlockPeriod);
+        if (periods > type(uint32).max - unlockPeriod) revert PeriodOverflow(periods);
+        // Cannot overflow uint32: checked just above.
+        unlockPeriod += periods;
+        info.unlockPeriod = uint32(unlockPeriod);
+        emit Prolonged(msg.sender, periods, unlockPeriod);
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function withdraw(uint256 value) external nonReentrant {
+        if (value == 0) revert ZeroAmount();
+        Staker storage info = _stakers[msg.sender];
+        uint256 stake = info.stake;
+        uint256 available = stake - _activeLock(info, _currentPeriod());
+        if (value > available) revert InsufficientUnlocked(value, available);
+        // Fits: smaller than the stored stake.
+        info.stake = uint96(stake - value);
+        emit Withdrawn(msg.sender, value);
+        token.safeTransfer(msg.sender, value);
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function bondOperator(address operator) external {
+        Staker storage info = _stakers[msg.sender];
+        uint256 current = _currentPeriod();
+        if (_activeLock(info, current) < minStake) revert NoActiveLock(msg.sender, info.unlockPeriod);
+        address previous = info.operator;
+        if (operator == previous) revert OperatorUnchanged(operator);
+        uint256 bondedPeriod = info.operatorBondedPeriod;
+        // A staker could otherwise hop between operator keys faster than misbehaviour is reported.
+        if (bondedPeriod != 0 && current < bondedPeriod + minOperatorPeriods) {
+            revert RebondTooSoon(bondedPeriod + minOperatorPeriods, current);
+        }
+        // The operator that committed to a period is the node that serves it; no swap under a promise.
+        uint256 last = info.lastCommittedPeriod;
+        if (last > current) revert RebondWhileCommitted(last);
+        if (operator != address(0)) {
+            address owner_ = stakerFromOperator[operator];
+            if (owner_ == address(0)) {
+                if (operator != msg.sender && _stakers[operator].stake != 0) revert OperatorIsStaker(operator);
+                stakerFromOperator[operator] = msg.sender;
+            } else if (owner_ != msg.sender) {
+                revert OperatorAlreadyBonded(operator, owner_);
+            }
+        }
+        info.operator = operator;
+        // Fits: `current` < the active lock's unlockPeriod, a uint32.
+        info.operatorBondedPeriod = uint32(current);
+        emit OperatorBonded(msg.sender, operator, previous, current);
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function commitToNextPeriod() external {
+        address staker = stakerFromOperator[msg.sender];
+        Staker storage info = _stakers[staker];
+        if (staker == address(0) || info.operator != msg.sender) revert NotOperator(msg.sender);
+        uint256 current = _currentPeriod();
+        uint256 next = current + 1;
+        uint256 lockedValue = info.lockedValue;
+        uint256 unlockPeriod = info.unlockPeriod;
+        if (lockedValue == 0 || next >= unlockPeriod) revert NotLockedForPeriod(staker, next, unlockPeriod);
+        uint256 last = info.lastCommittedPeriod;
+        if (last == next) revert AlreadyCommitted(staker, next);
+
+        // Mint the fully past committed periods. `previous` < `last` ≤ `current` here, so what stays open is at
+        // most `last` == `current`, which becomes the previous commitment.
+        uint256 previous = info.previousCommittedPeriod;
+        uint256 reward;
+        if (previous != 0) reward = _periodReward(previous, lockedValue);
+        if (last != 0 && last < current) {
+            reward += _periodReward(last, lockedValue);
+            last = 0;
+        }
+        // Both fit uint32: `last` ≤ `current` < `next` < `unlockPeriod`, a uint32.
+        info.previousCommittedPeriod = uint32(last);
+        info.lastCommittedPeriod = uint32(next);
+        if (reward != 0) {
+            // Fits: the reward comes out of the reserve, inside the escrow's balance (< 2^96).
+            info.stake += uint96(reward);
+            emit Minted(staker, reward);
+        }
+        _addLocked(next, lockedValue);
+        emit CommitmentMade(staker, next, lockedValue);
+
+        address manager = policyManager;
+        if (manager != address(0)) IPolicyCommitHook(manager).onCommit(staker, next);
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function mint() external {
+        if (_settle(msg.sender, _stakers[msg.sender], _currentPeriod()) == 0) revert NothingToMint(msg.sender);
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function slash(address staker, uint256 penalty, address reporter, uint256 reward) external nonReentrant {
+        if (msg.sender != adjudicator) revert NotAdjudicator(msg.sender);
+        if (reward > penalty) revert RewardExceedsPenalty(reward, penalty);
+        if (reward != 0 && reporter == address(0)) revert ZeroAddress();
+        Staker storage info = _stakers[staker];
+        // Past periods are paid at the weight they were earned with, before the lock shrinks.
+        _settle(staker, info, _currentPeriod());
+
+        uint256 stake = info.stake;
+        if (penalty > stake) penalty = stake;
+        if (reward > penalty) reward = penalty;
+        stake -= penalty;
+        // Fits: smaller than the stored stake.
+        info.stake = uint96(stake);
+        uint256 lockedValue = info.lockedValue;
+        // Unlocked tokens go first; the lock shrinks only by what the remaining stake cannot cover.
+        if (lockedValue > stake) {
+            uint256 cut = lockedValue - stake;
+            info.lockedValue = uint96(stake);
+            // After _settle every remaining commitment is an open period that counted the old lockedValue.
+            uint256 last = info.lastCommittedPeriod;
+            if (last != 0) _subLocked(last, cut);
+            uint256 previous = info.previousCommittedPeriod;
+            if (previous != 0) _subLocked(previous, cut);
+        }
+        // Fits: the reserve plus a part of a stake is inside the escrow's balance (< 2^96).
+        _unallocatedReserve = uint96(_unallocatedReserve + (penalty - reward));
+        emit Slashed(staker, penalty, reporter, reward);
+        if (reward != 0) token.safeTransfer(reporter, reward);
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Views
+    // ----------------------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IStakingEscrow
+    function getCurrentPeriod() external view returns (uint256) {
+        return _currentPeriod();
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function operatorOf(address staker) external view returns (address) {
+        return _stakers[staker].operator;
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function getLock(address staker) external view returns (uint256 lockedValue, uint256 unlockPeriod) {
+        Staker storage info = _stakers[staker];
+        return (info.lockedValue, info.unlockPeriod);
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function stakeOf(address staker) external view returns (uint256) {
+        return _stakers[staker].stake;
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function pendingReward(address staker) external view returns (uint256 reward) {
+        Staker storage info = _stakers[staker];
+        uint256 current = _currentPeriod();
+        uint256 lockedValue = info.lockedValue;
+        uint256 previous = info.previousCommittedPeriod;
+        uint256 last = info.lastCommittedPeriod;
+        if (previous != 0 && previous < current) reward = _periodReward(previous, lockedValue);
+        if (last != 0 && last < current) reward += _periodReward(last, lockedValue);
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function getCommittedPeriods(address staker) external view returns (uint256 previous, uint256 last) {
+        Staker storage info = _stakers[staker];
+        return (info.previousCommittedPeriod, info.lastCommittedPeriod);
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function getStakerInfo(address staker) external view returns (StakerInfo memory) {
+        Staker memory info = _stakers[staker];
+        return
+            StakerInfo({
+                operator: info.operator,
+                stake: info.stake,
+                lockedValue: info.lockedValue,
+                unlockPeriod: info.unlockPeriod,
+                lastCommittedPeriod: info.lastCommittedPeriod,
+                previousCommittedPeriod: info.previousCommittedPeriod,
+                operatorBondedPeriod: info.operatorBondedPeriod
+            });
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function lockedPerPeriod(uint256 period) external view returns (uint256) {
+        return _periods[period].locked;
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function issuanceOf(uint256 period) external view returns (uint256) {
+        return _periods[period].issuance;
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Internals
+    // ----------------------------------------------------------------------------------------------------------
+
+    function _currentPeriod() private view returns (uint256) {
+        return block.timestamp / periodDuration;
+    }
+
+    /// @dev The lock that counts in `current`: the locked value while the lock lasts, else nothing.
+    function _activeLock(Staker storage info, uint256 current) private view returns (uint256) {
+        return current < info.unlockPeriod ? info.lockedValue : 0;
+    }
+
+    function _permit(uint256 value, uint256 deadline, uint8 v, bytes32 r, bytes32 s) private {
+        // A front-run permit must not block the deposit: if it was already used, the allowance it set remains
+        // and the transfer below succeeds; if not, the transfer fails on the missing allowance.
+        // solhint-disable-next-line no-empty-blocks
+        try IERC20Permit(address(token)).permit(msg.sender, address(this), value, deadline, v, r, s) {} catch {}
+    }
+
+    function _deposit(uint256 value) private {
+        if (value == 0) revert ZeroAmount();
+        address staker = stakerFromOperator[msg.sender];
+        // An operator key is a node's hot key for another stake; letting it stake would tangle slashing.
+        if (staker != address(0) && staker != msg.sender) revert OperatorCannotStake(msg.sender, staker);
+        Staker storage info = _stakers[msg.sender];
+        // Fits: the stake is part of the escrow's balance, at most the token supply (< 2^96).
+        info.stake = uint96(info.stake + value);
+        emit Deposited(msg.sender, value);
+        token.safeTransferFrom(msg.sender, address(this), value);
+    }
+
+    function _lock(address staker, uint256 value, uint256 periods) private {
+        if (value == 0) revert ZeroAmount();
+        uint256 current = _currentPeriod();
+        if (periods > type(uint32).max - current) revert PeriodOverflow(periods);
+        Staker storage info = _stakers[staker];
+        // Fully past periods are paid at the weight they were committed with, before the lock changes.
+        _settle(staker, info, current);
+
+        uint256 oldUnlockPeriod = info.unlockPeriod;
+        bool active = current < oldUnlockPeriod;
+        // An expired lock starts over from zero.
+        uint256 lockedValue = active ? info.lockedValue : 0;
+        uint256 available = info.stake - lockedValue;
+        if (value > available) revert InsufficientUnlocked(value, available);
+        // Cannot overflow: `periods` ≤ 2^32 - 1 - `current`, checked above.
+        uint256 unlockPeriod = current + periods;
+        // Never shortened: open commitments rely on the lock covering them.
+        if (active && oldUnlockPeriod > unlockPeriod) unlockPeriod = oldUnlockPeriod;
+        if (unlockPeriod - current < minLockPeriods) revert LockTooShort(unlockPeriod - current, minLockPeriods);
+        lockedValue += value;
+        if (lockedValue < minStake) revert LockBelowMinimum(lockedValue, minStake);
+        if (lockedValue > maxStake) revert LockAboveMaximum(lockedValue, maxStake);
+
+        // Fits: at most the stake (< 2^96) and at most 2^32 - 1 (checked above).
+        info.lockedValue = uint96(lockedValue);
+        info.unlockPeriod = uint32(unlockPeriod);
+        // Open commitments (current and next period) counted the old value; they count the new one too.
+        uint256 last = info.lastCommittedPeriod;
+        if (last != 0) _addLocked(last, value);
+        uint256 previous = info.previousCommittedPeriod;
+        if (previous != 0) _addLocked(previous, value);
+        emit Locked(staker, value, lockedValue, unlockPeriod);
+    }
+
+    /// @dev Adds the reward of `staker`'s fully past committed periods to its stake and forgets those periods.
+    /// @return reward The amount minted.
+    function _settle(address staker, Staker storage info, uint256 current) private returns (uint256 reward) {
+        uint256 previous = info.previousCommittedPeriod;
+        uint256 last = info.lastCommittedPeriod;
+        uint256 lockedValue = info.lockedValue;
+        // `previous` < `last` whenever both are set, so a past `last` means a past `previous`.
+        if (previous != 0 && previous < current) {
+            reward = _periodReward(previous, lockedValue);
+            info.previousCommittedPeriod = 0;
+        }
+        if (last != 0 && last < current) {
+            reward += _periodReward(last, lockedValue);
+            info.lastCommittedPeriod = 0;
+        }
+        if (reward != 0) {
+            // Fits: the reward comes out of the reserve, inside the escrow's balance (< 2^96).
+            info.stake += uint96(reward);
+            emit Minted(staker, reward);
+        }
+    }
+
+    /// @dev A staker's reward for one committed period it counted `lockedValue` in.
+    function _periodReward(uint256 period, uint256 lockedValue) private view returns (uint256) {
+        if (lockedValue == 0) return 0;
+        Period storage p = _periods[period];
+        // Rounds down, in favour of the reserve: the rewards of a period sum to at most its issuance.
+        // `p.locked` ≥ `lockedValue` > 0: the staker's value is part of it.
+        return Math.mulDiv(lockedValue, p.issuance, p.locked);
+    }
+
+    /// @dev Counts `value` more in `period`; the first stake counted in a period fixes its issuance.
+    function _addLocked(uint256 period, uint256 value) private {
+        Period storage p = _periods[period];
+        uint256 locked = p.locked;
+        if (locked == 0) {
+            uint256 reserve = _unallocatedReserve;
+            // Rounds down, in favour of the reserve.
+            uint256 issuance = Math.mulDiv(reserve, issuanceRate, ISSUANCE_RATE_DENOMINATOR);
+            // Fits: smaller than the stored reserve.
+            _unallocatedReserve = uint96(reserve - issuance);
+            p.issuance = uint128(issuance);
+            emit IssuanceAllocated(period, issuance);
+        }
+        // Fits: the sum of locks is inside the escrow's balance (< 2^96).
+        p.locked = uint128(locked + value);
+    }
+
+    /// @dev Counts `value` less in `period`; a period left with no stake gives its issuance back to the reserve,
+    /// since no one could ever mint it.
+    function _subLocked(uint256 period, uint256 value) private {
+        Period storage p = _periods[period];
+        uint256 locked = p.locked - value;
+        p.locked = uint128(locked);
+        if (locked == 0) {
+            uint256 issuance = p.issuance;
+            if (issuance != 0) {
+                p.issuance = 0;
+                // Fits: the issuance was taken from the reserve, all inside the escrow's balance (< 2^96).
+                _unallocatedReserve = uint96(_unallocatedReserve + issuance);
+                emit IssuanceReturned(period, issuance);
+            }
+        }
+    }
+}
