@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IPolicyCommitHook} from "./IPolicyCommitHook.sol";
+
+/// @title IPolicyManager
+/// @notice Policy deposits and node fees. Alice pays `feeRate × periods × nodes` KMS up front for a policy that
+/// covers the periods `[startPeriod, endPeriod)` (the start is the period of creation). Each node earns `feeRate`
+/// for every policy period it committed to through the staking escrow; the owner gets back the periods a node
+/// missed ({refund}) and, on revocation, every period after the current one ({revokePolicy}).
+/// @dev Storage holds one 32-byte commitment per policy, `keccak256` of its {Policy} record, instead of the record
+/// itself: storing the node list and the fields would cost one 20k-gas slot per node and two more per policy.
+/// Calls that act on a policy take the record back as calldata and check it against the commitment; the record
+/// is rebuilt off-chain from the {PolicyCreated}, {PolicyRevoked} and {PolicyRefunded} events (src/policy).
+/// Fees accrue per node in O(1) per commitment: a running fee rate, raised when a policy is created and lowered
+/// at its end through a per-node, per-period table of scheduled decreases.
+interface IPolicyManager is IPolicyCommitHook {
+    /// @notice A policy as committed to in storage.
+    /// @param owner Receives refunds; may revoke.
+    /// @param startPeriod First period covered (the period of creation).
+    /// @param endPeriod First period no longer covered; moved to the next period by a revocation.
+    /// @param refundedThrough Periods before it are settled: the missed ones were refunded.
+    /// @param feeRate Fee per node per period, in wei.
+    /// @param nodes The stakers serving the policy, strictly ascending.
+    struct Policy {
+        address owner;
+        uint32 startPeriod;
+        uint32 endPeriod;
+        uint32 refundedThrough;
+        uint96 feeRate;
+        address[] nodes;
+    }
+
+    /// @notice The fee state of one node, as returned by {getNodeFees}.
+    /// @param rate Sum of the fee rates of the node's policies that cover period `cursor`.
+    /// @param cursor Scheduled rate decreases are applied through this period (the node's latest commitment,
+    /// unless {syncNode} moved it on).
+    /// @param cursorCommitted Whether the node committed to `cursor`.
+    /// @param previousCommitted Whether the node committed to `cursor - 1`.
+    /// @param fees Credited and not withdrawn, including the credit for `cursor` if that period is still ahead.
+    struct NodeFees {
+        uint96 rate;
+        uint32 cursor;
+        bool cursorCommitted;
+        bool previousCommitted;
+        uint96 fees;
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Events
+    // ----------------------------------------------------------------------------------------------------------
+
+    /// @notice `owner`'s policy `policyId` was created over `[startPeriod, endPeriod)` with `nodes`, paying
+    /// `deposit` = `feeRate × (endPeriod − startPeriod) × nodes.length`.
+    event PolicyCreated(
+        bytes16 indexed policyId,
+        address indexed owner,
+        uint256 startPeriod,
+        uint256 endPeriod,
+        uint256 feeRate,
+        uint256 deposit,
+        address[] nodes
+    );
+
+    /// @notice Policy `policyId` was revoked by `revoker`: it now ends at `endPeriod`; `refund` went to the owner.
+    event PolicyRevoked(bytes16 indexed policyId, address indexed revoker, uint256 endPeriod, uint256 refund);
+
+    /// @notice The missed periods of policy `policyId` before `refundedThrough` were refunded (`refund` in all).
+    event PolicyRefunded(bytes16 indexed policyId, uint256 refundedThrough, uint256 refund);
+
+    /// @notice `node` committed to `period` and was credited `amount` of fees for it.
+    event FeesCredited(address indexed node, uint256 indexed period, uint256 amount);
+
+    /// @notice `node` withdrew `amount` of fees.
+    event FeesWithdrawn(address indexed node, uint256 amount);
+
+    /// @notice The scheduled fee-rate decreases of `node` were applied through `cursor` without a commitment.
+    event NodeSynced(address indexed node, uint256 cursor);
+
+    /// @notice `node` (or its operator) set its minimum fee rate to `minFeeRate`.
+    event MinFeeRateSet(address indexed node, uint256 minFeeRate);
+
+    /// @notice The owner set the range allowed for policy fee rates to `[min, max]`.
+    event FeeRateRangeSet(uint256 min, uint256 max);
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Errors
+    // ----------------------------------------------------------------------------------------------------------
+
+    /// @notice The token's supply does not fit the 96-bit amounts packed into storage.
+    error TokenSupplyTooLarge(uint256 supply);
+
+    /// @notice The zero address was given where an account is required.
+    error ZeroAddress();
+
+    /// @notice `caller` is not the staking escrow.
+    error NotEscrow(address caller);
+
+    /// @notice A policy with id `policyId` already exists.
+    error PolicyAlreadyExists(bytes16 policyId);
+
+    /// @notice No policy with id `policyId` exists.
+    error UnknownPolicy(bytes16 policyId);
+
+    /// @notice The record given for `policyId` is not the one committed to (stale or forged).
+    error PolicyRecordMismatch(bytes16 policyId);
+
+    /// @notice The node list is empty.
+    error EmptyNodeList();
+
+    /// @notice The node list has `count` nodes; at most `max` are allowed.
+    error TooManyNodes(uint256 count, uint256 max);
+
+    /// @notice `node` appears more than once in the node list.
+    error DuplicateNode(address node);
+
+    /// @notice The node list is not in ascending address order at `index`.
+    error NodesNotAscending(uint256 index);
+
+    /// @notice `node` has no bonded operator.
+    error NodeNotBonded(address node);
+
+    /// @notice `node` has `lockedValue` locked until `unlockPeriod`; the policy needs a lock until `endPeriod`.
+    error NodeNotLocked(address node, uint256 lockedValue, uint256 unlockPeriod, uint256 endPeriod);
+
+    /// @notice The end period `endPeriod` is not after the current period `currentPeriod` or exceeds 32 bits.
+    error InvalidEndPeriod(uint256 endPeriod, uint256 currentPeriod);
+
+    /// @notice The fee rate `feeRate` is outside the allowed range `[min, max]`.
+    error FeeRateOutOfRange(uint256 feeRate, uint256 min, uint256 max);
+
+    /// @notice The fee rate `feeRate` is below `node`'s minimum `minFeeRate`.
+    error FeeRateBelowNodeMinimum(address node, uint256 feeRate, uint256 minFeeRate);
+
+    /// @notice `caller` is not the owner `owner` of policy `policyId`.
+    error NotPolicyOwner(bytes16 policyId, address caller, address owner);
+
+    /// @notice Policy `policyId` ends at `endPeriod`: no period after the current one, `currentPeriod`, is left.
+    error PolicyNotRevocable(bytes16 policyId, uint256 endPeriod, uint256 currentPeriod);
+
+    /// @notice The revocation signature expired at `deadline`.
+    error RevokeSignatureExpired(uint256 deadline, uint256 timestamp);
+
+    /// @notice The signature does not authorise revoking `policyId` on behalf of `owner` (wrong signer, or a replay).
+    error InvalidRevokeSignature(bytes16 policyId, address owner);
+
+    /// @notice Policy `policyId` has nothing to refund now.
+    error NothingToRefund(bytes16 policyId);
+
+    /// @notice `node` has no fees to withdraw.
+    error NothingToWithdraw(address node);
+
+    /// @notice `caller` is neither `node` nor its operator.
+    error NotNodeOrOperator(address node, address caller);
+
+    /// @notice The fee-rate range `[min, max]` is inverted or its maximum exceeds 96 bits.
+    error InvalidFeeRateRange(uint256 min, uint256 max);
+
+    /// @notice The minimum fee rate `minFeeRate` exceeds 96 bits.
+    error MinFeeRateTooLarge(uint256 minFeeRate);
+
+    /// @notice The escrow reported a commitment of `node` to `period`, not after its fee cursor `cursor`.
+    error CommitNotAfterCursor(address node, uint256 period, uint256 cursor);
+
+    /// @notice {syncNode} cannot move `node` to `target`: not after its cursor `cursor`, or a future period.
+    error InvalidSyncTarget(address node, uint256 target, uint256 cursor);
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Policies
+    // ----------------------------------------------------------------------------------------------------------
+
+    /// @notice Creates policy `policyId` for `owner`, served by `nodes` from the current period until `endPeriod`
+    /// (exclusive), and takes the deposit `feeRate × (endPeriod − currentPeriod) × nodes.length` from the caller
+    /// (approve first). Emits a {PolicyCreated} event.
+    /// @dev Each node must have a bonded operator, a lock of positive value lasting at least until `endPeriod`
+    /// and a minimum fee rate ≤ `feeRate`. `nodes` must be strictly ascending (duplicates are then found in one
+    /// pass) and hold at most {MAX_NODES}. A node that already committed to the current or the next period is
+    /// credited for those periods at once.
+    /// @param policyId Unique id chosen by the client.
+    /// @param owner Receives refunds and may revoke.
+    /// @param nodes The serving stakers, strictly ascending, 1 to {MAX_NODES}.
+    /// @param endPeriod First period not covered; after the current period.
+    /// @param feeRate Fee per node per period, in wei, within {feeRateRange}.
+    /// @return deposit The amount taken from the caller.
+    function createPolicy(
+        bytes16 policyId,
+        address owner,
+        address[] calldata nodes,
+        uint256 endPeriod,
+        uint256 feeRate
+    ) external returns (uint256 deposit);
+
+    /// @notice {createPolicy} with an EIP-2612 permit of the caller for the deposit instead of a prior approval.
+    /// @dev A permit that fails (e.g. already used by a front-runner) is ignored; the transfer then needs the
+    /// allowance it set.
+    /// @param policyId Unique id chosen by the client.
+    /// @param owner Receives refunds and may revoke.
+    /// @param nodes The serving stakers, strictly ascending.
+    /// @param endPeriod First period not covered.
+    /// @param feeRate Fee per node per period, in wei.
+    /// @param deadline Permit deadline.
+    /// @param v Permit signature.
+    /// @param r Permit signature.
+    /// @param s Permit signature.
+    /// @return deposit The amount taken from the caller.
+    function createPolicyWithPermit(
+        bytes16 policyId,
+        address owner,
+        address[] calldata nodes,
+        uint256 endPeriod,
+        uint256 feeRate,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external returns (uint256 deposit);
+
+    /// @notice Revokes the policy: it ends after the current period, every later period is refunded to the owner
+    /// and the nodes stop accruing for it, also for a next period they already committed to. Owner only.
+    /// Emits a {PolicyRevoked} event.
+    /// @param policyId The policy.
+    /// @param policy Its current record.
+    /// @return refund The amount sent to the owner.
+    function revokePolicy(bytes16 policyId, Policy calldata policy) external returns (uint256 refund);
+
+    /// @notice {revokePolicy} by anyone holding the owner's EIP-712 signature of
+    /// `Revoke(bytes16 policyId,uint256 nonce,uint256 deadline)` under the current {nonces} of the owner.
+    /// ERC-1271 contract owners are supported. The nonce is consumed, so a signature works once.
+    /// @param policyId The policy.
+    /// @param policy Its current record.
+    /// @param deadline Last timestamp at which the signature is valid.
+    /// @param signature The owner's signature.
+    /// @return refund The amount sent to the owner.
+    function revokePolicyWithSig(
+        bytes16 policyId,
+        Policy calldata policy,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (uint256 refund);
+
+    /// @notice Refunds the owner `feeRate` for every node and settled period the node did not commit to, from
+    /// `policy.refundedThrough` to the earlier of the policy's end and the end of the current period (a period's
+    /// commitment is final once it has begun). Owner only. Emits a {PolicyRefunded} event.
+    /// @param policyId The policy.
+    /// @param policy Its current record.
+    /// @return refund The amount sent to the owner.
+    function refund(bytes16 policyId, Policy calldata policy) external returns (uint256 refund);
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Nodes
+    // ----------------------------------------------------------------------------------------------------------
+
+    /// @notice Sends the caller (a staker) its withdrawable fees. Emits a {FeesWithdrawn} event.
+    /// @dev The credit for a next period the node committed to stays until that period begins: a revocation
+    /// may still take it back.
+    /// @return amount The amount sent.
+    function withdrawFees() external returns (uint256 amount);
+
+    /// @notice Sets `node`'s minimum fee rate for new policies. Callable by the node or its operator.
+    /// Emits a {MinFeeRateSet} event.
+    /// @param node The staker.
+    /// @param minFeeRate Minimum fee per period, in wei.
+    function setMinFeeRate(address node, uint256 minFeeRate) external;
+
+    /// @notice Applies `node`'s scheduled fee-rate decreases through `target` (≤ the current period) without a
+    /// commitment. Anyone may call it; it is needed only when a node was inactive for so long that the catch-up
+    /// in its next commitment would not fit a block.
+    /// @param node The staker.
+    /// @param target Period to move the cursor to.
+    function syncNode(address node, uint256 target) external;
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Owner
+    // ----------------------------------------------------------------------------------------------------------
+
+    /// @notice Sets the range of fee rates new policies may use. Owner only. Emits a {FeeRateRangeSet} event.
+    /// @param min Lowest fee rate, in wei.
+    /// @param max Highest fee rate, in wei (≤ 2^96 − 1).
+    function setFeeRateRange(uint256 min, uint256 max) external;
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Views
+    // ----------------------------------------------------------------------------------------------------------
+
+    /// @notice Largest node list of one policy.
+    /// @return The bound.
+    // solhint-disable-next-line func-name-mixedcase
+    function MAX_NODES() external view returns (uint256);
+
+    /// @notice The staking escrow whose commitments credit fees.
+    /// @return The escrow address.
+    function escrow() external view returns (address);
+
+    /// @notice The KMS token fees are paid in.
+    /// @return The token address.
+    function token() external view returns (address);
+
+    /// @notice Length of a period in seconds, the escrow's.
+    /// @return The period duration.
+    function periodDuration() external view returns (uint256);
+
+    /// @notice The current period.
+    /// @return `block.timestamp / periodDuration`.
+    function getCurrentPeriod() external view returns (uint256);
+
+    /// @notice The allowed range of policy fee rates.
+    /// @return min Lowest fee rate.
+    /// @return max Highest fee rate.
+    function feeRateRange() external view returns (uint256 min, uint256 max);
+
+    /// @notice `node`'s minimum fee rate.
+    /// @param node The staker.
+    /// @return The minimum fee rate, in wei.
+    function minFeeRateOf(address node) external view returns (uint256);
+
+    /// @notice The next nonce a revocation signature of `owner` must carry ({revokePolicyWithSig}).
+    /// @param owner The policy owner.
+    /// @return The nonce.
+    function nonces(address owner) external view returns (uint256);
+
+    /// @notice The commitment stored for `policyId`, 0 if none.
+    /// @param policyId The policy.
+    /// @return keccak256 of its current {Policy} record, see {hashPolicy}.
+    function policyCommitment(bytes16 policyId) external view returns (bytes32);
+
+    /// @notice The commitment of a policy record:
+    /// `keccak256(abi.encode(owner, startPeriod, endPeriod, refundedThrough, feeRate, nodesHash))` with
+    /// `nodesHash = keccak256(abi.encodePacked(nodes))` (each address left-padded to 32 bytes).
+    /// @param policy The record.
+    /// @return The commitment.
+    function hashPolicy(Policy calldata policy) external pure returns (bytes32);
+
+    /// @notice What {refund} would pay now.
+    /// @param policyId The policy.
+    /// @param policy Its current record.
+    /// @return amount The refundable amount, in wei.
+    /// @return refundedThrough The new `refundedThrough` a refund would record.
+    function refundable(
+        bytes16 policyId,
+        Policy calldata policy
+    ) external view returns (uint256 amount, uint256 refundedThrough);
+
+    /// @notice Fees `node` can withdraw now.
+    /// @param node The staker.
+    /// @return The amount, in wei.
+    function pendingFees(address node) external view returns (uint256);
+
+    /// @notice The seed's node income: mining reward not yet minted plus fees not yet withdrawn, withdrawable now.
+    /// @param node The staker.
+    /// @return The escrow's `pendingReward(node)` plus {pendingFees}.
+    function pendingRewards(address node) external view returns (uint256);
+
+    /// @notice The fee state of `node`.
+    /// @param node The staker.
+    /// @return info The state.
+    function getNodeFees(address node) external view returns (NodeFees memory info);
+
+    /// @notice The scheduled decrease of `node`'s fee rate at `period`.
+    /// @param node The staker.
+    /// @param period The period.
+    /// @return The decrease, in wei per period.
+    function rateDropAt(address node, uint256 period) external view returns (uint256);
+
+    /// @notice Whether `node` committed to `period`.
+    /// @param node The staker.
+    /// @param period The period.
+    /// @return True if it did.
+    function hasCommitted(address node, uint256 period) external view returns (bool);
+}

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IPolicyCommitHook} from "../interfaces/IPolicyCommitHook.sol";
+
+/// @title PolicyEscrowMock
+/// @notice Test stand-in for the staking escrow: exactly the views the PolicyManager reads (token, period length,
+/// operator, lock, pending reward) with settable values, and the commitment hook the real escrow calls.
+/// @dev Test-only. Lets PolicyManager tests set any lock or operator state directly and commit on a node's behalf.
+contract PolicyEscrowMock {
+    /// @notice A period was committed to twice.
+    error MockAlreadyCommitted(address staker, uint256 period);
+
+    struct Lock {
+        uint256 lockedValue;
+        uint256 unlockPeriod;
+    }
+
+    // solhint-disable immutable-vars-naming
+    /// @notice The staked token.
+    IERC20 public immutable token;
+    /// @notice Period length in seconds.
+    uint256 public immutable periodDuration;
+    // solhint-enable immutable-vars-naming
+    /// @notice The hook told of commitments.
+    address public policyManager;
+
+    mapping(address staker => address) private _operators;
+    mapping(address staker => Lock) private _locks;
+    mapping(address staker => uint256) private _pendingRewards;
+    mapping(address staker => uint256) private _lastCommitted;
+
+    /// @param token_ The staked token.
+    /// @param periodDuration_ Period length in seconds.
+    constructor(IERC20 token_, uint256 periodDuration_) {
+        token = token_;
+        periodDuration = periodDuration_;
+    }
+
+    /// @notice Sets the hook (no access control: test-only).
+    /// @param policyManager_ The hook.
+    function setPolicyManager(address policyManager_) external {
+        policyManager = policyManager_;
+    }
+
+    /// @notice Bonds `operator` to `staker` (0 unbonds).
+    /// @param staker The staker.
+    /// @param operator The operator.
+    function setOperator(address staker, address operator) external {
+        _operators[staker] = operator;
+    }
+
+    /// @notice Sets `staker`'s lock.
+    /// @param staker The staker.
+    /// @param lockedValue Locked amount.
+    /// @param unlockPeriod First period it no longer counts.
+    function setLock(address staker, uint256 lockedValue, uint256 unlockPeriod) external {
+        _locks[staker] = Lock(lockedValue, unlockPeriod);
+    }
+
+    /// @notice Sets `staker`'s pending mining reward.
+    /// @param staker The staker.
+    /// @param value The reward.
+    function setPendingReward(address staker, uint256 value) external {
+        _pendingRewards[staker] = value;
+    }
+
+    /// @notice Commits `staker` to the next period, as the real escrow's `commitToNextPeriod` does for its operator.
+    /// @param staker The staker.
+    function commitToNextPeriod(address staker) external {
+        uint256 next = getCurrentPeriod() + 1;
+        if (_lastCommitted[staker] >= next) revert MockAlreadyCommitted(staker, next);
+        _lastCommitted[staker] = next;
+        IPolicyCommitHook(policyManager).onCommit(staker, next);
+    }
+
+    /// @notice Calls the hook with any period (to test the manager's own guard).
+    /// @param staker The staker.
+    /// @param period The period.
+    function rawCommit(address staker, uint256 period) external {
+        IPolicyCommitHook(policyManager).onCommit(staker, period);
+    }
+
+    /// @notice The current period.
+    /// @return `block.timestamp / periodDuration`.
+    function getCurrentPeriod() public view returns (uint256) {
+        return block.timestamp / periodDuration;
+    }
+
+    /// @notice The operator of `staker`.
+    /// @param staker The staker.
+    /// @return The operator, 0 if none.
+    function operatorOf(address staker) external view returns (address) {
+        return _operators[staker];
+    }
+
+    /// @notice The lock of `staker`.
+    /// @param staker The staker.
+    /// @return lockedValue Locked amount.
+    /// @return unlockPeriod First period it no longer counts.
+    function getLock(address staker) external view returns (uint256 lockedValue, uint256 unlockPeriod) {
+        Lock storage lock = _locks[staker];
+        return (lock.lockedValue, lock.unlockPeriod);
+    }
+
+    /// @notice The pending mining reward of `staker`.
+    /// @param staker The staker.
+    /// @return The reward.
+    function pendingReward(address staker) external view returns (uint256) {
+        return _pendingRewards[staker];
+    }
+}

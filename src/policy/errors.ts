@@ -1,0 +1,37 @@
+// Errors of the policy toolkit: one base class, one subclass per cause, each naming the bad value.
+
+/** Base class of every error raised by src/policy. */
+export class PolicyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** A policy id that is not 16 bytes of hex. */
+export class InvalidPolicyIdError extends PolicyError {
+  constructor(value: string) {
+    super(`expected a policy id of 16 bytes as 0x-prefixed hex, got ${JSON.stringify(value)}`);
+  }
+}
+
+/** No PolicyCreated event exists for the id. */
+export class PolicyNotFoundError extends PolicyError {
+  constructor(policyId: string) {
+    super(`no policy ${policyId} was created on this PolicyManager`);
+  }
+}
+
+/** The record rebuilt from events does not match the commitment the contract stores. */
+export class PolicyRecordMismatchError extends PolicyError {
+  constructor(policyId: string, expected: string, actual: string) {
+    super(`rebuilt record of policy ${policyId} hashes to ${actual}, but the contract stores ${expected}`);
+  }
+}
+
+/** A node list that the contract would reject. */
+export class InvalidNodeListError extends PolicyError {
+  constructor(reason: string) {
+    super(`invalid node list: ${reason}`);
+  }
+}
