@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Verdict} from "../lib/ReencryptionValidator.sol";
+
+/// @title ISlashableEscrow
+/// @notice The three StakingEscrow functions the Adjudicator calls (a subset of IStakingEscrow, same signatures).
+/// @dev Kept separate so the Adjudicator depends on exactly what it uses.
+interface ISlashableEscrow {
+    /// @notice The staker `operator` was ever bonded to (the mapping is permanent), or 0 if never bonded.
+    function stakerFromOperator(address operator) external view returns (address);
+
+    /// @notice All tokens `staker` holds in escrow.
+    function stakeOf(address staker) external view returns (uint256);
+
+    /// @notice Takes `penalty` from `staker`, pays `reward` of it to `reporter`, returns the rest to the mining
+    /// reserve. Only the adjudicator may call it.
+    function slash(address staker, uint256 penalty, address reporter, uint256 reward) external;
+}
+
+/// @title IAdjudicator
+/// @notice Judges re-encryptions that nodes signed and slashes the stakers of nodes that cheated.
+/// @dev A node signs, with its operator key (EIP-191 personal message of 32 bytes), every cfrag it returns:
+/// `keccak256(capsule ‖ cfrag ‖ delegatingKey ‖ receivingKey ‖ verifyingKey)`, capsule and cfrag in rust-umbral's
+/// simple forms (98 and 359 bytes), keys 33-byte compressed. Anyone holding that evidence can submit it.
+interface IAdjudicator {
+    /// @notice Evidence was judged. `verdict` is {Verdict.Correct} or the first check the cfrag failed.
+    event CFragEvaluated(
+        bytes32 indexed evidenceHash,
+        address indexed staker,
+        address indexed reporter,
+        address operator,
+        Verdict verdict
+    );
+
+    /// @notice `staker` was slashed `penalty`, of which `reward` goes to `reporter`; `offences` counts this one.
+    event Slashed(address indexed staker, address indexed reporter, uint256 penalty, uint256 reward, uint256 offences);
+
+    /// @notice The constructor was given the zero address as the escrow.
+    error AdjudicatorZeroEscrow();
+    /// @notice The constructor was given a zero percentage-penalty coefficient (it divides the stake).
+    error AdjudicatorZeroPercentageCoefficient();
+    /// @notice The constructor was given a zero reward coefficient (it divides the penalty).
+    error AdjudicatorZeroRewardCoefficient();
+    /// @notice The node signature recovers to `operator`, which was never bonded to a staker.
+    error NotBondedOperator(address operator);
+    /// @notice This evidence was already judged.
+    error EvidenceAlreadyEvaluated(bytes32 evidenceHash);
+
+    /// @notice Judges a cfrag a node signed and, if it is wrong, slashes the node's staker and rewards the caller.
+    /// @dev Reverts (never judges) on: wrong lengths, non-canonical encodings, an invalid node signature, an
+    /// operator never bonded, evidence already judged, and any hint that is not the fact it claims. Hints can change
+    /// gas, never a verdict. Emits {CFragEvaluated}; on a verdict other than Correct also {Slashed}.
+    /// @param capsule The capsule, 98-byte simple form.
+    /// @param cfrag The cfrag, 359-byte simple form.
+    /// @param keys delegatingKey ‖ receivingKey ‖ verifyingKey, 33-byte compressed each (99 bytes).
+    /// @param nodeSignature The operator's 65-byte EIP-191 signature (r ‖ s ‖ v) of {evidenceHash}.
+    /// @param hints 609 bytes, layout in ReencryptionValidator; build them with src/slashing.
+    /// @return verdict {Verdict.Correct}, or the first check the cfrag failed.
+    function evaluateCFrag(
+        bytes calldata capsule,
+        bytes calldata cfrag,
+        bytes calldata keys,
+        bytes calldata nodeSignature,
+        bytes calldata hints
+    ) external returns (Verdict verdict);
+
+    /// @notice The hash a node signs and that identifies the evidence: keccak256(capsule ‖ cfrag ‖ keys).
+    /// @param capsule 98-byte simple form.
+    /// @param cfrag 359-byte simple form.
+    /// @param keys delegatingKey ‖ receivingKey ‖ verifyingKey (99 bytes).
+    /// @return The evidence hash (before the EIP-191 prefix).
+    function evidenceHash(
+        bytes calldata capsule,
+        bytes calldata cfrag,
+        bytes calldata keys
+    ) external pure returns (bytes32);
+
+    /// @notice Whether the evidence with this hash was already judged.
+    /// @param hash An {evidenceHash}.
+    /// @return True once judged, whatever the verdict.
+    function isEvaluated(bytes32 hash) external view returns (bool);
+
+    /// @notice How many offences `staker` was slashed for.
+    /// @param staker The staker.
+    /// @return The number of cheating verdicts against the staker's operators.
+    function offencesOf(address staker) external view returns (uint256);
+
+    /// @notice The penalty and reporter reward a cheating verdict against `staker` would bring now.
+    /// @param staker The staker.
+    /// @return penalty min(basePenalty + penaltyHistoryCoefficient × offences, stake / percentagePenaltyCoefficient).
+    /// @return reward penalty / rewardCoefficient.
+    function penaltyOf(address staker) external view returns (uint256 penalty, uint256 reward);
+
+    /// @notice The staking escrow that maps operators to stakers and takes penalties.
+    /// @return The escrow.
+    function escrow() external view returns (ISlashableEscrow);
+
+    /// @notice Penalty of a first offence, in token wei.
+    /// @return The base penalty.
+    function basePenalty() external view returns (uint256);
+
+    /// @notice Added to the penalty for each earlier offence, in token wei.
+    /// @return The history coefficient.
+    function penaltyHistoryCoefficient() external view returns (uint256);
+
+    /// @notice The penalty never exceeds stake / this.
+    /// @return The percentage-penalty coefficient.
+    function percentagePenaltyCoefficient() external view returns (uint256);
+
+    /// @notice The reporter gets penalty / this.
+    /// @return The reward coefficient.
+    function rewardCoefficient() external view returns (uint256);
+}

@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Secp256k1} from "./Secp256k1.sol";
+import {UmbralBytes} from "./UmbralBytes.sol";
+
+/// @notice What the Adjudicator concluded about a cfrag. Every value but `Correct` is proof of cheating.
+/// @dev `KFragSignatureInvalid`: the verifying key's signature does not cover (id, U1, P, pk_A, pk_B) as carried by
+/// the cfrag and attested by the node. The three others name the first proof equation that fails:
+/// z·E = e2 + h·e1, z·V = v2 + h·v1, z·U = u2 + h·U1.
+enum Verdict {
+    Correct,
+    KFragSignatureInvalid,
+    EEquationFailed,
+    VEquationFailed,
+    UEquationFailed
+}
+
+/// @title ReencryptionValidator
+/// @notice Decides whether an Umbral (rust-umbral 0.10) cfrag is a correct re-encryption of a capsule under the
+/// keys a node attested, with every curve operation replaced by a check of a caller-supplied hint.
+/// @dev Hints, one packed `bytes` of 609 bytes with fixed offsets (all words 32-byte big-endian):
+///   0 ez = z·E (x, y) · 64 e1h = h·e1 · 128 vz = z·V · 192 v1h = h·v1 · 256 uz = z·U · 320 u1h = h·U1 ·
+///   384 y(e2) · 416 y(v2) · 448 y(u2) · 480 y(verifying key) ·
+///   512 slope of e2 + e1h · 544 slope of v2 + v1h · 576 slope of u2 + u1h ·
+///   608 one byte: the kfrag signature's recovery id to try first (only an ordering hint, see {validate}).
+/// A hint that is not the fact it claims to be makes {validate} revert; it can never change the verdict.
+library ReencryptionValidator {
+    uint256 internal constant HINTS_LENGTH = 609;
+
+    /// @notice The SHA-256 precompile failed (out of gas).
+    error Sha256Failed();
+
+    uint256 private constant HINT_PRODUCTS = 0; // 3 equations × (z-product, h-product), 128 bytes per equation
+    uint256 private constant HINT_Y = 384; // y of e2, v2, u2
+    uint256 private constant HINT_VERIFYING_KEY_Y = 480;
+    uint256 private constant HINT_SLOPES = 512; // e, v, u
+    uint256 private constant HINT_RECOVERY_ID = 608;
+
+    /// @dev be32(18) ‖ "CFRAG_VERIFICATION" (rust-umbral's hash-to-scalar prefixes the DST with its length), 22
+    /// bytes left-aligned in a word; the rest of the word is overwritten by the points that follow.
+    uint256 private constant CHALLENGE_PREFIX_WORD = 0x0000001243465241475f564552494649434154494f4e00000000000000000000;
+    /// @dev Umbral's second generator U (RFC 9380 hash-to-curve of "POINT_U", DST "PARAMETERS") is 03 ‖ U_X.
+    uint256 private constant U_X = 0x079390d0fbe220fc34aab8ecbf49098098036820fadb98c03143e55db8ec73cd;
+
+    /// @notice Reverts unless every point, scalar and length of the evidence has its one canonical encoding.
+    /// @dev The kfrag signature (r, s) is not checked here: an out-of-range or high-S signature is an invalid
+    /// signature, which is a verdict, not a malformed input.
+    function requireCanonical(bytes calldata capsule, bytes calldata cfrag, bytes calldata keys) internal pure {
+        UmbralBytes.requireLength(capsule, UmbralBytes.CAPSULE_LENGTH, 0);
+        UmbralBytes.requireLength(cfrag, UmbralBytes.CFRAG_LENGTH, 1);
+        UmbralBytes.requireLength(keys, UmbralBytes.KEYS_LENGTH, 2);
+        UmbralBytes.point(capsule, UmbralBytes.CAPSULE_E, 0);
+        UmbralBytes.point(capsule, UmbralBytes.CAPSULE_V, 0);
+        UmbralBytes.scalar(capsule, UmbralBytes.CAPSULE_S, 0);
+        UmbralBytes.point(cfrag, UmbralBytes.CFRAG_E1, 1);
+        UmbralBytes.point(cfrag, UmbralBytes.CFRAG_V1, 1);
+        UmbralBytes.point(cfrag, UmbralBytes.CFRAG_PRECURSOR, 1);
+        UmbralBytes.point(cfrag, UmbralBytes.CFRAG_E2, 1);
+        UmbralBytes.point(cfrag, UmbralBytes.CFRAG_V2, 1);
+        UmbralBytes.point(cfrag, UmbralBytes.CFRAG_U1, 1);
+        UmbralBytes.point(cfrag, UmbralBytes.CFRAG_U2, 1);
+        UmbralBytes.scalar(cfrag, UmbralBytes.CFRAG_Z, 1);
+        UmbralBytes.point(keys, UmbralBytes.KEYS_DELEGATING, 2);
+        UmbralBytes.point(keys, UmbralBytes.KEYS_RECEIVING, 2);
+        UmbralBytes.point(keys, UmbralBytes.KEYS_VERIFYING, 2);
+    }
+
+    /// @notice Judges a cfrag. Inputs must have passed {requireCanonical}.
+    /// @dev Order: the kfrag signature first (it binds U1, P and the keys to the delegator), then the three
+    /// equations. The kfrag signature's recovery id is never taken on trust: the hinted one is tried first and
+    /// the other one next, so a wrong hint costs one more `ecrecover` and never makes a valid signature fail.
+    function validate(
+        bytes calldata capsule,
+        bytes calldata cfrag,
+        bytes calldata keys,
+        bytes calldata hints
+    ) internal view returns (Verdict) {
+        UmbralBytes.requireLength(hints, HINTS_LENGTH, 3);
+        if (!kfragSignatureValid(cfrag, keys, hints)) return Verdict.KFragSignatureInvalid;
+
+        uint256 h = challenge(capsule, cfrag);
+        uint256 z = UmbralBytes.word(cfrag, UmbralBytes.CFRAG_Z);
+        uint256 hintsAt;
+        uint256 capsuleAt;
+        uint256 cfragAt;
+        assembly ("memory-safe") {
+            hintsAt := hints.offset
+            capsuleAt := capsule.offset
+            cfragAt := cfrag.offset
+        }
+        if (!_equationHolds(hintsAt, 0, capsuleAt, cfragAt, z, h)) return Verdict.EEquationFailed;
+        if (!_equationHolds(hintsAt, 1, capsuleAt, cfragAt, z, h)) return Verdict.VEquationFailed;
+        if (!_equationHolds(hintsAt, 2, capsuleAt, cfragAt, z, h)) return Verdict.UEquationFailed;
+        return Verdict.Correct;
+    }
+
+    /// @notice rust-umbral's challenge scalar h = H(CFRAG_VERIFICATION; E, e1, e2, V, v1, v2, U, U1, u2):
+    /// SHA-256 of the length-prefixed DST and the nine compressed points, reduced to (digest mod (N − 1)) + 1.
+    function challenge(bytes calldata capsule, bytes calldata cfrag) internal view returns (uint256) {
+        bytes32 digest;
+        bool ok;
+        assembly ("memory-safe") {
+            // 22-byte prefix + 9 points of 33 bytes = 319 bytes, written at the free pointer and left unclaimed.
+            let m := mload(0x40)
+            mstore(m, CHALLENGE_PREFIX_WORD)
+            calldatacopy(add(m, 22), add(capsule.offset, 0), 33) // E
+            calldatacopy(add(m, 55), add(cfrag.offset, 0), 33) // e1
+            calldatacopy(add(m, 88), add(cfrag.offset, 131), 33) // e2
+            calldatacopy(add(m, 121), add(capsule.offset, 33), 33) // V
+            calldatacopy(add(m, 154), add(cfrag.offset, 33), 33) // v1
+            calldatacopy(add(m, 187), add(cfrag.offset, 164), 33) // v2
+            mstore8(add(m, 220), 0x03) // U
+            mstore(add(m, 221), U_X)
+            calldatacopy(add(m, 253), add(cfrag.offset, 197), 33) // U1
+            calldatacopy(add(m, 286), add(cfrag.offset, 230), 33) // u2
+            ok := staticcall(gas(), 0x02, m, 319, 0x00, 0x20)
+            digest := mload(0x00)
+        }
+        if (!ok) revert Sha256Failed();
+        // Never zero, as rust-umbral's NonZeroCurveScalar::from_digest.
+        return (uint256(digest) % (Secp256k1.N - 1)) + 1;
+    }
+
+    /// @notice SHA-256 of the kfrag validity message id ‖ U1 ‖ P ‖ 01 ‖ pk_A ‖ 01 ‖ pk_B, rebuilt from the cfrag's
+    /// own fields and the attested keys (never taken from the caller).
+    function kfragValidityDigest(bytes calldata cfrag, bytes calldata keys) internal view returns (bytes32 digest) {
+        bool ok;
+        assembly ("memory-safe") {
+            // 32 + 33 + 33 + 34 + 34 = 166 bytes at the free pointer, left unclaimed.
+            let m := mload(0x40)
+            calldatacopy(m, add(cfrag.offset, 66), 32) // id
+            calldatacopy(add(m, 32), add(cfrag.offset, 197), 33) // U1
+            calldatacopy(add(m, 65), add(cfrag.offset, 98), 33) // P
+            mstore8(add(m, 98), 0x01)
+            calldatacopy(add(m, 99), keys.offset, 33) // pk_A
+            mstore8(add(m, 132), 0x01)
+            calldatacopy(add(m, 133), add(keys.offset, 33), 33) // pk_B
+            ok := staticcall(gas(), 0x02, m, 166, 0x00, 0x20)
+            digest := mload(0x00)
+        }
+        if (!ok) revert Sha256Failed();
+    }
+
+    /// @notice Whether the cfrag's kfrag signature is a valid low-S ECDSA signature by the attested verifying key
+    /// over {kfragValidityDigest}. The verifying key's y hint is proven, not trusted.
+    /// @dev Known limit: a signature whose nonce point has x in [N, P) verifies in ECDSA (r = x − N) but cannot be
+    /// recovered by `ecrecover`; an honest signer produces one with probability about 2^-128.
+    function kfragSignatureValid(
+        bytes calldata cfrag,
+        bytes calldata keys,
+        bytes calldata hints
+    ) internal view returns (bool) {
+        (uint256 vkX, bool vkOdd) = UmbralBytes.point(keys, UmbralBytes.KEYS_VERIFYING, 2);
+        uint256 vkY = UmbralBytes.word(hints, HINT_VERIFYING_KEY_Y);
+        Secp256k1.requireY(vkX, vkOdd, vkY);
+        uint256 r = UmbralBytes.word(cfrag, UmbralBytes.CFRAG_SIGNATURE_R);
+        uint256 s = UmbralBytes.word(cfrag, UmbralBytes.CFRAG_SIGNATURE_S);
+        // rust-umbral rejects r or s outside [1, N) and verifies low-S only.
+        if (r == 0 || r >= Secp256k1.N || s == 0 || s > Secp256k1.HALF_N) return false;
+        bytes32 digest = kfragValidityDigest(cfrag, keys);
+        address signer = Secp256k1.pointAddress(vkX, vkY);
+        uint8 first = uint8(hints[HINT_RECOVERY_ID]) == 0 ? 27 : 28;
+        if (ecrecover(digest, first, bytes32(r), bytes32(s)) == signer) return true;
+        return ecrecover(digest, 55 - first, bytes32(r), bytes32(s)) == signer;
+    }
+
+    /// @dev Whether z·B = A + h·H for equation `eq`: (B, H, A) = (E, e1, e2), (V, v1, v2), (U, U1, u2), B read from
+    /// the capsule (U is a constant), H and A from the cfrag, all at absolute calldata positions. z = 0 makes the
+    /// left side the point at infinity: then the equation holds exactly when A = −h·H, and no z-product (which
+    /// `ecrecover` cannot express) is needed.
+    function _equationHolds(
+        uint256 hintsAt,
+        uint256 eq,
+        uint256 capsuleAt,
+        uint256 cfragAt,
+        uint256 z,
+        uint256 h
+    ) private view returns (bool) {
+        uint256 productsAt = hintsAt + HINT_PRODUCTS + eq * 128; // z-product, then h-product
+        (uint256 hBase, uint256 addend) = _fieldsOf(eq);
+        _requireProductAt(cfragAt + hBase, h, productsAt + 64);
+        uint256 addendAt = cfragAt + addend;
+        _requireYAt(addendAt, hintsAt + HINT_Y + eq * 32);
+        if (z == 0) return _isNegationAt(addendAt, hintsAt + HINT_Y + eq * 32, productsAt + 64);
+        if (eq == 2) {
+            Secp256k1.requireProduct(U_X, true, z, _load(productsAt), _load(productsAt + 32));
+        } else {
+            _requireProductAt(capsuleAt + eq * 33, z, productsAt); // E at 0, V at 33
+        }
+        return _isSumAt(addendAt, hintsAt + eq * 32, productsAt);
+    }
+
+    /// @dev Offsets in the cfrag of H and A for equation `eq`.
+    function _fieldsOf(uint256 eq) private pure returns (uint256 hBase, uint256 addend) {
+        if (eq == 0) return (UmbralBytes.CFRAG_E1, UmbralBytes.CFRAG_E2);
+        if (eq == 1) return (UmbralBytes.CFRAG_V1, UmbralBytes.CFRAG_V2);
+        return (UmbralBytes.CFRAG_U1, UmbralBytes.CFRAG_U2);
+    }
+
+    /// @dev {Secp256k1.requireProduct} for the compressed point at `pointAt` and the (x, y) hint at `hintAt`.
+    function _requireProductAt(uint256 pointAt, uint256 k, uint256 hintAt) private view {
+        (uint256 x, bool odd) = _pointAt(pointAt);
+        Secp256k1.requireProduct(x, odd, k, _load(hintAt), _load(hintAt + 32));
+    }
+
+    /// @dev {Secp256k1.requireY} for the compressed point at `pointAt` and the y hint at `yAt`.
+    function _requireYAt(uint256 pointAt, uint256 yAt) private view {
+        (uint256 x, bool odd) = _pointAt(pointAt);
+        Secp256k1.requireY(x, odd, _load(yAt));
+    }
+
+    /// @dev Whether addend + h-product = z-product, all read from calldata: the addend's x at `addendAt + 1`, its y
+    /// and the slope at `eqWordsAt` + HINT_Y and + HINT_SLOPES, the two products at `productsAt`.
+    function _isSumAt(uint256 addendAt, uint256 eqWordsAt, uint256 productsAt) private pure returns (bool) {
+        return
+            Secp256k1.isSum(
+                _load(addendAt + 1),
+                _load(eqWordsAt + HINT_Y),
+                _load(productsAt + 64),
+                _load(productsAt + 96),
+                _load(productsAt),
+                _load(productsAt + 32),
+                _load(eqWordsAt + HINT_SLOPES)
+            );
+    }
+
+    /// @dev Whether the addend (x at `addendAt + 1`, y at `yAt`) is the negation of the point at `productAt`.
+    function _isNegationAt(uint256 addendAt, uint256 yAt, uint256 productAt) private pure returns (bool) {
+        return _load(addendAt + 1) == _load(productAt) && _load(yAt) == Secp256k1.P - _load(productAt + 32);
+    }
+
+    /// @dev The 32-byte word at absolute calldata position `at`.
+    function _load(uint256 at) private pure returns (uint256 value) {
+        assembly ("memory-safe") {
+            value := calldataload(at)
+        }
+    }
+
+    /// @dev The compressed point at absolute calldata position `at`, already checked canonical.
+    function _pointAt(uint256 at) private pure returns (uint256 x, bool odd) {
+        assembly ("memory-safe") {
+            odd := eq(byte(0, calldataload(at)), 3)
+            x := calldataload(add(at, 1))
+        }
+    }
+}

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
+import {IAdjudicator, ISlashableEscrow} from "../interfaces/IAdjudicator.sol";
+import {ReencryptionValidator, Verdict} from "../lib/ReencryptionValidator.sol";
+
+/// @title Adjudicator
+/// @notice Judges cfrags that nodes signed with their operator keys and slashes the stakers of cheating nodes,
+/// paying the reporter a share. See {IAdjudicator} and docs/slashing.md.
+/// @dev No reentrancy guard: this contract holds no tokens, changes all its state before its one external call
+/// (`escrow.slash`, last), and the escrow is fixed at deployment.
+contract Adjudicator is IAdjudicator {
+    // Immutables are named as the IAdjudicator getters they implement.
+    /* solhint-disable immutable-vars-naming */
+    /// @inheritdoc IAdjudicator
+    ISlashableEscrow public immutable escrow;
+    /// @inheritdoc IAdjudicator
+    uint256 public immutable basePenalty;
+    /// @inheritdoc IAdjudicator
+    uint256 public immutable penaltyHistoryCoefficient;
+    /// @inheritdoc IAdjudicator
+    uint256 public immutable percentagePenaltyCoefficient;
+    /// @inheritdoc IAdjudicator
+    uint256 public immutable rewardCoefficient;
+    /* solhint-enable immutable-vars-naming */
+
+    mapping(bytes32 evidenceHash => bool) private _evaluated;
+    mapping(address staker => uint256) private _offences;
+
+    /// @param escrow_ The staking escrow (must let this contract call `slash`).
+    /// @param basePenalty_ Penalty of a first offence, token wei.
+    /// @param penaltyHistoryCoefficient_ Added per earlier offence, token wei.
+    /// @param percentagePenaltyCoefficient_ Cap divisor: penalty ≤ stake / this (≥ 1).
+    /// @param rewardCoefficient_ Reporter share divisor: reward = penalty / this (≥ 1).
+    constructor(
+        ISlashableEscrow escrow_,
+        uint256 basePenalty_,
+        uint256 penaltyHistoryCoefficient_,
+        uint256 percentagePenaltyCoefficient_,
+        uint256 rewardCoefficient_
+    ) {
+        if (address(escrow_) == address(0)) revert AdjudicatorZeroEscrow();
+        if (percentagePenaltyCoefficient_ == 0) revert AdjudicatorZeroPercentageCoefficient();
+        if (rewardCoefficient_ == 0) revert AdjudicatorZeroRewardCoefficient();
+        escrow = escrow_;
+        basePenalty = basePenalty_;
+        penaltyHistoryCoefficient = penaltyHistoryCoefficient_;
+        percentagePenaltyCoefficient = percentagePenaltyCoefficient_;
+        rewardCoefficient = rewardCoefficient_;
+    }
+
+    /// @inheritdoc IAdjudicator
+    function evaluateCFrag(
+        bytes calldata capsule,
+        bytes calldata cfrag,
+        bytes calldata keys,
+        bytes calldata nodeSignature,
+        bytes calldata hints
+    ) external returns (Verdict verdict) {
+        // Canonical bytes first: the replay guard below is keyed by them.
+        ReencryptionValidator.requireCanonical(capsule, cfrag, keys);
+        bytes32 hash = keccak256(abi.encodePacked(capsule, cfrag, keys));
+        // OpenZeppelin's recover rejects high-S and malformed signatures, so one evidence has one signature form.
+        address operator = ECDSA.recover(MessageHashUtils.toEthSignedMessageHash(hash), nodeSignature);
+        address staker = escrow.stakerFromOperator(operator);
+        if (staker == address(0)) revert NotBondedOperator(operator);
+        if (_evaluated[hash]) revert EvidenceAlreadyEvaluated(hash);
+
+        verdict = ReencryptionValidator.validate(capsule, cfrag, keys, hints);
+
+        _evaluated[hash] = true;
+        emit CFragEvaluated(hash, staker, msg.sender, operator, verdict);
+        if (verdict == Verdict.Correct) return verdict;
+
+        uint256 offences = _offences[staker];
+        (uint256 penalty, uint256 reward) = _penalty(staker, offences);
+        // Cannot overflow: one increment per judged evidence, each costing far more gas than 2^256 allows.
+        unchecked {
+            _offences[staker] = offences + 1;
+        }
+        emit Slashed(staker, msg.sender, penalty, reward, offences + 1);
+        if (penalty != 0) escrow.slash(staker, penalty, msg.sender, reward);
+    }
+
+    /// @inheritdoc IAdjudicator
+    function evidenceHash(
+        bytes calldata capsule,
+        bytes calldata cfrag,
+        bytes calldata keys
+    ) external pure returns (bytes32) {
+        return keccak256(abi.encodePacked(capsule, cfrag, keys));
+    }
+
+    /// @inheritdoc IAdjudicator
+    function isEvaluated(bytes32 hash) external view returns (bool) {
+        return _evaluated[hash];
+    }
+
+    /// @inheritdoc IAdjudicator
+    function offencesOf(address staker) external view returns (uint256) {
+        return _offences[staker];
+    }
+
+    /// @inheritdoc IAdjudicator
+    function penaltyOf(address staker) external view returns (uint256 penalty, uint256 reward) {
+        return _penalty(staker, _offences[staker]);
+    }
+
+    /// @dev min(base + historyCoefficient × offences, stake / percentageCoefficient) and penalty / rewardCoefficient.
+    function _penalty(address staker, uint256 offences) private view returns (uint256 penalty, uint256 reward) {
+        penalty = basePenalty + penaltyHistoryCoefficient * offences;
+        // Rounds down: the cap is a promise to stakers that no offence takes more than this share of the stake.
+        uint256 cap = escrow.stakeOf(staker) / percentagePenaltyCoefficient;
+        if (penalty > cap) penalty = cap;
+        // Rounds down: the reporter's share is floored and the remainder goes back to the mining reserve.
+        reward = penalty / rewardCoefficient;
+    }
+}

@@ -1,0 +1,138 @@
+// Hints for Adjudicator.evaluateCFrag: the facts the contract checks instead of computing (products, y
+// coordinates, slopes), packed at the fixed offsets of contracts/lib/ReencryptionValidator.sol.
+//
+// Every point and product comes from src/umbral's ReencryptionEvidence; this file only lays them out and
+// adds the two field facts the evidence does not carry: the verifying key's y and the addition slopes.
+import { secp256k1 } from "@noble/curves/secp256k1";
+import { Capsule, CapsuleFrag, PublicKey, ReencryptionEvidence, type EvidencePoint } from "../umbral";
+import { checkLengths, packKeys, type SignedCFrag } from "./evidence";
+
+const Fp = secp256k1.Point.Fp;
+const P = Fp.ORDER;
+
+export const HINTS_LENGTH = 609;
+
+/** Adjudicator verdicts, as `Verdict` in ReencryptionValidator.sol. */
+export const Verdict = {
+  Correct: 0,
+  KFragSignatureInvalid: 1,
+  EEquationFailed: 2,
+  VEquationFailed: 3,
+  UEquationFailed: 4,
+} as const;
+export type Verdict = (typeof Verdict)[keyof typeof Verdict];
+
+/** Names of the verdicts, by value. */
+export const VERDICT_NAMES: readonly string[] = Object.keys(Verdict);
+
+/** The arguments of `Adjudicator.evaluateCFrag`, in order. */
+export interface EvaluationArgs {
+  capsule: Uint8Array;
+  cfrag: Uint8Array;
+  keys: Uint8Array;
+  nodeSignature: Uint8Array;
+  hints: Uint8Array;
+}
+
+type Affine = { x: bigint; y: bigint };
+
+function word(v: bigint): Uint8Array {
+  const out = new Uint8Array(32);
+  let n = v;
+  for (let i = 31; i >= 0; i--) {
+    out[i] = Number(n & 0xffn);
+    n >>= 8n;
+  }
+  return out;
+}
+
+function mod(a: bigint): bigint {
+  const r = a % P;
+  return r < 0n ? r + P : r;
+}
+
+/** Slope of the line through a and b (the tangent when a = b); 0 when a = −b (the contract needs none). */
+export function additionSlope(a: Affine, b: Affine): bigint {
+  if (a.x === b.x) {
+    if (a.y !== b.y) return 0n;
+    return mod(3n * a.x * a.x * Fp.inv(mod(2n * a.y)));
+  }
+  return mod((b.y - a.y) * Fp.inv(mod(b.x - a.x)));
+}
+
+/** The y coordinate of a compressed point. */
+export function yOf(compressed: Uint8Array): bigint {
+  return secp256k1.Point.fromBytes(compressed).toAffine().y;
+}
+
+/** z·X is the point at infinity when z = 0: the contract ignores those hints, so they are zeros. */
+function productOrZero(p: EvidencePoint | undefined, z: bigint): Affine {
+  return z === 0n || !p ? { x: 0n, y: 0n } : p;
+}
+
+/** Packs the 609 hint bytes from an evidence and the verifying key. */
+export function buildHints(evidence: ReencryptionEvidence, verifyingKey: Uint8Array): Uint8Array {
+  const z = evidence.z;
+  const words: bigint[] = [];
+  for (const [zp, hp] of [
+    [evidence.ez, evidence.e1h],
+    [evidence.vz, evidence.v1h],
+    [evidence.uz, evidence.u1h],
+  ] as const) {
+    const zq = productOrZero(zp, z);
+    words.push(zq.x, zq.y, hp.x, hp.y);
+  }
+  words.push(evidence.e2.y, evidence.v2.y, evidence.u2.y, yOf(verifyingKey));
+  words.push(
+    additionSlope(evidence.e2, evidence.e1h),
+    additionSlope(evidence.v2, evidence.v1h),
+    additionSlope(evidence.u2, evidence.u1h),
+  );
+  const hints = new Uint8Array(HINTS_LENGTH);
+  words.forEach((w, i) => hints.set(word(w), 32 * i));
+  // Only the order in which the contract tries the two recovery ids; a wrong or unknown bit costs gas only.
+  hints[HINTS_LENGTH - 1] = evidence.kfragSignatureV ?? 0;
+  return hints;
+}
+
+/** src/umbral's evidence for a signed cfrag, parsed from its simple forms (the capsule is self-checked). */
+export function evidenceOf(signed: Omit<SignedCFrag, "nodeSignature">): ReencryptionEvidence {
+  checkLengths(signed);
+  return new ReencryptionEvidence(
+    Capsule.fromBytesSimple(signed.capsule),
+    CapsuleFrag.fromBytesSimple(signed.cfrag),
+    PublicKey.fromCompressedBytes(signed.verifyingKey),
+    PublicKey.fromCompressedBytes(signed.delegatingKey),
+    PublicKey.fromCompressedBytes(signed.receivingKey),
+  );
+}
+
+/** The exact arguments of `Adjudicator.evaluateCFrag` for a signed cfrag. */
+export function buildEvaluationArgs(signed: SignedCFrag): EvaluationArgs {
+  checkLengths(signed);
+  return {
+    capsule: signed.capsule,
+    cfrag: signed.cfrag,
+    keys: packKeys(signed),
+    nodeSignature: signed.nodeSignature,
+    hints: buildHints(evidenceOf(signed), signed.verifyingKey),
+  };
+}
+
+function holds(sum: Affine, a: EvidencePoint, b: EvidencePoint, z: bigint): boolean {
+  const pa = secp256k1.Point.fromAffine({ x: a.x, y: a.y });
+  const pb = secp256k1.Point.fromAffine({ x: b.x, y: b.y });
+  const total = pa.add(pb);
+  if (z === 0n) return total.is0();
+  return !total.is0() && total.equals(secp256k1.Point.fromAffine(sum));
+}
+
+/** The verdict the Adjudicator will reach, computed off-chain (same order of checks). */
+export function predictVerdict(evidence: ReencryptionEvidence): Verdict {
+  if (evidence.kfragSignatureV === null) return Verdict.KFragSignatureInvalid;
+  const z = evidence.z;
+  if (!holds(productOrZero(evidence.ez, z), evidence.e2, evidence.e1h, z)) return Verdict.EEquationFailed;
+  if (!holds(productOrZero(evidence.vz, z), evidence.v2, evidence.v1h, z)) return Verdict.VEquationFailed;
+  if (!holds(productOrZero(evidence.uz, z), evidence.u2, evidence.u1h, z)) return Verdict.UEquationFailed;
+  return Verdict.Correct;
+}

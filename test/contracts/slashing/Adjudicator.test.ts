@@ -1,0 +1,469 @@
+// Adjudicator: verdicts on honest and cheating cfrags (from our Umbral and from umbral-pre), replay guard,
+// operator mapping, hint tampering, penalty schedule and events. Runs against AdjudicatorEscrowMock.
+import { expect } from "chai";
+import fc from "fast-check";
+import { ethers } from "hardhat";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import {
+  buildEvaluationArgs,
+  evidenceDigest,
+  evidenceOf,
+  predictVerdict,
+  signCFrag,
+  Verdict,
+  type EvaluationArgs,
+  type SignedCFrag,
+} from "../../../src/slashing";
+import * as umbral from "../../../src/umbral";
+import { CHEATS, attested, ourScenario, preScenario, signAsNode, type Scenario } from "./helpers";
+
+const BASE_PENALTY = 100n * 10n ** 18n;
+const HISTORY_COEFFICIENT = 50n * 10n ** 18n;
+const PERCENTAGE_COEFFICIENT = 10n;
+const REWARD_COEFFICIENT = 4n;
+const STAKE = 10_000n * 10n ** 18n;
+
+const P = 0xfffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2fn;
+
+async function deployFixture() {
+  const [deployer, operator, staker, reporter, stranger] = await ethers.getSigners();
+  const escrow = await ethers.deployContract("AdjudicatorEscrowMock");
+  const adjudicator = await ethers.deployContract("Adjudicator", [
+    await escrow.getAddress(),
+    BASE_PENALTY,
+    HISTORY_COEFFICIENT,
+    PERCENTAGE_COEFFICIENT,
+    REWARD_COEFFICIENT,
+  ]);
+  await escrow.setAdjudicator(await adjudicator.getAddress());
+  await escrow.bond(operator.address, staker.address, STAKE);
+  return { deployer, operator, staker, reporter, stranger, escrow, adjudicator };
+}
+
+function args(a: EvaluationArgs): [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array] {
+  return [a.capsule, a.cfrag, a.keys, a.nodeSignature, a.hints];
+}
+
+function withWord(hints: Uint8Array, index: number, value: bigint): Uint8Array {
+  const out = hints.slice();
+  out.set(ethers.getBytes(ethers.toBeHex(value, 32)), 32 * index);
+  return out;
+}
+
+/** evaluateCFrag arguments without hints, for bytes no Umbral decoder accepts. */
+function buildEvaluationArgsLoose(signed: SignedCFrag): EvaluationArgs {
+  return {
+    capsule: signed.capsule,
+    cfrag: signed.cfrag,
+    keys: ethers.getBytes(ethers.concat([signed.delegatingKey, signed.receivingKey, signed.verifyingKey])),
+    nodeSignature: signed.nodeSignature,
+    hints: new Uint8Array(609),
+  };
+}
+
+function wordAt(hints: Uint8Array, index: number): bigint {
+  return BigInt(ethers.hexlify(hints.subarray(32 * index, 32 * index + 32)));
+}
+
+const SCENARIOS: [string, () => Scenario][] = [
+  ["our Umbral module", ourScenario],
+  ["@nucypher/umbral-pre", preScenario],
+];
+
+describe("Adjudicator", function () {
+  describe("deployment", function () {
+    it("stores the penalty parameters and the escrow", async function () {
+      const { adjudicator, escrow } = await loadFixture(deployFixture);
+      expect(await adjudicator.escrow()).to.equal(await escrow.getAddress());
+      expect(await adjudicator.basePenalty()).to.equal(BASE_PENALTY);
+      expect(await adjudicator.penaltyHistoryCoefficient()).to.equal(HISTORY_COEFFICIENT);
+      expect(await adjudicator.percentagePenaltyCoefficient()).to.equal(PERCENTAGE_COEFFICIENT);
+      expect(await adjudicator.rewardCoefficient()).to.equal(REWARD_COEFFICIENT);
+    });
+
+    it("reverts on a zero escrow or a zero divisor", async function () {
+      const { adjudicator, escrow } = await loadFixture(deployFixture);
+      const factory = await ethers.getContractFactory("Adjudicator");
+      const e = await escrow.getAddress();
+      await expect(factory.deploy(ethers.ZeroAddress, 1, 1, 1, 1)).to.be.revertedWithCustomError(
+        adjudicator,
+        "AdjudicatorZeroEscrow",
+      );
+      await expect(factory.deploy(e, 1, 1, 0, 1)).to.be.revertedWithCustomError(
+        adjudicator,
+        "AdjudicatorZeroPercentageCoefficient",
+      );
+      await expect(factory.deploy(e, 1, 1, 1, 0)).to.be.revertedWithCustomError(
+        adjudicator,
+        "AdjudicatorZeroRewardCoefficient",
+      );
+    });
+  });
+
+  for (const [origin, make] of SCENARIOS) {
+    describe(`cfrags made by ${origin}`, function () {
+      it("judges a correct cfrag Correct, records it and slashes nobody", async function () {
+        const { adjudicator, operator, staker, reporter, escrow } = await loadFixture(deployFixture);
+        const signed = await signAsNode(operator, attested(make()));
+        const a = buildEvaluationArgs(signed);
+        const hash = ethers.hexlify(evidenceDigest(signed));
+        expect(predictVerdict(evidenceOf(signed))).to.equal(Verdict.Correct);
+        expect(await adjudicator.connect(reporter).evaluateCFrag.staticCall(...args(a))).to.equal(Verdict.Correct);
+        await expect(adjudicator.connect(reporter).evaluateCFrag(...args(a)))
+          .to.emit(adjudicator, "CFragEvaluated")
+          .withArgs(hash, staker.address, reporter.address, operator.address, Verdict.Correct)
+          .and.not.to.emit(adjudicator, "Slashed");
+        expect(await adjudicator.isEvaluated(hash)).to.equal(true);
+        expect(await adjudicator.offencesOf(staker.address)).to.equal(0n);
+        expect(await escrow.stakeOf(staker.address)).to.equal(STAKE);
+      });
+
+      for (const [name, cheat] of Object.entries(CHEATS)) {
+        it(`slashes ${name}`, async function () {
+          const { adjudicator, operator, staker, reporter, escrow } = await loadFixture(deployFixture);
+          const s = make();
+          const { capsule, cfrag } = cheat.make(s);
+          const signed = await signAsNode(operator, attested(s, cfrag, capsule));
+          const a = buildEvaluationArgs(signed);
+          expect(predictVerdict(evidenceOf(signed))).to.equal(cheat.verdict);
+          const penalty = BASE_PENALTY;
+          const reward = penalty / REWARD_COEFFICIENT;
+          await expect(adjudicator.connect(reporter).evaluateCFrag(...args(a)))
+            .to.emit(adjudicator, "CFragEvaluated")
+            .withArgs(
+              ethers.hexlify(evidenceDigest(signed)),
+              staker.address,
+              reporter.address,
+              operator.address,
+              cheat.verdict,
+            )
+            .and.to.emit(adjudicator, "Slashed")
+            .withArgs(staker.address, reporter.address, penalty, reward, 1n)
+            .and.to.emit(escrow, "MockSlashed")
+            .withArgs(staker.address, penalty, reporter.address, reward, penalty);
+          expect(await escrow.stakeOf(staker.address)).to.equal(STAKE - penalty);
+          expect(await escrow.rewardOf(reporter.address)).to.equal(reward);
+          expect(await escrow.reserve()).to.equal(penalty - reward);
+        });
+      }
+
+      it("the node-side signer refuses to sign a cheating cfrag", async function () {
+        const { operator } = await loadFixture(deployFixture);
+        const s = make();
+        const { cfrag } = CHEATS["a random z"].make(s);
+        await expect(
+          signCFrag(operator, umbral.Capsule.fromBytesSimple(s.capsule), umbral.CapsuleFrag.fromBytesSimple(cfrag), {
+            delegatingPk: umbral.PublicKey.fromCompressedBytes(s.delegatingKey),
+            receivingPk: umbral.PublicKey.fromCompressedBytes(s.receivingKey),
+            verifyingPk: umbral.PublicKey.fromCompressedBytes(s.verifyingKey),
+          }),
+        ).to.be.rejectedWith(/refusing to sign a cfrag that does not verify/);
+      });
+    });
+  }
+
+  describe("z = 0 (no Umbral decoder accepts it, the contract still judges it)", function () {
+    it("slashes it: the E equation would need e2 = −h·e1", async function () {
+      const { adjudicator, operator, staker, reporter } = await loadFixture(deployFixture);
+      const s = ourScenario();
+      const zero = s.cfrag.slice();
+      zero.fill(0, 263, 295);
+      const signed = await signAsNode(operator, attested(s, zero));
+      // h does not depend on z, so the honest cfrag's hints are the right ones (z-products are ignored).
+      const honestHints = buildEvaluationArgs(await signAsNode(operator, attested(s))).hints;
+      const a = { ...buildEvaluationArgsLoose(signed), hints: honestHints };
+      await expect(adjudicator.connect(reporter).evaluateCFrag(...args(a)))
+        .to.emit(adjudicator, "Slashed")
+        .withArgs(staker.address, reporter.address, BASE_PENALTY, BASE_PENALTY / REWARD_COEFFICIENT, 1n);
+    });
+  });
+
+  describe("kfrag signatures no Umbral decoder accepts are invalid signatures", function () {
+    for (const [name, r] of [
+      ["r = 0", 0n],
+      ["r = n", umbral.CURVE_ORDER],
+    ] as const) {
+      it(`judges ${name} KFragSignatureInvalid`, async function () {
+        const { adjudicator, operator, staker, reporter } = await loadFixture(deployFixture);
+        const s = preScenario();
+        const bad = s.cfrag.slice();
+        bad.set(ethers.getBytes(ethers.toBeHex(r, 32)), 295);
+        const signed = await signAsNode(operator, attested(s, bad));
+        const honestHints = buildEvaluationArgs(await signAsNode(operator, attested(s))).hints;
+        await expect(
+          adjudicator
+            .connect(reporter)
+            .evaluateCFrag(...args({ ...buildEvaluationArgsLoose(signed), hints: honestHints })),
+        )
+          .to.emit(adjudicator, "CFragEvaluated")
+          .withArgs(
+            ethers.hexlify(evidenceDigest(signed)),
+            staker.address,
+            reporter.address,
+            operator.address,
+            Verdict.KFragSignatureInvalid,
+          );
+      });
+    }
+  });
+
+  describe("node-side signing", function () {
+    it("signs a verified cfrag so that the Adjudicator maps it to the staker", async function () {
+      const { adjudicator, operator, staker } = await loadFixture(deployFixture);
+      const s = ourScenario();
+      const signed = await signCFrag(
+        operator,
+        umbral.Capsule.fromBytesSimple(s.capsule),
+        umbral.CapsuleFrag.fromBytesSimple(s.cfrag),
+        {
+          delegatingPk: umbral.PublicKey.fromCompressedBytes(s.delegatingKey),
+          receivingPk: umbral.PublicKey.fromCompressedBytes(s.receivingKey),
+          verifyingPk: umbral.PublicKey.fromCompressedBytes(s.verifyingKey),
+        },
+      );
+      const a = buildEvaluationArgs(signed);
+      await expect(adjudicator.evaluateCFrag(...args(a)))
+        .to.emit(adjudicator, "CFragEvaluated")
+        .withArgs(
+          ethers.hexlify(evidenceDigest(signed)),
+          staker.address,
+          (await ethers.getSigners())[0].address,
+          operator.address,
+          Verdict.Correct,
+        );
+    });
+  });
+
+  describe("reverts", function () {
+    async function honest(): Promise<
+      { signed: SignedCFrag; a: EvaluationArgs } & Awaited<ReturnType<typeof deployFixture>>
+    > {
+      const f = await loadFixture(deployFixture);
+      const signed = await signAsNode(f.operator, attested(ourScenario()));
+      return { ...f, signed, a: buildEvaluationArgs(signed) };
+    }
+
+    it("refuses the same evidence twice, whatever the verdict", async function () {
+      const { adjudicator, operator } = await loadFixture(deployFixture);
+      const s = ourScenario();
+      for (const cfrag of [s.cfrag, CHEATS["a random z"].make(s).cfrag]) {
+        const signed = await signAsNode(operator, attested(s, cfrag));
+        const a = buildEvaluationArgs(signed);
+        await adjudicator.evaluateCFrag(...args(a));
+        await expect(adjudicator.evaluateCFrag(...args(a)))
+          .to.be.revertedWithCustomError(adjudicator, "EvidenceAlreadyEvaluated")
+          .withArgs(ethers.hexlify(evidenceDigest(signed)));
+      }
+    });
+
+    it("refuses a cfrag signed by a key that is not a bonded operator", async function () {
+      const { adjudicator, stranger } = await loadFixture(deployFixture);
+      const signed = await signAsNode(stranger, attested(ourScenario()));
+      await expect(adjudicator.evaluateCFrag(...args(buildEvaluationArgs(signed))))
+        .to.be.revertedWithCustomError(adjudicator, "NotBondedOperator")
+        .withArgs(stranger.address);
+    });
+
+    it("cannot frame a node with keys it did not attest (the signature then names nobody bonded)", async function () {
+      const { adjudicator, operator, a } = await honest();
+      const keys = a.keys.slice();
+      keys.set(umbral.SecretKey.random().publicKey().toCompressedBytes(), 33); // another receiving key
+      const tx = adjudicator.evaluateCFrag(a.capsule, a.cfrag, keys, a.nodeSignature, a.hints);
+      await expect(tx).to.be.revertedWithCustomError(adjudicator, "NotBondedOperator");
+      const other = ethers.verifyMessage(
+        ethers.getBytes(ethers.keccak256(ethers.concat([a.capsule, a.cfrag, keys]))),
+        ethers.hexlify(a.nodeSignature),
+      );
+      expect(other).to.not.equal(operator.address);
+    });
+
+    it("rejects wrong lengths", async function () {
+      const { adjudicator, a } = await honest();
+      const cases: [number, number, number, EvaluationArgs][] = [
+        [0, 98, 97, { ...a, capsule: a.capsule.subarray(0, 97) }],
+        [1, 359, 360, { ...a, cfrag: ethers.getBytes(ethers.concat([a.cfrag, "0x00"])) }],
+        [2, 99, 66, { ...a, keys: a.keys.subarray(0, 66) }],
+        [3, 609, 608, { ...a, hints: a.hints.subarray(0, 608) }],
+      ];
+      for (const [what, expected, actual, bad] of cases) {
+        await expect(adjudicator.evaluateCFrag(...args(bad)))
+          .to.be.revertedWithCustomError(adjudicator, "WrongLength")
+          .withArgs(what, expected, actual);
+      }
+      // The node signature goes through OpenZeppelin's ECDSA.recover.
+      await expect(adjudicator.evaluateCFrag(...args({ ...a, nodeSignature: a.nodeSignature.subarray(0, 64) })))
+        .to.be.revertedWithCustomError(adjudicator, "ECDSAInvalidSignatureLength")
+        .withArgs(64);
+    });
+
+    it("rejects non-canonical points and scalars before the replay guard", async function () {
+      const { adjudicator, operator } = await loadFixture(deployFixture);
+      const s = ourScenario();
+      const badPrefix = s.cfrag.slice();
+      badPrefix[131] = 0x04; // e2 with an uncompressed-point prefix
+      const xAboveP = s.cfrag.slice();
+      xAboveP.set(ethers.getBytes(ethers.toBeHex(P + 1n, 32)), 132); // e2.x = p + 1 (same as x = 1 mod p)
+      const zAboveN = s.cfrag.slice();
+      const n = umbral.CURVE_ORDER;
+      zAboveN.set(ethers.getBytes(ethers.toBeHex(n, 32)), 263); // z = n (same as 0 mod n)
+      const keys = ethers.getBytes(ethers.concat([s.delegatingKey, s.receivingKey, s.verifyingKey]));
+      const hints = new Uint8Array(609);
+      const sig = async (cfrag: Uint8Array) =>
+        ethers.getBytes(
+          await operator.signMessage(ethers.getBytes(ethers.keccak256(ethers.concat([s.capsule, cfrag, keys])))),
+        );
+      await expect(adjudicator.evaluateCFrag(s.capsule, badPrefix, keys, await sig(badPrefix), hints))
+        .to.be.revertedWithCustomError(adjudicator, "NonCanonicalPoint")
+        .withArgs(1, 131, 4, BigInt(ethers.hexlify(s.cfrag.subarray(132, 164))));
+      await expect(adjudicator.evaluateCFrag(s.capsule, xAboveP, keys, await sig(xAboveP), hints))
+        .to.be.revertedWithCustomError(adjudicator, "NonCanonicalPoint")
+        .withArgs(1, 131, s.cfrag[131], P + 1n);
+      await expect(adjudicator.evaluateCFrag(s.capsule, zAboveN, keys, await sig(zAboveN), hints))
+        .to.be.revertedWithCustomError(adjudicator, "NonCanonicalScalar")
+        .withArgs(1, 263, n);
+    });
+
+    it("rejects a point whose x is not on the curve", async function () {
+      const { adjudicator, operator } = await loadFixture(deployFixture);
+      const s = ourScenario();
+      // Find an x with no point: x³ + 7 a non-residue.
+      let x = 5n;
+      for (;;) {
+        try {
+          umbral.PublicKey.fromCompressedBytes(ethers.getBytes(ethers.concat(["0x02", ethers.toBeHex(x, 32)])));
+          x++;
+        } catch {
+          break;
+        }
+      }
+      // e1 off the curve: its product check (the ecrecover trick) proves it, whatever the hints say.
+      const offCurve = s.cfrag.slice();
+      offCurve.set(ethers.getBytes(ethers.toBeHex(x, 32)), 1);
+      const signed = await signAsNode(operator, attested(s, offCurve));
+      const good = buildEvaluationArgs(await signAsNode(operator, attested(s)));
+      await expect(adjudicator.evaluateCFrag(signed.capsule, offCurve, good.keys, signed.nodeSignature, good.hints))
+        .to.be.revertedWithCustomError(adjudicator, "PointNotOnCurve")
+        .withArgs(x);
+    });
+
+    it("rejects a y hint that lies (the other root) and never slashes", async function () {
+      const { adjudicator, a } = await honest();
+      const y = wordAt(a.hints, 12); // y(e2)
+      await expect(adjudicator.evaluateCFrag(...args({ ...a, hints: withWord(a.hints, 12, P - y) })))
+        .to.be.revertedWithCustomError(adjudicator, "WrongYHint")
+        .withArgs(BigInt(ethers.hexlify(a.cfrag.subarray(132, 164))), a.cfrag[131] === 3, P - y);
+    });
+
+    it("rejects a product hint that lies", async function () {
+      const { adjudicator, a } = await honest();
+      const bad = withWord(a.hints, 2, wordAt(a.hints, 4)); // e1h.x := vz.x
+      await expect(adjudicator.evaluateCFrag(...args({ ...a, hints: bad }))).to.be.revertedWithCustomError(
+        adjudicator,
+        "WrongProductHint",
+      );
+    });
+
+    it("rejects a slope hint that lies", async function () {
+      const { adjudicator, a } = await honest();
+      const slope = wordAt(a.hints, 16);
+      await expect(adjudicator.evaluateCFrag(...args({ ...a, hints: withWord(a.hints, 16, slope + 1n) })))
+        .to.be.revertedWithCustomError(adjudicator, "WrongSlopeHint")
+        .withArgs(slope + 1n);
+    });
+  });
+
+  describe("hints can change gas, never a verdict", function () {
+    it("a wrong kfrag recovery id still judges an honest cfrag Correct", async function () {
+      const { adjudicator, a } = await (async () => {
+        const f = await loadFixture(deployFixture);
+        return { ...f, a: buildEvaluationArgs(await signAsNode(f.operator, attested(preScenario()))) };
+      })();
+      const hints = a.hints.slice();
+      hints[608] ^= 1;
+      expect(await adjudicator.evaluateCFrag.staticCall(...args({ ...a, hints }))).to.equal(Verdict.Correct);
+    });
+
+    it("random hint corruption of an honest cfrag reverts or judges Correct; of a cheat, reverts or judges the cheat", async function () {
+      const f = await loadFixture(deployFixture);
+      const s = ourScenario();
+      const honest = buildEvaluationArgs(await signAsNode(f.operator, attested(s)));
+      const cheatMade = CHEATS["a wrong v1 under a proof that fits e1 and U1"].make(s);
+      const cheat = buildEvaluationArgs(await signAsNode(f.operator, attested(s, cheatMade.cfrag)));
+      await fc.assert(
+        fc.asyncProperty(
+          fc.boolean(),
+          fc.integer({ min: 0, max: 608 }),
+          fc.integer({ min: 1, max: 255 }),
+          async (isHonest, at, flip) => {
+            const a = isHonest ? honest : cheat;
+            const hints = a.hints.slice();
+            hints[at] ^= flip;
+            let verdict: bigint;
+            try {
+              verdict = await f.adjudicator.evaluateCFrag.staticCall(...args({ ...a, hints }));
+            } catch {
+              return; // a lying hint reverts
+            }
+            expect(verdict).to.equal(isHonest ? BigInt(Verdict.Correct) : BigInt(Verdict.VEquationFailed));
+          },
+        ),
+        { numRuns: 40 },
+      );
+    });
+  });
+
+  describe("penalty schedule", function () {
+    it("grows by the history coefficient per offence and is capped by stake / percentage coefficient", async function () {
+      const { adjudicator, operator, staker, reporter, escrow } = await loadFixture(deployFixture);
+      const s = ourScenario();
+      let stake = STAKE;
+      const expected: bigint[] = [];
+      for (let i = 0n; i < 3n; i++) {
+        const { cfrag } = CHEATS["a random z"].make(s);
+        const signed = await signAsNode(operator, attested(s, cfrag));
+        let penalty = BASE_PENALTY + HISTORY_COEFFICIENT * i;
+        const cap = stake / PERCENTAGE_COEFFICIENT;
+        if (penalty > cap) penalty = cap;
+        expect(await adjudicator.penaltyOf(staker.address)).to.deep.equal([penalty, penalty / REWARD_COEFFICIENT]);
+        await expect(adjudicator.connect(reporter).evaluateCFrag(...args(buildEvaluationArgs(signed))))
+          .to.emit(adjudicator, "Slashed")
+          .withArgs(staker.address, reporter.address, penalty, penalty / REWARD_COEFFICIENT, i + 1n);
+        stake -= penalty;
+        expected.push(penalty);
+      }
+      expect(await escrow.stakeOf(staker.address)).to.equal(stake);
+      expect(await adjudicator.offencesOf(staker.address)).to.equal(3n);
+      expect(expected).to.deep.equal([
+        BASE_PENALTY,
+        BASE_PENALTY + HISTORY_COEFFICIENT,
+        BASE_PENALTY + 2n * HISTORY_COEFFICIENT,
+      ]);
+
+      // A small stake: the cap binds, the reporter's share is floored, the remainder goes to the reserve.
+      await escrow.bond(operator.address, staker.address, 1_003n);
+      const { cfrag } = CHEATS["a random z"].make(s);
+      const signed = await signAsNode(operator, attested(s, cfrag));
+      await expect(adjudicator.connect(reporter).evaluateCFrag(...args(buildEvaluationArgs(signed))))
+        .to.emit(adjudicator, "Slashed")
+        .withArgs(staker.address, reporter.address, 100n, 25n, 4n);
+    });
+
+    it("records the offence but calls no slash when the staker has nothing left", async function () {
+      const { adjudicator, operator, staker, escrow } = await loadFixture(deployFixture);
+      await escrow.bond(operator.address, staker.address, 0n);
+      const s = ourScenario();
+      const signed = await signAsNode(operator, attested(s, CHEATS["a random z"].make(s).cfrag));
+      await expect(adjudicator.evaluateCFrag(...args(buildEvaluationArgs(signed))))
+        .to.emit(adjudicator, "Slashed")
+        .and.not.to.emit(escrow, "MockSlashed");
+      expect(await adjudicator.offencesOf(staker.address)).to.equal(1n);
+    });
+  });
+
+  it("only the adjudicator can slash through the escrow mock (sanity of the double)", async function () {
+    const { escrow, staker, stranger } = await loadFixture(deployFixture);
+    await expect(escrow.connect(stranger).slash(staker.address, 1, stranger.address, 0))
+      .to.be.revertedWithCustomError(escrow, "MockNotAdjudicator")
+      .withArgs(stranger.address);
+  });
+});
