@@ -43,7 +43,10 @@ const KMSModule = buildModule("KMS", (m) => {
   const reserveApproval = m.call(token, "approve", [escrow, miningReserve], { id: "approveMiningReserve" });
   m.call(escrow, "fundReserve", [miningReserve], { id: "fundMiningReserve", after: [reserveApproval] });
 
-  return { token, escrow };
+  // Discovery: operators announce their node's URL and Umbral key here.
+  const nodeDirectory = m.contract("NodeDirectory", [escrow]);
+
+  return { token, escrow, nodeDirectory };
 });
 
 export default KMSModule;

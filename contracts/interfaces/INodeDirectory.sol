@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/// @title INodeDirectory
+/// @notice Where re-encryption nodes announce how to reach them: an HTTP(S) URL and the Umbral public key
+/// that Alice encrypts kfrag deliveries to. Clients discover nodes from here, never from a central list.
+interface INodeDirectory {
+    /// @notice A node's announcement, keyed by its staker.
+    struct NodeRecord {
+        address operator;
+        uint64 announcedAt;
+        bytes encryptingKey;
+        string url;
+    }
+
+    /// @notice `operator`, bonded to `staker`, announced its `url` and Umbral `encryptingKey`.
+    event NodeAnnounced(address indexed staker, address indexed operator, string url, bytes encryptingKey);
+
+    /// @notice The caller is not the current operator of any staker.
+    error NodeDirectoryNotAnOperator(address caller);
+
+    /// @notice The URL is empty or longer than `maxLength` bytes.
+    error NodeDirectoryBadUrl(uint256 length, uint256 maxLength);
+
+    /// @notice The encrypting key is not a 33-byte compressed secp256k1 point (prefix 0x02 or 0x03).
+    error NodeDirectoryBadKey(uint256 length);
+
+    /// @notice Announces (or updates) the caller's node. Only the current operator of a staker may call it.
+    /// @dev Emits a {NodeAnnounced} event.
+    /// @param url Where the node's HTTP API listens, e.g. `https://node.example:9151`.
+    /// @param encryptingKey The node's Umbral public key, 33-byte compressed.
+    function announce(string calldata url, bytes calldata encryptingKey) external;
+
+    /// @notice The latest announcement for `staker`'s node; empty fields if it never announced.
+    /// @param staker The staker whose node to look up.
+    /// @return record The node's operator, time of announcement, encrypting key and URL.
+    function nodeOf(address staker) external view returns (NodeRecord memory record);
+}
