@@ -6,13 +6,14 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import type { KMSToken, StakingEscrow } from "../typechain-types";
+import type { KMSToken, NodeDirectory, StakingEscrow } from "../typechain-types";
 import KMSModule from "../ignition/modules/KMS";
 
 /** The contracts of one deployment, typed. */
 export interface Deployment {
   token: KMSToken;
   escrow: StakingEscrow;
+  nodeDirectory: NodeDirectory;
 }
 
 /** Raised when no deployment is recorded for the connected chain. */
@@ -40,8 +41,12 @@ export function loadDeployment(hre: HardhatRuntimeEnvironment): Promise<Deployme
 
 async function resolveDeployment(hre: HardhatRuntimeEnvironment): Promise<Deployment> {
   if (hre.network.name === "hardhat") {
-    const { token, escrow } = await hre.ignition.deploy(KMSModule);
+    const { token, escrow, nodeDirectory } = await hre.ignition.deploy(KMSModule);
     return {
+      nodeDirectory: (await hre.ethers.getContractAt(
+        "NodeDirectory",
+        await nodeDirectory.getAddress(),
+      )) as unknown as NodeDirectory,
       token: (await hre.ethers.getContractAt("KMSToken", await token.getAddress())) as unknown as KMSToken,
       escrow: (await hre.ethers.getContractAt("StakingEscrow", await escrow.getAddress())) as unknown as StakingEscrow,
     };
@@ -58,8 +63,10 @@ async function resolveDeployment(hre: HardhatRuntimeEnvironment): Promise<Deploy
   const addresses = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
   const tokenAddress = addresses["KMS#KMSToken"];
   const escrowAddress = addresses["KMS#StakingEscrow"];
-  if (!tokenAddress || !escrowAddress) throw new DeploymentNotFoundError(chainId, file);
+  const nodeDirectoryAddress = addresses["KMS#NodeDirectory"];
+  if (!tokenAddress || !escrowAddress || !nodeDirectoryAddress) throw new DeploymentNotFoundError(chainId, file);
   return {
+    nodeDirectory: (await hre.ethers.getContractAt("NodeDirectory", nodeDirectoryAddress)) as unknown as NodeDirectory,
     token: (await hre.ethers.getContractAt("KMSToken", tokenAddress)) as unknown as KMSToken,
     escrow: (await hre.ethers.getContractAt("StakingEscrow", escrowAddress)) as unknown as StakingEscrow,
   };
