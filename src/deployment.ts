@@ -27,14 +27,23 @@ export class DeploymentNotFoundError extends Error {
   }
 }
 
-const cache = new WeakMap<HardhatRuntimeEnvironment, Promise<Deployment>>();
+// Keyed by the provider: a task's action receives its own wrapper of the runtime environment, so keying by
+// `hre` would deploy a second system for every task run from a test or script.
+const cache = new WeakMap<object, Promise<Deployment>>();
 
 /** Returns the deployment for `hre`'s network, deploying it first on the in-process network. */
-export function loadDeployment(hre: HardhatRuntimeEnvironment): Promise<Deployment> {
-  let pending = cache.get(hre);
+export async function loadDeployment(hre: HardhatRuntimeEnvironment): Promise<Deployment> {
+  let pending = cache.get(hre.network.provider);
+  // On the in-process chain a test's snapshot revert can erase a deployment made after the snapshot; the
+  // cached contracts then have no code and the system is deployed again.
+  if (pending && hre.network.name === "hardhat") {
+    const deployment = await pending.catch(() => undefined);
+    const live = deployment && (await hre.ethers.provider.getCode(await deployment.escrow.getAddress())) !== "0x";
+    if (!live) pending = undefined;
+  }
   if (!pending) {
     pending = resolveDeployment(hre);
-    cache.set(hre, pending);
+    cache.set(hre.network.provider, pending);
   }
   return pending;
 }

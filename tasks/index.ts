@@ -1,2 +1,3 @@
 // All operator-facing commands live under one scope: `npx hardhat kms <task>`.
 import "./token";
+import "./staking";

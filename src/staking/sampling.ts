@@ -1,0 +1,77 @@
+// Stake-weighted sampling of `n` distinct nodes, reproducible from a seed.
+//
+// A client (Alice) picks the nodes of a policy with probability proportional to their locked stake, the
+// way NuCypher's sampling did. The draw is a deterministic function of (candidates, n, seed), so anyone
+// holding the seed can check which nodes were picked and why.
+import { sha256 } from "@noble/hashes/sha2";
+import { NotEnoughNodesError, InvalidSampleError } from "./errors";
+
+/** A candidate node: its staker address and its weight (locked stake in wei). */
+export interface WeightedNode {
+  staker: string;
+  weight: bigint;
+}
+
+const TWO_256 = 1n << 256n;
+
+/** A stream of uniform 256-bit integers: SHA-256(seed ‖ counter as 8 big-endian bytes). */
+class SeededStream {
+  private counter = 0n;
+  constructor(private readonly seed: Uint8Array) {}
+
+  next(): bigint {
+    const input = new Uint8Array(this.seed.length + 8);
+    input.set(this.seed);
+    new DataView(input.buffer).setBigUint64(this.seed.length, this.counter++);
+    let value = 0n;
+    for (const byte of sha256(input)) value = (value << 8n) | BigInt(byte);
+    return value;
+  }
+
+  /** Uniform in [0, bound), by rejection so no value is favoured. */
+  below(bound: bigint): bigint {
+    const limit = TWO_256 - (TWO_256 % bound);
+    for (;;) {
+      const r = this.next();
+      if (r < limit) return r % bound;
+    }
+  }
+}
+
+/**
+ * Picks `n` distinct nodes, each draw with probability proportional to its weight among the nodes not yet
+ * picked (sampling without replacement). Candidates are put in a canonical order (by address) first, so the
+ * result depends only on the set of candidates, `n` and `seed`. Nodes of zero weight are never picked.
+ * Returns the stakers in the order drawn.
+ */
+export function sampleNodes(candidates: readonly WeightedNode[], n: number, seed: Uint8Array): string[] {
+  if (!Number.isInteger(n) || n < 1) throw new InvalidSampleError(`sample size must be a positive integer, got ${n}`);
+  if (seed.length === 0) throw new InvalidSampleError("seed must not be empty");
+  const seen = new Set<string>();
+  const pool: WeightedNode[] = [];
+  for (const c of candidates) {
+    const key = c.staker.toLowerCase();
+    if (seen.has(key)) throw new InvalidSampleError(`candidate ${c.staker} is listed twice`);
+    seen.add(key);
+    if (c.weight < 0n) throw new InvalidSampleError(`candidate ${c.staker} has negative weight ${c.weight}`);
+    if (c.weight > 0n) pool.push({ staker: c.staker, weight: c.weight });
+  }
+  if (pool.length < n) throw new NotEnoughNodesError(n, pool.length);
+  pool.sort((a, b) => (a.staker.toLowerCase() < b.staker.toLowerCase() ? -1 : 1));
+
+  const stream = new SeededStream(seed);
+  let total = pool.reduce((sum, c) => sum + c.weight, 0n);
+  const picked: string[] = [];
+  for (let draw = 0; draw < n; draw++) {
+    let r = stream.below(total);
+    let i = 0;
+    while (r >= pool[i].weight) {
+      r -= pool[i].weight;
+      i++;
+    }
+    picked.push(pool[i].staker);
+    total -= pool[i].weight;
+    pool.splice(i, 1);
+  }
+  return picked;
+}

@@ -1,0 +1,142 @@
+// Staking tasks: deposit, lock, prolong, bond an operator, commit, mint, withdraw, inspect, advance time.
+// Thin: parse arguments, call src/staking, print.
+import { types } from "hardhat/config";
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import { kms } from "./scope";
+import { loadDeployment } from "../src/deployment";
+import { formatKms, parseKms } from "../src/units";
+import {
+  advancePeriods,
+  bondOperator,
+  commit,
+  deposit,
+  describeStaker,
+  formatStaker,
+  lock,
+  mint,
+  parsePeriods,
+  prolong,
+  withdraw,
+} from "../src/staking";
+
+/** The signer for `from` (an address among the configured accounts), or the first account. */
+async function signerFor(hre: HardhatRuntimeEnvironment, from?: string) {
+  if (!from) return (await hre.ethers.getSigners())[0];
+  return hre.ethers.getSigner(hre.ethers.getAddress(from));
+}
+
+const FROM = "Account that sends the transaction (default: the first configured account)";
+
+kms
+  .task("deposit", "Deposits KMS into the staking escrow, optionally locking it")
+  .addParam("amount", "Amount in KMS, e.g. 15000 or 0.5", undefined, types.string)
+  .addOptionalParam("lock", "Also lock it for this many periods", undefined, types.string)
+  .addOptionalParam("from", FROM, undefined, types.string)
+  .setAction(async (args: { amount: string; lock?: string; from?: string }, hre) => {
+    const { token, escrow } = await loadDeployment(hre);
+    const signer = await signerFor(hre, args.from);
+    const amount = parseKms(args.amount);
+    const periods = args.lock === undefined ? undefined : parsePeriods("lock periods", args.lock);
+    await deposit(token, escrow, signer, amount, periods);
+    console.log(
+      `${signer.address} deposited ${formatKms(amount)} KMS${periods ? `, locked for ${periods} periods` : ""}`,
+    );
+  });
+
+kms
+  .task("lock", "Locks more of the unlocked stake")
+  .addParam("amount", "Amount in KMS", undefined, types.string)
+  .addParam(
+    "periods",
+    "Lock lasts at least this many periods from now (0 keeps the current end)",
+    undefined,
+    types.string,
+  )
+  .addOptionalParam("from", FROM, undefined, types.string)
+  .setAction(async (args: { amount: string; periods: string; from?: string }, hre) => {
+    const { escrow } = await loadDeployment(hre);
+    const signer = await signerFor(hre, args.from);
+    await lock(escrow, signer, parseKms(args.amount), parsePeriods("lock periods", args.periods, true));
+    const [lockedValue, unlockPeriod] = await escrow.getLock(signer.address);
+    console.log(`${signer.address} now locks ${formatKms(lockedValue)} KMS until period ${unlockPeriod}`);
+  });
+
+kms
+  .task("prolong", "Extends the active lock")
+  .addParam("periods", "Periods to add", undefined, types.string)
+  .addOptionalParam("from", FROM, undefined, types.string)
+  .setAction(async (args: { periods: string; from?: string }, hre) => {
+    const { escrow } = await loadDeployment(hre);
+    const signer = await signerFor(hre, args.from);
+    await prolong(escrow, signer, parsePeriods("prolong periods", args.periods));
+    const [, unlockPeriod] = await escrow.getLock(signer.address);
+    console.log(`${signer.address} lock now ends at period ${unlockPeriod}`);
+  });
+
+kms
+  .task("bond-operator", "Bonds the node's operator address (0x000…0 unbonds)")
+  .addParam("operator", "Operator address", undefined, types.string)
+  .addOptionalParam("from", FROM, undefined, types.string)
+  .setAction(async (args: { operator: string; from?: string }, hre) => {
+    const { escrow } = await loadDeployment(hre);
+    const signer = await signerFor(hre, args.from);
+    const operator = hre.ethers.getAddress(args.operator);
+    await bondOperator(escrow, signer, operator);
+    console.log(`${signer.address} bonded operator ${operator}`);
+  });
+
+kms
+  .task("commit", "Commits the operator's staker to the next period (mints past rewards)")
+  .addOptionalParam("from", "Operator account (default: the first configured account)", undefined, types.string)
+  .setAction(async (args: { from?: string }, hre) => {
+    const { escrow } = await loadDeployment(hre);
+    const operator = await signerFor(hre, args.from);
+    await commit(escrow, operator);
+    const staker = await escrow.stakerFromOperator(operator.address);
+    const [, last] = await escrow.getCommittedPeriods(staker);
+    console.log(`operator ${operator.address} committed staker ${staker} to period ${last}`);
+  });
+
+kms
+  .task("mint", "Mints the reward of fully past committed periods into the stake")
+  .addOptionalParam("from", FROM, undefined, types.string)
+  .setAction(async (args: { from?: string }, hre) => {
+    const { escrow } = await loadDeployment(hre);
+    const signer = await signerFor(hre, args.from);
+    const before = await escrow.stakeOf(signer.address);
+    await mint(escrow, signer);
+    const minted = (await escrow.stakeOf(signer.address)) - before;
+    console.log(`${signer.address} minted ${formatKms(minted)} KMS`);
+  });
+
+kms
+  .task("withdraw", "Withdraws unlocked stake (deposits and minted rewards)")
+  .addParam("amount", "Amount in KMS", undefined, types.string)
+  .addOptionalParam("from", FROM, undefined, types.string)
+  .setAction(async (args: { amount: string; from?: string }, hre) => {
+    const { escrow } = await loadDeployment(hre);
+    const signer = await signerFor(hre, args.from);
+    const amount = parseKms(args.amount);
+    await withdraw(escrow, signer, amount);
+    console.log(`${signer.address} withdrew ${formatKms(amount)} KMS`);
+  });
+
+kms
+  .task("staker", "Prints a staker's stake, lock, operator, committed periods and pending reward")
+  .addParam("address", "Staker address", undefined, types.string)
+  .setAction(async (args: { address: string }, hre) => {
+    const { escrow } = await loadDeployment(hre);
+    const summary = await describeStaker(escrow, hre.ethers.getAddress(args.address));
+    for (const line of formatStaker(summary)) console.log(line);
+    return summary;
+  });
+
+kms
+  .task("advance-periods", "Moves a local chain forward to the start of the period N periods ahead")
+  .addPositionalParam("n", "Number of periods", undefined, types.string)
+  .setAction(async (args: { n: string }, hre) => {
+    const { escrow } = await loadDeployment(hre);
+    const period = await advancePeriods(hre, escrow, parsePeriods("periods to advance", args.n));
+    console.log(`now in period ${period}`);
+    return period;
+  });
