@@ -1,0 +1,66 @@
+// What Alice hands to Enrico and Bob after a grant: everything needed to encrypt to the policy and to
+// retrieve from its nodes. It holds no secret and is safe to publish.
+import { getAddress } from "ethers";
+import { PublicKey } from "../umbral";
+import { parsePolicyId } from "../policy";
+
+export interface PolicyGrant {
+  version: 1;
+  chainId: string;
+  policyManager: string;
+  policyId: string;
+  owner: string;
+  /** Policy (delegating) public key: Enrico encrypts to it. */
+  delegatingKey: string;
+  /** Alice's verifying key: cfrags are checked against it. */
+  verifyingKey: string;
+  /** Bob's receiving key. */
+  receivingKey: string;
+  threshold: number;
+  /** The serving stakers and where their nodes listen, as announced when the grant was made. */
+  nodes: { staker: string; url: string }[];
+  startPeriod: string;
+  endPeriod: string;
+}
+
+/** Raised for a grant file that is not a valid PolicyGrant. */
+export class GrantFormatError extends Error {
+  constructor(message: string) {
+    super(`invalid policy grant: ${message}`);
+    this.name = "GrantFormatError";
+  }
+}
+
+/** Parses and validates a grant from JSON text. */
+export function parseGrant(text: string): PolicyGrant {
+  let raw: Partial<PolicyGrant>;
+  try {
+    raw = JSON.parse(text) as Partial<PolicyGrant>;
+  } catch {
+    throw new GrantFormatError("not JSON");
+  }
+  if (raw.version !== 1) throw new GrantFormatError(`unsupported version ${String(raw.version)}`);
+  for (const field of ["delegatingKey", "verifyingKey", "receivingKey"] as const) {
+    try {
+      PublicKey.fromCompressedBytes(Buffer.from(String(raw[field]).replace(/^0x/, ""), "hex"));
+    } catch {
+      throw new GrantFormatError(`${field} is not a compressed public key`);
+    }
+  }
+  if (!Number.isInteger(raw.threshold) || raw.threshold! < 1) throw new GrantFormatError("threshold must be ≥ 1");
+  if (!Array.isArray(raw.nodes) || raw.nodes.length < raw.threshold!) {
+    throw new GrantFormatError(`needs at least threshold (${raw.threshold}) nodes`);
+  }
+  try {
+    parsePolicyId(String(raw.policyId));
+    getAddress(String(raw.policyManager));
+    getAddress(String(raw.owner));
+    raw.nodes.forEach((n) => getAddress(n.staker));
+  } catch (e) {
+    throw new GrantFormatError((e as Error).message);
+  }
+  return raw as PolicyGrant;
+}
+
+export const publicKeyOf = (hex: string): PublicKey =>
+  PublicKey.fromCompressedBytes(Buffer.from(hex.replace(/^0x/, ""), "hex"));

@@ -1,0 +1,88 @@
+// Kfrag delivery: Alice encrypts a kfrag and the keys it is valid under to one node's Umbral key; the node
+// decrypts it and verifies the kfrag before storing it.
+import {
+  Capsule,
+  KeyFrag,
+  PublicKey,
+  SecretKey,
+  UmbralError,
+  decryptOriginal,
+  encrypt,
+  type VerifiedKeyFrag,
+} from "../umbral";
+import type { KFragPayload } from "./protocol";
+
+/** Raised by a node for a delivery that does not decrypt, parse or verify. */
+export class KFragDeliveryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "KFragDeliveryError";
+  }
+}
+
+const toHex = (b: Uint8Array): string => "0x" + Buffer.from(b).toString("hex");
+const fromHex = (s: string, what: string): Uint8Array => {
+  if (typeof s !== "string" || !/^0x([0-9a-fA-F]{2})*$/.test(s)) throw new KFragDeliveryError(`${what} is not hex`);
+  return Buffer.from(s.slice(2), "hex");
+};
+
+/** The keys a kfrag is valid under. */
+export interface PolicyKeys {
+  delegatingPk: PublicKey;
+  receivingPk: PublicKey;
+  verifyingPk: PublicKey;
+}
+
+/** Alice: encrypts `kfrag` with the policy keys to the node's encrypting key. */
+export function sealKFrag(
+  nodeEncryptingKey: PublicKey,
+  kfrag: VerifiedKeyFrag,
+  keys: PolicyKeys,
+): { capsule: Uint8Array; ciphertext: Uint8Array } {
+  const payload: KFragPayload = {
+    kfrag: toHex(kfrag.toBytes()),
+    delegatingKey: toHex(keys.delegatingPk.toCompressedBytes()),
+    receivingKey: toHex(keys.receivingPk.toCompressedBytes()),
+    verifyingKey: toHex(keys.verifyingPk.toCompressedBytes()),
+  };
+  const [capsule, ciphertext] = encrypt(nodeEncryptingKey, new TextEncoder().encode(JSON.stringify(payload)));
+  return { capsule: capsule.toBytes(), ciphertext };
+}
+
+/**
+ * Node: decrypts a delivery with its encrypting key and verifies the kfrag under the keys it came with.
+ * Returns the payload (hex fields) ready to store; throws KFragDeliveryError with the reason otherwise.
+ */
+export function openKFrag(nodeSecretKey: SecretKey, capsuleBytes: Uint8Array, ciphertext: Uint8Array): KFragPayload {
+  let plaintext: Uint8Array;
+  try {
+    plaintext = decryptOriginal(nodeSecretKey, Capsule.fromBytes(capsuleBytes), ciphertext);
+  } catch (e) {
+    if (e instanceof UmbralError)
+      throw new KFragDeliveryError(`delivery does not decrypt with this node's key: ${e.message}`);
+    throw e;
+  }
+  let payload: KFragPayload;
+  try {
+    payload = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(plaintext)) as KFragPayload;
+  } catch {
+    throw new KFragDeliveryError("delivery payload is not JSON");
+  }
+  try {
+    const kfrag = KeyFrag.fromBytes(fromHex(payload.kfrag, "kfrag"));
+    kfrag.verify(
+      PublicKey.fromCompressedBytes(fromHex(payload.verifyingKey, "verifyingKey")),
+      PublicKey.fromCompressedBytes(fromHex(payload.delegatingKey, "delegatingKey")),
+      PublicKey.fromCompressedBytes(fromHex(payload.receivingKey, "receivingKey")),
+    );
+  } catch (e) {
+    if (e instanceof UmbralError) throw new KFragDeliveryError(`kfrag rejected: ${e.message}`);
+    throw e;
+  }
+  return {
+    kfrag: payload.kfrag.toLowerCase(),
+    delegatingKey: payload.delegatingKey.toLowerCase(),
+    receivingKey: payload.receivingKey.toLowerCase(),
+    verifyingKey: payload.verifyingKey.toLowerCase(),
+  };
+}

@@ -1,0 +1,243 @@
+// The re-encryption node's HTTP API (fastify, JSON-schema validated):
+//   GET  /v1/status                         who the node is, its encrypting key, how many kfrags it holds
+//   POST /v1/policies/:policyId/kfrag       Alice delivers a kfrag, encrypted to the node, signed by the owner
+//   POST /v1/policies/:policyId/reencrypt   Bob asks for cfrags of up to 32 capsules
+// Every check against the chain (policy exists, lists this node, not revoked, not expired, owner signed) is
+// made on each request: the chain is the source of truth, the store only a cache of what Alice sent.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
+import { verifyMessage } from "ethers";
+import type { KFragStore } from "./store";
+import {
+  POLICY_ID_HEX,
+  HEX,
+  MAX_BODY_BYTES,
+  MAX_CAPSULES_PER_REQUEST,
+  deliveryDigest,
+  type KFragDelivery,
+  type NodeStatus,
+  type ReencryptionRequest,
+  type ReencryptionResponse,
+} from "../network/protocol";
+import type { PolicyView } from "../network/chain";
+import { KFragDeliveryError, openKFrag } from "../network/delivery";
+import { Capsule, KeyFrag, PublicKey, reencrypt, UmbralError, type SecretKey } from "../umbral";
+import { corruptCFrag } from "./fault";
+import { evidenceDigest, signCFrag } from "../slashing";
+
+/** Who the node is and what it can sign with. */
+export interface NodeIdentity {
+  staker: string;
+  operator: string;
+  chainId: bigint;
+  policyManager: string;
+  /** The node's Umbral secret key that kfrag deliveries are encrypted to. */
+  encryptingKey: SecretKey;
+  /** The operator's Ethereum key: signs every returned cfrag (the slashing evidence). */
+  operatorSigner: { signMessage(message: Uint8Array): Promise<string> };
+}
+
+export interface NodeServerOptions {
+  identity: NodeIdentity;
+  store: KFragStore;
+  policies: PolicyView;
+  logger?: FastifyBaseLogger | boolean;
+  /**
+   * Fault injection for demos and tests of slashing only: when set, the node corrupts every cfrag it returns
+   * (still signing it). A real node never sets it; the daemon's CLI exposes it only on local chains.
+   */
+  cheat?: boolean;
+}
+
+/** A request the node refuses; the HTTP status tells the class of the failure. */
+class NodeRequestError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const hexBytes = (s: string): Uint8Array => Buffer.from(s.slice(2), "hex");
+const toHex = (b: Uint8Array): string => "0x" + Buffer.from(b).toString("hex");
+
+/** Builds the node's fastify app (not yet listening). */
+export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
+  const { identity, store, policies } = options;
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: MAX_BODY_BYTES });
+  const encryptingKey = identity.encryptingKey.publicKey().toCompressedBytes();
+
+  app.setErrorHandler(
+    (error: Error & { statusCode?: number; code?: string; validation?: unknown }, request, reply: FastifyReply) => {
+      if (error instanceof NodeRequestError) {
+        request.log.info({ code: error.code }, error.message);
+        return reply
+          .status(error.statusCode)
+          .send({ statusCode: error.statusCode, code: error.code, error: error.message });
+      }
+      if (error.validation || (error.statusCode && error.statusCode < 500)) {
+        const statusCode = error.statusCode ?? 400;
+        return reply.status(statusCode).send({ statusCode, code: error.code ?? "BAD_REQUEST", error: error.message });
+      }
+      request.log.error({ err: error }, "internal error");
+      return reply.status(500).send({ statusCode: 500, code: "INTERNAL", error: "internal error" });
+    },
+  );
+
+  /** Loads the on-chain policy and checks it is live and lists this node; throws NodeRequestError if not. */
+  async function requireLivePolicy(policyId: string) {
+    const policy = await policies.getPolicy(policyId);
+    if (!policy) throw new NodeRequestError(404, "UNKNOWN_POLICY", `policy ${policyId} does not exist on-chain`);
+    if (!policy.nodes.some((n) => n.toLowerCase() === identity.staker.toLowerCase())) {
+      throw new NodeRequestError(403, "NOT_A_POLICY_NODE", `policy ${policyId} does not list node ${identity.staker}`);
+    }
+    if (policy.revoked) throw new NodeRequestError(410, "POLICY_REVOKED", `policy ${policyId} was revoked`);
+    const period = await policies.currentPeriod();
+    if (period >= policy.endPeriod) {
+      throw new NodeRequestError(410, "POLICY_EXPIRED", `policy ${policyId} ended at period ${policy.endPeriod}`);
+    }
+    return policy;
+  }
+
+  const policyParams = {
+    type: "object",
+    required: ["policyId"],
+    properties: { policyId: { type: "string", pattern: POLICY_ID_HEX } },
+  } as const;
+
+  app.get("/v1/status", async (): Promise<NodeStatus> => ({
+    staker: identity.staker,
+    operator: identity.operator,
+    encryptingKey: toHex(encryptingKey),
+    chainId: identity.chainId.toString(),
+    currentPeriod: Number(await policies.currentPeriod()),
+    kfrags: await store.count(),
+  }));
+
+  app.post<{ Params: { policyId: string }; Body: KFragDelivery }>(
+    "/v1/policies/:policyId/kfrag",
+    {
+      schema: {
+        params: policyParams,
+        body: {
+          type: "object",
+          required: ["capsule", "ciphertext", "ownerSignature"],
+          additionalProperties: false,
+          properties: {
+            capsule: { type: "string", pattern: HEX, maxLength: 1024 },
+            ciphertext: { type: "string", pattern: HEX, maxLength: 8192 },
+            ownerSignature: { type: "string", pattern: "^0x[0-9a-fA-F]{130}$" },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const policyId = request.params.policyId.toLowerCase();
+      const policy = await requireLivePolicy(policyId);
+      const capsule = hexBytes(request.body.capsule);
+      const ciphertext = hexBytes(request.body.ciphertext);
+      const digest = deliveryDigest(
+        identity.chainId,
+        identity.policyManager,
+        policyId,
+        identity.staker,
+        capsule,
+        ciphertext,
+      );
+      let signer: string;
+      try {
+        signer = verifyMessage(digest, request.body.ownerSignature);
+      } catch {
+        throw new NodeRequestError(400, "BAD_SIGNATURE", "ownerSignature is not a valid signature");
+      }
+      if (signer.toLowerCase() !== policy.owner.toLowerCase()) {
+        throw new NodeRequestError(
+          403,
+          "NOT_POLICY_OWNER",
+          `delivery signed by ${signer}, not by the policy owner ${policy.owner}`,
+        );
+      }
+      let payload;
+      try {
+        payload = openKFrag(identity.encryptingKey, capsule, ciphertext);
+      } catch (e) {
+        if (e instanceof KFragDeliveryError) throw new NodeRequestError(400, "BAD_DELIVERY", e.message);
+        throw e;
+      }
+      await store.put({ policyId, ...payload, receivedAt: Date.now() });
+      request.log.info({ policyId }, "kfrag stored");
+      return reply.status(201).send({ policyId, stored: true });
+    },
+  );
+
+  app.post<{ Params: { policyId: string }; Body: ReencryptionRequest }>(
+    "/v1/policies/:policyId/reencrypt",
+    {
+      schema: {
+        params: policyParams,
+        body: {
+          type: "object",
+          required: ["capsules"],
+          additionalProperties: false,
+          properties: {
+            capsules: {
+              type: "array",
+              minItems: 1,
+              maxItems: MAX_CAPSULES_PER_REQUEST,
+              items: { type: "string", pattern: HEX, maxLength: 512 },
+            },
+          },
+        },
+      },
+    },
+    async (request): Promise<ReencryptionResponse> => {
+      const policyId = request.params.policyId.toLowerCase();
+      await requireLivePolicy(policyId);
+      const held = await store.get(policyId);
+      if (!held) throw new NodeRequestError(404, "NO_KFRAG", `this node holds no kfrag for policy ${policyId}`);
+      const keys = {
+        delegatingPk: PublicKey.fromCompressedBytes(hexBytes(held.delegatingKey)),
+        receivingPk: PublicKey.fromCompressedBytes(hexBytes(held.receivingKey)),
+        verifyingPk: PublicKey.fromCompressedBytes(hexBytes(held.verifyingKey)),
+      };
+      // The kfrag was verified before it was stored; parse errors here mean a corrupted store.
+      const kfrag = KeyFrag.fromBytes(hexBytes(held.kfrag)).verify(
+        keys.verifyingPk,
+        keys.delegatingPk,
+        keys.receivingPk,
+      );
+      const cfrags = [];
+      for (const [index, capsuleHex] of request.body.capsules.entries()) {
+        let capsule: Capsule;
+        try {
+          capsule = Capsule.fromBytes(hexBytes(capsuleHex));
+        } catch (e) {
+          if (e instanceof UmbralError)
+            throw new NodeRequestError(400, "BAD_CAPSULE", `capsule ${index}: ${e.message}`);
+          throw e;
+        }
+        const cfrag = reencrypt(capsule, kfrag);
+        if (options.cheat) {
+          const bad = corruptCFrag(cfrag.unverify());
+          const attested = {
+            capsule: capsule.toBytesSimple(),
+            cfrag: bad.toBytesSimple(),
+            delegatingKey: keys.delegatingPk.toCompressedBytes(),
+            receivingKey: keys.receivingPk.toCompressedBytes(),
+            verifyingKey: keys.verifyingPk.toCompressedBytes(),
+          };
+          const signature = await identity.operatorSigner.signMessage(evidenceDigest(attested));
+          cfrags.push({ cfrag: toHex(bad.toBytes()), signature });
+          continue;
+        }
+        const signed = await signCFrag(identity.operatorSigner, capsule, cfrag, keys);
+        cfrags.push({ cfrag: toHex(cfrag.toBytes()), signature: toHex(signed.nodeSignature) });
+      }
+      request.log.info({ policyId, capsules: cfrags.length }, "re-encrypted");
+      return { operator: identity.operator, cfrags };
+    },
+  );
+
+  return app;
+}
