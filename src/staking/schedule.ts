@@ -7,13 +7,14 @@ export const ISSUANCE_RATE_DENOMINATOR = 10n ** 18n;
 /**
  * The per-period rate, over 10^18, under which the unallocated reserve halves every `halfLifePeriods`
  * periods: `1 − 2^(−1/H)`. `expm1` keeps full double precision for small rates (about 16 significant
- * digits, so the result is exact to ±1 unit of 10^-18 for any realistic half-life).
+ * digits, so the result is within 1 unit of 10^-18 for any realistic half-life).
  */
 export function issuanceRateForHalfLife(halfLifePeriods: number): bigint {
   if (!Number.isFinite(halfLifePeriods) || halfLifePeriods < 1) {
     throw new RangeError(`half-life must be at least 1 period, got ${halfLifePeriods}`);
   }
-  return BigInt(Math.round(-Math.expm1(-Math.LN2 / halfLifePeriods) * 1e18));
+  // Rounded down, in favour of the reserve (the half-life comes out a hair longer, never shorter).
+  return BigInt(Math.floor(-Math.expm1(-Math.LN2 / halfLifePeriods) * 1e18));
 }
 
 /** The issuance of one period allocated from `unallocated` at `rate`, rounded down as the escrow does. */

@@ -1,0 +1,115 @@
+// Stake-weighted sampling (src/staking/sampling.ts), the schedule helpers, and sampling live nodes on-chain.
+import { expect } from "chai";
+import fc from "fast-check";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import {
+  InvalidSampleError,
+  NotEnoughNodesError,
+  issuanceRateForHalfLife,
+  loadActiveNodes,
+  periodIssuance,
+  projectIssuance,
+  sampleNodes,
+  type WeightedNode,
+} from "../../../src/staking";
+import { DEFAULT_ISSUANCE_RATE } from "../../../ignition/modules/KMS";
+import { LOCKS, advancePeriods, stakedFixture } from "./helpers";
+
+const seed = (text: string) => new TextEncoder().encode(text);
+
+function addr(i: number): string {
+  return "0x" + i.toString(16).padStart(40, "0");
+}
+
+describe("staking toolkit", function () {
+  describe("sampleNodes", function () {
+    const nodes: WeightedNode[] = [
+      { staker: addr(1), weight: 100n },
+      { staker: addr(2), weight: 300n },
+      { staker: addr(3), weight: 600n },
+      { staker: addr(4), weight: 0n },
+    ];
+
+    it("is reproducible from the seed and independent of the candidates' order", function () {
+      const a = sampleNodes(nodes, 2, seed("policy-1"));
+      expect(sampleNodes([...nodes].reverse(), 2, seed("policy-1"))).to.deep.equal(a);
+      expect(a).to.have.length(2);
+      expect(new Set(a).size).to.equal(2);
+    });
+
+    it("picks distinct nodes, never one of zero weight", function () {
+      fc.assert(
+        fc.property(fc.uint8Array({ minLength: 1, maxLength: 32 }), fc.integer({ min: 1, max: 3 }), (s, n) => {
+          const picked = sampleNodes(nodes, n, s);
+          expect(new Set(picked).size).to.equal(n);
+          expect(picked).to.not.include(addr(4));
+        }),
+        { numRuns: 200 },
+      );
+    });
+
+    it("draws first picks in proportion to stake", function () {
+      const counts = new Map<string, number>();
+      const runs = 3_000;
+      for (let i = 0; i < runs; i++) {
+        const [first] = sampleNodes(nodes, 1, seed(`draw-${i}`));
+        counts.set(first, (counts.get(first) ?? 0) + 1);
+      }
+      // Expected 10% / 30% / 60%; 5 standard deviations of a binomial at 3,000 draws is under 4.5%.
+      expect((counts.get(addr(1)) ?? 0) / runs).to.be.closeTo(0.1, 0.045);
+      expect((counts.get(addr(2)) ?? 0) / runs).to.be.closeTo(0.3, 0.045);
+      expect((counts.get(addr(3)) ?? 0) / runs).to.be.closeTo(0.6, 0.045);
+    });
+
+    it("rejects too few nodes, bad sizes, empty seeds and duplicates", function () {
+      expect(() => sampleNodes(nodes, 4, seed("x"))).to.throw(
+        NotEnoughNodesError,
+        "cannot sample 4 distinct nodes: only 3",
+      );
+      expect(() => sampleNodes(nodes, 0, seed("x"))).to.throw(InvalidSampleError, "got 0");
+      expect(() => sampleNodes(nodes, 1, new Uint8Array())).to.throw(InvalidSampleError, "seed");
+      expect(() => sampleNodes([nodes[0], nodes[0]], 1, seed("x"))).to.throw(InvalidSampleError, "twice");
+      expect(() => sampleNodes([{ staker: addr(9), weight: -1n }], 1, seed("x"))).to.throw(
+        InvalidSampleError,
+        "negative",
+      );
+    });
+  });
+
+  describe("schedule", function () {
+    it("derives the deployed rate from a 730-period half-life", function () {
+      expect(issuanceRateForHalfLife(730)).to.equal(DEFAULT_ISSUANCE_RATE);
+      expect(() => issuanceRateForHalfLife(0)).to.throw(RangeError);
+    });
+
+    it("halves the unallocated reserve over one half-life", function () {
+      const reserve = 750_000_000n * 10n ** 18n;
+      const issued = projectIssuance(reserve, DEFAULT_ISSUANCE_RATE, 730).reduce((a, b) => a + b, 0n);
+      const left = reserve - issued;
+      // Within 0.0001% of half (rounding down per period keeps a hair more in the reserve).
+      expect(left - reserve / 2n).to.be.greaterThanOrEqual(0n);
+      expect(left - reserve / 2n).to.be.lessThan(reserve / 1_000_000n);
+      expect(periodIssuance(reserve, DEFAULT_ISSUANCE_RATE)).to.equal(711_799_528_030_748_250_000_000n);
+    });
+  });
+
+  describe("loadActiveNodes", function () {
+    it("returns bonded, committing stakers with a live lock, weighted by it", async function () {
+      const { escrow, aliceOp, bobOp, alice, bob } = await loadFixture(stakedFixture);
+      await escrow.connect(aliceOp).commitToNextPeriod();
+      await escrow.connect(bobOp).commitToNextPeriod();
+      let nodes = await loadActiveNodes(escrow);
+      expect(nodes).to.deep.equal([
+        { staker: alice.address, weight: LOCKS[0] },
+        { staker: bob.address, weight: LOCKS[1] },
+      ]);
+      // A node that stopped committing drops out once its last committed period is past.
+      await advancePeriods(escrow, 1);
+      await escrow.connect(aliceOp).commitToNextPeriod();
+      await advancePeriods(escrow, 1);
+      nodes = await loadActiveNodes(escrow);
+      expect(nodes.map((n) => n.staker)).to.deep.equal([alice.address]);
+      expect(await loadActiveNodes(escrow, { lockedUntil: 10n ** 9n })).to.deep.equal([]);
+    });
+  });
+});
