@@ -51,30 +51,21 @@ interface IAdjudicator {
     /// @dev Reverts (never judges) on: wrong lengths, non-canonical encodings, an invalid node signature, an
     /// operator never bonded, evidence already judged, and any hint that is not the fact it claims. Hints can change
     /// gas, never a verdict. Emits {CFragEvaluated}; on a verdict other than Correct also {Slashed}.
-    /// @param capsule The capsule, 98-byte simple form.
-    /// @param cfrag The cfrag, 359-byte simple form.
-    /// @param keys delegatingKey ‖ receivingKey ‖ verifyingKey, 33-byte compressed each (99 bytes).
-    /// @param nodeSignature The operator's 65-byte EIP-191 signature (r ‖ s ‖ v) of {evidenceHash}.
-    /// @param hints 609 bytes, layout in ReencryptionValidator; build them with src/slashing.
+    /// @param evidence capsule (98-byte simple form) ‖ cfrag (359-byte simple form) ‖ delegatingKey ‖ receivingKey
+    /// ‖ verifyingKey (33-byte compressed each): 556 bytes, exactly what the node signed.
+    /// @param nodeSignature The operator's 65-byte EIP-191 signature (r ‖ s ‖ v) of keccak256(evidence).
+    /// @param hints 417 bytes, layout in ReencryptionValidator; build them with src/slashing.
     /// @return verdict {Verdict.Correct}, or the first check the cfrag failed.
     function evaluateCFrag(
-        bytes calldata capsule,
-        bytes calldata cfrag,
-        bytes calldata keys,
+        bytes calldata evidence,
         bytes calldata nodeSignature,
         bytes calldata hints
     ) external returns (Verdict verdict);
 
     /// @notice The hash a node signs and that identifies the evidence: keccak256(capsule ‖ cfrag ‖ keys).
-    /// @param capsule 98-byte simple form.
-    /// @param cfrag 359-byte simple form.
-    /// @param keys delegatingKey ‖ receivingKey ‖ verifyingKey (99 bytes).
+    /// @param evidence capsule ‖ cfrag ‖ keys, 556 bytes.
     /// @return The evidence hash (before the EIP-191 prefix).
-    function evidenceHash(
-        bytes calldata capsule,
-        bytes calldata cfrag,
-        bytes calldata keys
-    ) external pure returns (bytes32);
+    function evidenceHash(bytes calldata evidence) external pure returns (bytes32);
 
     /// @notice Whether the evidence with this hash was already judged.
     /// @param hash An {evidenceHash}.

@@ -19,23 +19,26 @@ enum Verdict {
 /// @title ReencryptionValidator
 /// @notice Decides whether an Umbral (rust-umbral 0.10) cfrag is a correct re-encryption of a capsule under the
 /// keys a node attested, with every curve operation replaced by a check of a caller-supplied hint.
-/// @dev Hints, one packed `bytes` of 609 bytes with fixed offsets (all words 32-byte big-endian):
-///   0 ez = z·E (x, y) · 64 e1h = h·e1 · 128 vz = z·V · 192 v1h = h·v1 · 256 uz = z·U · 320 u1h = h·U1 ·
-///   384 y(e2) · 416 y(v2) · 448 y(u2) · 480 y(verifying key) ·
-///   512 slope of e2 + e1h · 544 slope of v2 + v1h · 576 slope of u2 + u1h ·
-///   608 one byte: the kfrag signature's recovery id to try first (only an ordering hint, see {validate}).
-/// A hint that is not the fact it claims to be makes {validate} revert; it can never change the verdict.
+/// @dev Hints, one packed `bytes` of 417 bytes with fixed offsets (all words 32-byte big-endian):
+///   0 e1h = h·e1 (x, y) · 64 v1h = h·v1 · 128 u1h = h·U1 ·
+///   192 y(e2) · 224 y(v2) · 256 y(u2) · 288 y(verifying key) ·
+///   320 slope of e2 + e1h · 352 slope of v2 + v1h · 384 slope of u2 + u1h ·
+///   416 one byte: the kfrag signature's recovery id to try first (only an ordering hint, see {validate}).
+/// Each equation z·B = A + h·H is checked as: h·H proven against its hint (one ecrecover), S = A + h·H computed
+/// with the slope hint, then z·B compared with S by one more ecrecover. The z-products are never hinted: they
+/// are what is being judged. A hint that is not the fact it claims to be makes {validate} revert; it can never
+/// change the verdict.
 library ReencryptionValidator {
-    uint256 internal constant HINTS_LENGTH = 609;
+    uint256 internal constant HINTS_LENGTH = 417;
 
     /// @notice The SHA-256 precompile failed (out of gas).
     error Sha256Failed();
 
-    uint256 private constant HINT_PRODUCTS = 0; // 3 equations × (z-product, h-product), 128 bytes per equation
-    uint256 private constant HINT_Y = 384; // y of e2, v2, u2
-    uint256 private constant HINT_VERIFYING_KEY_Y = 480;
-    uint256 private constant HINT_SLOPES = 512; // e, v, u
-    uint256 private constant HINT_RECOVERY_ID = 608;
+    uint256 private constant HINT_PRODUCTS = 0; // h-products of e1, v1, U1: 64 bytes each
+    uint256 private constant HINT_Y = 192; // y of e2, v2, u2
+    uint256 private constant HINT_VERIFYING_KEY_Y = 288;
+    uint256 private constant HINT_SLOPES = 320; // e, v, u
+    uint256 private constant HINT_RECOVERY_ID = 416;
 
     /// @dev be32(18) ‖ "CFRAG_VERIFICATION" (rust-umbral's hash-to-scalar prefixes the DST with its length), 22
     /// bytes left-aligned in a word; the rest of the word is overwritten by the points that follow.
@@ -50,6 +53,29 @@ library ReencryptionValidator {
         UmbralBytes.requireLength(capsule, UmbralBytes.CAPSULE_LENGTH, 0);
         UmbralBytes.requireLength(cfrag, UmbralBytes.CFRAG_LENGTH, 1);
         UmbralBytes.requireLength(keys, UmbralBytes.KEYS_LENGTH, 2);
+        // Fast path: one pass that only says whether anything is off; the detailed checks below run only then,
+        // to revert with the field and value at fault.
+        bool malformed;
+        uint256 p = Secp256k1.P;
+        uint256 n = Secp256k1.N;
+        assembly ("memory-safe") {
+            function off(at, fieldPrime) -> r {
+                let prefix := byte(0, calldataload(at))
+                r := or(iszero(or(eq(prefix, 2), eq(prefix, 3))), iszero(lt(calldataload(add(at, 1)), fieldPrime)))
+            }
+            let c := capsule.offset
+            let f := cfrag.offset
+            let k := keys.offset
+            malformed := or(or(off(c, p), off(add(c, 33), p)), iszero(lt(calldataload(add(c, 66)), n)))
+            malformed := or(
+                malformed,
+                or(or(off(f, p), off(add(f, 33), p)), or(off(add(f, 98), p), off(add(f, 131), p)))
+            )
+            malformed := or(malformed, or(or(off(add(f, 164), p), off(add(f, 197), p)), off(add(f, 230), p)))
+            malformed := or(malformed, iszero(lt(calldataload(add(f, 263)), n)))
+            malformed := or(malformed, or(or(off(k, p), off(add(k, 33), p)), off(add(k, 66), p)))
+        }
+        if (!malformed) return;
         UmbralBytes.point(capsule, UmbralBytes.CAPSULE_E, 0);
         UmbralBytes.point(capsule, UmbralBytes.CAPSULE_V, 0);
         UmbralBytes.scalar(capsule, UmbralBytes.CAPSULE_S, 0);
@@ -64,6 +90,8 @@ library ReencryptionValidator {
         UmbralBytes.point(keys, UmbralBytes.KEYS_DELEGATING, 2);
         UmbralBytes.point(keys, UmbralBytes.KEYS_RECEIVING, 2);
         UmbralBytes.point(keys, UmbralBytes.KEYS_VERIFYING, 2);
+        // Unreachable: the fast path and the detailed checks test the same conditions.
+        assert(false);
     }
 
     /// @notice Judges a cfrag. Inputs must have passed {requireCanonical}.
@@ -177,18 +205,25 @@ library ReencryptionValidator {
         uint256 z,
         uint256 h
     ) private view returns (bool) {
-        uint256 productsAt = hintsAt + HINT_PRODUCTS + eq * 128; // z-product, then h-product
+        (bool finite, uint256 sx, uint256 sy) = _provenSum(hintsAt, eq, cfragAt, h);
+        // z = 0 puts the left side at infinity; z != 0 keeps it finite (B has prime order N).
+        if (z == 0 || !finite) return z == 0 && !finite;
+        (uint256 bx, bool bOdd) = eq == 2 ? (U_X, true) : _pointAt(capsuleAt + eq * 33); // E at 0, V at 33
+        return Secp256k1.isProduct(bx, bOdd, z, sx, sy);
+    }
+
+    /// @dev A + h·H for equation `eq`, every input proven: h·H against its hint, A's y against its hint, the slope.
+    function _provenSum(
+        uint256 hintsAt,
+        uint256 eq,
+        uint256 cfragAt,
+        uint256 h
+    ) private view returns (bool finite, uint256 x, uint256 y) {
+        uint256 productAt = hintsAt + HINT_PRODUCTS + eq * 64;
         (uint256 hBase, uint256 addend) = _fieldsOf(eq);
-        _requireProductAt(cfragAt + hBase, h, productsAt + 64);
-        uint256 addendAt = cfragAt + addend;
-        _requireYAt(addendAt, hintsAt + HINT_Y + eq * 32);
-        if (z == 0) return _isNegationAt(addendAt, hintsAt + HINT_Y + eq * 32, productsAt + 64);
-        if (eq == 2) {
-            Secp256k1.requireProduct(U_X, true, z, _load(productsAt), _load(productsAt + 32));
-        } else {
-            _requireProductAt(capsuleAt + eq * 33, z, productsAt); // E at 0, V at 33
-        }
-        return _isSumAt(addendAt, hintsAt + eq * 32, productsAt);
+        _requireProductAt(cfragAt + hBase, h, productAt);
+        _requireYAt(cfragAt + addend, hintsAt + HINT_Y + eq * 32);
+        return _sumAt(cfragAt + addend, hintsAt + eq * 32, productAt);
     }
 
     /// @dev Offsets in the cfrag of H and A for equation `eq`.
@@ -210,24 +245,21 @@ library ReencryptionValidator {
         Secp256k1.requireY(x, odd, _load(yAt));
     }
 
-    /// @dev Whether addend + h-product = z-product, all read from calldata: the addend's x at `addendAt + 1`, its y
-    /// and the slope at `eqWordsAt` + HINT_Y and + HINT_SLOPES, the two products at `productsAt`.
-    function _isSumAt(uint256 addendAt, uint256 eqWordsAt, uint256 productsAt) private pure returns (bool) {
+    /// @dev A + h·H from calldata: A's x at `addendAt + 1`, its y and the slope at `eqWordsAt` + HINT_Y and
+    /// + HINT_SLOPES, h·H at `productAt`.
+    function _sumAt(
+        uint256 addendAt,
+        uint256 eqWordsAt,
+        uint256 productAt
+    ) private pure returns (bool finite, uint256 x, uint256 y) {
         return
-            Secp256k1.isSum(
+            Secp256k1.add(
                 _load(addendAt + 1),
                 _load(eqWordsAt + HINT_Y),
-                _load(productsAt + 64),
-                _load(productsAt + 96),
-                _load(productsAt),
-                _load(productsAt + 32),
+                _load(productAt),
+                _load(productAt + 32),
                 _load(eqWordsAt + HINT_SLOPES)
             );
-    }
-
-    /// @dev Whether the addend (x at `addendAt + 1`, y at `yAt`) is the negation of the point at `productAt`.
-    function _isNegationAt(uint256 addendAt, uint256 yAt, uint256 productAt) private pure returns (bool) {
-        return _load(addendAt + 1) == _load(productAt) && _load(yAt) == Secp256k1.P - _load(productAt + 32);
     }
 
     /// @dev The 32-byte word at absolute calldata position `at`.

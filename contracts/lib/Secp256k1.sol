@@ -64,45 +64,53 @@ library Secp256k1 {
         }
     }
 
-    /// @notice Proves `(qx, qy) = k·(px, odd)` for `k` in [1, N), or reverts naming the false input.
+    /// @notice Proves `(qx, qy) = k·(px, odd)` for a hinted q, or reverts naming the false input.
+    function requireProduct(uint256 px, bool odd, uint256 k, uint256 qx, uint256 qy) internal view {
+        if (!isProduct(px, odd, k, qx, qy)) revert WrongProductHint(px, k, qx, qy);
+    }
+
+    /// @notice Whether `(qx, qy) = k·(px, odd)`, for k in [1, N) and a canonical px. Reverts with {PointNotOnCurve}
+    /// if px is not on the curve.
     /// @dev The ecrecover trick: `ecrecover(0, v, r, s)` returns the address of `r⁻¹·s·R`, R being the point with
     /// x coordinate r and y parity v − 27. With r = px and s = k·px mod N that is the address of k·p. The
     /// precompile returns 0 only when r or s is outside [1, N) or R does not exist; k and px are in [1, N), N is
     /// prime, so s != 0 and a 0 here means that px is not on the curve. An x coordinate in [N, P) (probability
     /// 2^-128 for an honest point, but a cheater can pick such an e1 on purpose) cannot be fed to ecrecover: then
     /// the product is checked the other way round, p = k⁻¹·q, with q as R.
-    function requireProduct(uint256 px, bool odd, uint256 k, uint256 qx, uint256 qy) internal view {
+    /// Comparing addresses compares 160 bits: finding q ≠ k·p with the same address is a 2^80 birthday search
+    /// for a cheater who controls both sides, the security level of every use of this trick.
+    function isProduct(uint256 px, bool odd, uint256 k, uint256 qx, uint256 qy) internal view returns (bool) {
         if (px != 0 && px < N) {
             address a = ecrecover(0, odd ? 28 : 27, bytes32(px), bytes32(mulmod(k, px, N)));
             if (a == address(0)) revert PointNotOnCurve(px);
-            if (a != pointAddress(qx, qy)) revert WrongProductHint(px, k, qx, qy);
-            return;
+            return a == pointAddress(qx, qy);
         }
         uint256 py = liftX(px, odd); // x = 0 lands here too, and is not on the curve (7 is not a square mod P)
+        if (!isOnCurve(qx, qy)) return false;
         if (qx == 0 || qx >= N) revert ProductUncheckable(px, qx);
-        if (!isOnCurve(qx, qy)) revert WrongProductHint(px, k, qx, qy);
         uint256 kInverse = modExp(k, N - 2, N); // Fermat: N is prime and k != 0
         address back = ecrecover(0, (qy & 1) == 1 ? 28 : 27, bytes32(qx), bytes32(mulmod(kInverse, qx, N)));
-        if (back != pointAddress(px, py)) revert WrongProductHint(px, k, qx, qy);
+        return back == pointAddress(px, py);
     }
 
-    /// @notice Whether `a + b = c` for curve points a, b, c, given the slope of the line through a and b
-    /// (the tangent when a = b). Reverts with {WrongSlopeHint} if `slope` is not that slope.
-    /// @dev a = −b gives the point at infinity, which no affine c equals: false, no hint needed. All inputs must be
-    /// proven curve points with coordinates below P.
-    function isSum(
+    /// @notice a + b for curve points a, b, given the slope of the line through them (the tangent when a = b).
+    /// Reverts with {WrongSlopeHint} if `slope` is not that slope.
+    /// @return finite False when a = −b (the sum is the point at infinity; no slope is needed then).
+    /// @return x The sum's x coordinate (0 if not finite).
+    /// @return y The sum's y coordinate (0 if not finite).
+    /// @dev All inputs must be proven curve points with coordinates below P.
+    function add(
         uint256 ax,
         uint256 ay,
         uint256 bx,
         uint256 by,
-        uint256 cx,
-        uint256 cy,
         uint256 slope
-    ) internal pure returns (bool) {
-        if (ax == bx && ay != by) return false;
+    ) internal pure returns (bool finite, uint256 x, uint256 y) {
+        if (ax == bx && ay != by) return (false, 0, 0);
         requireSlope(ax, ay, bx, by, slope);
-        uint256 x3 = addmod(mulmod(slope, slope, P), P - addmod(ax, bx, P), P);
-        return x3 == cx && addmod(mulmod(slope, addmod(ax, P - x3, P), P), P - ay, P) == cy;
+        x = addmod(mulmod(slope, slope, P), P - addmod(ax, bx, P), P);
+        y = addmod(mulmod(slope, addmod(ax, P - x, P), P), P - ay, P);
+        finite = true;
     }
 
     /// @notice Proves that `slope` is the slope of the line through a and b (the tangent at a when a = b), a != −b.

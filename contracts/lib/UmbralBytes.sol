@@ -36,7 +36,7 @@ library UmbralBytes {
     uint256 internal constant KEYS_RECEIVING = 33;
     uint256 internal constant KEYS_VERIFYING = 66;
 
-    /// @notice An input has the wrong length. `what`: 0 capsule, 1 cfrag, 2 keys, 3 hints, 4 node signature.
+    /// @notice An input has the wrong length. `what`: 0 capsule, 1 cfrag, 2 keys, 3 hints, 4 evidence (all three).
     error WrongLength(uint8 what, uint256 expected, uint256 actual);
     /// @notice A point at `offset` of input `what` (0 capsule, 1 cfrag, 2 keys) is not canonical compressed SEC1:
     /// its prefix is not 02/03 or its x is not below the field prime.

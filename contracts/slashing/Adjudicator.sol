@@ -5,6 +5,7 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {IAdjudicator, ISlashableEscrow} from "../interfaces/IAdjudicator.sol";
 import {ReencryptionValidator, Verdict} from "../lib/ReencryptionValidator.sol";
+import {UmbralBytes} from "../lib/UmbralBytes.sol";
 
 /// @title Adjudicator
 /// @notice Judges cfrags that nodes signed with their operator keys and slashes the stakers of cheating nodes,
@@ -25,6 +26,11 @@ contract Adjudicator is IAdjudicator {
     /// @inheritdoc IAdjudicator
     uint256 public immutable rewardCoefficient;
     /* solhint-enable immutable-vars-naming */
+
+    /// @dev capsule ‖ cfrag ‖ keys: 98 + 359 + 99 bytes.
+    uint256 private constant CFRAG_AT = UmbralBytes.CAPSULE_LENGTH;
+    uint256 private constant KEYS_AT = CFRAG_AT + UmbralBytes.CFRAG_LENGTH;
+    uint256 private constant EVIDENCE_LENGTH = KEYS_AT + UmbralBytes.KEYS_LENGTH;
 
     mapping(bytes32 evidenceHash => bool) private _evaluated;
     mapping(address staker => uint256) private _offences;
@@ -53,22 +59,25 @@ contract Adjudicator is IAdjudicator {
 
     /// @inheritdoc IAdjudicator
     function evaluateCFrag(
-        bytes calldata capsule,
-        bytes calldata cfrag,
-        bytes calldata keys,
+        bytes calldata evidence,
         bytes calldata nodeSignature,
         bytes calldata hints
     ) external returns (Verdict verdict) {
         // Canonical bytes first: the replay guard below is keyed by them.
-        ReencryptionValidator.requireCanonical(capsule, cfrag, keys);
-        bytes32 hash = keccak256(abi.encodePacked(capsule, cfrag, keys));
+        _requireCanonical(evidence);
+        bytes32 hash = keccak256(evidence);
         // OpenZeppelin's recover rejects high-S and malformed signatures, so one evidence has one signature form.
         address operator = ECDSA.recover(MessageHashUtils.toEthSignedMessageHash(hash), nodeSignature);
         address staker = escrow.stakerFromOperator(operator);
         if (staker == address(0)) revert NotBondedOperator(operator);
         if (_evaluated[hash]) revert EvidenceAlreadyEvaluated(hash);
 
-        verdict = ReencryptionValidator.validate(capsule, cfrag, keys, hints);
+        verdict = ReencryptionValidator.validate(
+            evidence[:CFRAG_AT],
+            evidence[CFRAG_AT:KEYS_AT],
+            evidence[KEYS_AT:],
+            hints
+        );
 
         _evaluated[hash] = true;
         emit CFragEvaluated(hash, staker, msg.sender, operator, verdict);
@@ -85,12 +94,9 @@ contract Adjudicator is IAdjudicator {
     }
 
     /// @inheritdoc IAdjudicator
-    function evidenceHash(
-        bytes calldata capsule,
-        bytes calldata cfrag,
-        bytes calldata keys
-    ) external pure returns (bytes32) {
-        return keccak256(abi.encodePacked(capsule, cfrag, keys));
+    function evidenceHash(bytes calldata evidence) external pure returns (bytes32) {
+        UmbralBytes.requireLength(evidence, EVIDENCE_LENGTH, 4);
+        return keccak256(evidence);
     }
 
     /// @inheritdoc IAdjudicator
@@ -106,6 +112,12 @@ contract Adjudicator is IAdjudicator {
     /// @inheritdoc IAdjudicator
     function penaltyOf(address staker) external view returns (uint256 penalty, uint256 reward) {
         return _penalty(staker, _offences[staker]);
+    }
+
+    /// @dev Reverts unless `evidence` is 556 bytes of canonical capsule ‖ cfrag ‖ keys.
+    function _requireCanonical(bytes calldata evidence) private pure {
+        UmbralBytes.requireLength(evidence, EVIDENCE_LENGTH, 4);
+        ReencryptionValidator.requireCanonical(evidence[:CFRAG_AT], evidence[CFRAG_AT:KEYS_AT], evidence[KEYS_AT:]);
     }
 
     /// @dev min(base + historyCoefficient × offences, stake / percentageCoefficient) and penalty / rewardCoefficient.

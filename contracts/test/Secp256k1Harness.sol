@@ -27,17 +27,20 @@ contract Secp256k1Harness {
         Secp256k1.requireProduct(px, odd, k, qx, qy);
     }
 
-    /// @notice See {Secp256k1.isSum}.
-    function isSum(
+    /// @notice See {Secp256k1.isProduct}.
+    function isProduct(uint256 px, bool odd, uint256 k, uint256 qx, uint256 qy) external view returns (bool) {
+        return Secp256k1.isProduct(px, odd, k, qx, qy);
+    }
+
+    /// @notice See {Secp256k1.add}.
+    function add(
         uint256 ax,
         uint256 ay,
         uint256 bx,
         uint256 by,
-        uint256 cx,
-        uint256 cy,
         uint256 slope
-    ) external pure returns (bool) {
-        return Secp256k1.isSum(ax, ay, bx, by, cx, cy, slope);
+    ) external pure returns (bool finite, uint256 x, uint256 y) {
+        return Secp256k1.add(ax, ay, bx, by, slope);
     }
 
     /// @notice See {Secp256k1.pointAddress}.

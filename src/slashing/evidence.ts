@@ -52,15 +52,20 @@ export function packKeys(e: AttestedCFrag): Uint8Array {
   return keys;
 }
 
-/** keccak256(capsule ‖ cfrag ‖ delegating ‖ receiving ‖ verifying key): what the node signs (EIP-191). */
-export function evidenceDigest(e: AttestedCFrag): Uint8Array {
+/** capsule ‖ cfrag ‖ delegating ‖ receiving ‖ verifying key (556 bytes): the Adjudicator's `evidence`. */
+export function packEvidence(e: AttestedCFrag): Uint8Array {
   checkLengths(e);
   const keys = packKeys(e);
   const all = new Uint8Array(e.capsule.length + e.cfrag.length + keys.length);
   all.set(e.capsule, 0);
   all.set(e.cfrag, e.capsule.length);
   all.set(keys, e.capsule.length + e.cfrag.length);
-  return keccak_256(all);
+  return all;
+}
+
+/** keccak256 of {@link packEvidence}: what the node signs (EIP-191) and the Adjudicator's evidence hash. */
+export function evidenceDigest(e: AttestedCFrag): Uint8Array {
+  return keccak_256(packEvidence(e));
 }
 
 /** The address whose key made `nodeSignature` over the evidence digest (checksummed). */

@@ -5,12 +5,12 @@
 // adds the two field facts the evidence does not carry: the verifying key's y and the addition slopes.
 import { secp256k1 } from "@noble/curves/secp256k1";
 import { Capsule, CapsuleFrag, PublicKey, ReencryptionEvidence, type EvidencePoint } from "../umbral";
-import { checkLengths, packKeys, type SignedCFrag } from "./evidence";
+import { checkLengths, packEvidence, type SignedCFrag } from "./evidence";
 
 const Fp = secp256k1.Point.Fp;
 const P = Fp.ORDER;
 
-export const HINTS_LENGTH = 609;
+export const HINTS_LENGTH = 417;
 
 /** Adjudicator verdicts, as `Verdict` in ReencryptionValidator.sol. */
 export const Verdict = {
@@ -27,9 +27,8 @@ export const VERDICT_NAMES: readonly string[] = Object.keys(Verdict);
 
 /** The arguments of `Adjudicator.evaluateCFrag`, in order. */
 export interface EvaluationArgs {
-  capsule: Uint8Array;
-  cfrag: Uint8Array;
-  keys: Uint8Array;
+  /** capsule ‖ cfrag ‖ delegating ‖ receiving ‖ verifying key (556 bytes): what the node signed. */
+  evidence: Uint8Array;
   nodeSignature: Uint8Array;
   hints: Uint8Array;
 }
@@ -65,23 +64,13 @@ export function yOf(compressed: Uint8Array): bigint {
   return secp256k1.Point.fromBytes(compressed).toAffine().y;
 }
 
-/** z·X is the point at infinity when z = 0: the contract ignores those hints, so they are zeros. */
-function productOrZero(p: EvidencePoint | undefined, z: bigint): Affine {
-  return z === 0n || !p ? { x: 0n, y: 0n } : p;
-}
-
-/** Packs the 609 hint bytes from an evidence and the verifying key. */
+/**
+ * Packs the 417 hint bytes from an evidence and the verifying key: h·e1, h·v1, h·U1 (x, y), the y of e2, v2,
+ * u2 and of the verifying key, the three addition slopes, and the kfrag signature's recovery id.
+ */
 export function buildHints(evidence: ReencryptionEvidence, verifyingKey: Uint8Array): Uint8Array {
-  const z = evidence.z;
   const words: bigint[] = [];
-  for (const [zp, hp] of [
-    [evidence.ez, evidence.e1h],
-    [evidence.vz, evidence.v1h],
-    [evidence.uz, evidence.u1h],
-  ] as const) {
-    const zq = productOrZero(zp, z);
-    words.push(zq.x, zq.y, hp.x, hp.y);
-  }
+  for (const hp of [evidence.e1h, evidence.v1h, evidence.u1h]) words.push(hp.x, hp.y);
   words.push(evidence.e2.y, evidence.v2.y, evidence.u2.y, yOf(verifyingKey));
   words.push(
     additionSlope(evidence.e2, evidence.e1h),
@@ -111,28 +100,24 @@ export function evidenceOf(signed: Omit<SignedCFrag, "nodeSignature">): Reencryp
 export function buildEvaluationArgs(signed: SignedCFrag): EvaluationArgs {
   checkLengths(signed);
   return {
-    capsule: signed.capsule,
-    cfrag: signed.cfrag,
-    keys: packKeys(signed),
+    evidence: packEvidence(signed),
     nodeSignature: signed.nodeSignature,
     hints: buildHints(evidenceOf(signed), signed.verifyingKey),
   };
 }
 
-function holds(sum: Affine, a: EvidencePoint, b: EvidencePoint, z: bigint): boolean {
-  const pa = secp256k1.Point.fromAffine({ x: a.x, y: a.y });
-  const pb = secp256k1.Point.fromAffine({ x: b.x, y: b.y });
-  const total = pa.add(pb);
+function holds(product: EvidencePoint, a: EvidencePoint, b: EvidencePoint, z: bigint): boolean {
+  const total = secp256k1.Point.fromAffine({ x: a.x, y: a.y }).add(secp256k1.Point.fromAffine({ x: b.x, y: b.y }));
   if (z === 0n) return total.is0();
-  return !total.is0() && total.equals(secp256k1.Point.fromAffine(sum));
+  return !total.is0() && total.equals(secp256k1.Point.fromAffine({ x: product.x, y: product.y }));
 }
 
 /** The verdict the Adjudicator will reach, computed off-chain (same order of checks). */
 export function predictVerdict(evidence: ReencryptionEvidence): Verdict {
   if (evidence.kfragSignatureV === null) return Verdict.KFragSignatureInvalid;
   const z = evidence.z;
-  if (!holds(productOrZero(evidence.ez, z), evidence.e2, evidence.e1h, z)) return Verdict.EEquationFailed;
-  if (!holds(productOrZero(evidence.vz, z), evidence.v2, evidence.v1h, z)) return Verdict.VEquationFailed;
-  if (!holds(productOrZero(evidence.uz, z), evidence.u2, evidence.u1h, z)) return Verdict.UEquationFailed;
+  if (!holds(evidence.ez, evidence.e2, evidence.e1h, z)) return Verdict.EEquationFailed;
+  if (!holds(evidence.vz, evidence.v2, evidence.v1h, z)) return Verdict.VEquationFailed;
+  if (!holds(evidence.uz, evidence.u2, evidence.u1h, z)) return Verdict.UEquationFailed;
   return Verdict.Correct;
 }

@@ -7,6 +7,7 @@ export {
   evidenceDigest,
   recoverOperator,
   packKeys,
+  packEvidence,
   checkLengths,
   CAPSULE_SIMPLE_LENGTH,
   CFRAG_SIMPLE_LENGTH,

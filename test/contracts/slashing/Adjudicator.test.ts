@@ -8,6 +8,7 @@ import {
   buildEvaluationArgs,
   evidenceDigest,
   evidenceOf,
+  packEvidence,
   predictVerdict,
   signCFrag,
   Verdict,
@@ -40,8 +41,8 @@ async function deployFixture() {
   return { deployer, operator, staker, reporter, stranger, escrow, adjudicator };
 }
 
-function args(a: EvaluationArgs): [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array] {
-  return [a.capsule, a.cfrag, a.keys, a.nodeSignature, a.hints];
+function args(a: EvaluationArgs): [Uint8Array, Uint8Array, Uint8Array] {
+  return [a.evidence, a.nodeSignature, a.hints];
 }
 
 function withWord(hints: Uint8Array, index: number, value: bigint): Uint8Array {
@@ -52,13 +53,7 @@ function withWord(hints: Uint8Array, index: number, value: bigint): Uint8Array {
 
 /** evaluateCFrag arguments without hints, for bytes no Umbral decoder accepts. */
 function buildEvaluationArgsLoose(signed: SignedCFrag): EvaluationArgs {
-  return {
-    capsule: signed.capsule,
-    cfrag: signed.cfrag,
-    keys: ethers.getBytes(ethers.concat([signed.delegatingKey, signed.receivingKey, signed.verifyingKey])),
-    nodeSignature: signed.nodeSignature,
-    hints: new Uint8Array(609),
-  };
+  return { evidence: packEvidence(signed), nodeSignature: signed.nodeSignature, hints: new Uint8Array(417) };
 }
 
 function wordAt(hints: Uint8Array, index: number): bigint {
@@ -266,24 +261,20 @@ describe("Adjudicator", function () {
 
     it("cannot frame a node with keys it did not attest (the signature then names nobody bonded)", async function () {
       const { adjudicator, operator, a } = await honest();
-      const keys = a.keys.slice();
-      keys.set(umbral.SecretKey.random().publicKey().toCompressedBytes(), 33); // another receiving key
-      const tx = adjudicator.evaluateCFrag(a.capsule, a.cfrag, keys, a.nodeSignature, a.hints);
+      const evidence = a.evidence.slice();
+      evidence.set(umbral.SecretKey.random().publicKey().toCompressedBytes(), 98 + 359 + 33); // another receiving key
+      const tx = adjudicator.evaluateCFrag(evidence, a.nodeSignature, a.hints);
       await expect(tx).to.be.revertedWithCustomError(adjudicator, "NotBondedOperator");
-      const other = ethers.verifyMessage(
-        ethers.getBytes(ethers.keccak256(ethers.concat([a.capsule, a.cfrag, keys]))),
-        ethers.hexlify(a.nodeSignature),
-      );
+      const other = ethers.verifyMessage(ethers.getBytes(ethers.keccak256(evidence)), ethers.hexlify(a.nodeSignature));
       expect(other).to.not.equal(operator.address);
     });
 
     it("rejects wrong lengths", async function () {
       const { adjudicator, a } = await honest();
       const cases: [number, number, number, EvaluationArgs][] = [
-        [0, 98, 97, { ...a, capsule: a.capsule.subarray(0, 97) }],
-        [1, 359, 360, { ...a, cfrag: ethers.getBytes(ethers.concat([a.cfrag, "0x00"])) }],
-        [2, 99, 66, { ...a, keys: a.keys.subarray(0, 66) }],
-        [3, 609, 608, { ...a, hints: a.hints.subarray(0, 608) }],
+        [4, 556, 555, { ...a, evidence: a.evidence.subarray(0, 555) }],
+        [4, 556, 557, { ...a, evidence: ethers.getBytes(ethers.concat([a.evidence, "0x00"])) }],
+        [3, 417, 416, { ...a, hints: a.hints.subarray(0, 416) }],
       ];
       for (const [what, expected, actual, bad] of cases) {
         await expect(adjudicator.evaluateCFrag(...args(bad)))
@@ -306,19 +297,18 @@ describe("Adjudicator", function () {
       const zAboveN = s.cfrag.slice();
       const n = umbral.CURVE_ORDER;
       zAboveN.set(ethers.getBytes(ethers.toBeHex(n, 32)), 263); // z = n (same as 0 mod n)
-      const keys = ethers.getBytes(ethers.concat([s.delegatingKey, s.receivingKey, s.verifyingKey]));
-      const hints = new Uint8Array(609);
+      const hints = new Uint8Array(417);
+      const ev = (cfrag: Uint8Array) =>
+        ethers.getBytes(ethers.concat([s.capsule, cfrag, s.delegatingKey, s.receivingKey, s.verifyingKey]));
       const sig = async (cfrag: Uint8Array) =>
-        ethers.getBytes(
-          await operator.signMessage(ethers.getBytes(ethers.keccak256(ethers.concat([s.capsule, cfrag, keys])))),
-        );
-      await expect(adjudicator.evaluateCFrag(s.capsule, badPrefix, keys, await sig(badPrefix), hints))
+        ethers.getBytes(await operator.signMessage(ethers.getBytes(ethers.keccak256(ev(cfrag)))));
+      await expect(adjudicator.evaluateCFrag(ev(badPrefix), await sig(badPrefix), hints))
         .to.be.revertedWithCustomError(adjudicator, "NonCanonicalPoint")
         .withArgs(1, 131, 4, BigInt(ethers.hexlify(s.cfrag.subarray(132, 164))));
-      await expect(adjudicator.evaluateCFrag(s.capsule, xAboveP, keys, await sig(xAboveP), hints))
+      await expect(adjudicator.evaluateCFrag(ev(xAboveP), await sig(xAboveP), hints))
         .to.be.revertedWithCustomError(adjudicator, "NonCanonicalPoint")
         .withArgs(1, 131, s.cfrag[131], P + 1n);
-      await expect(adjudicator.evaluateCFrag(s.capsule, zAboveN, keys, await sig(zAboveN), hints))
+      await expect(adjudicator.evaluateCFrag(ev(zAboveN), await sig(zAboveN), hints))
         .to.be.revertedWithCustomError(adjudicator, "NonCanonicalScalar")
         .withArgs(1, 263, n);
     });
@@ -341,22 +331,22 @@ describe("Adjudicator", function () {
       offCurve.set(ethers.getBytes(ethers.toBeHex(x, 32)), 1);
       const signed = await signAsNode(operator, attested(s, offCurve));
       const good = buildEvaluationArgs(await signAsNode(operator, attested(s)));
-      await expect(adjudicator.evaluateCFrag(signed.capsule, offCurve, good.keys, signed.nodeSignature, good.hints))
+      await expect(adjudicator.evaluateCFrag(packEvidence(signed), signed.nodeSignature, good.hints))
         .to.be.revertedWithCustomError(adjudicator, "PointNotOnCurve")
         .withArgs(x);
     });
 
     it("rejects a y hint that lies (the other root) and never slashes", async function () {
       const { adjudicator, a } = await honest();
-      const y = wordAt(a.hints, 12); // y(e2)
-      await expect(adjudicator.evaluateCFrag(...args({ ...a, hints: withWord(a.hints, 12, P - y) })))
+      const y = wordAt(a.hints, 6); // y(e2)
+      await expect(adjudicator.evaluateCFrag(...args({ ...a, hints: withWord(a.hints, 6, P - y) })))
         .to.be.revertedWithCustomError(adjudicator, "WrongYHint")
-        .withArgs(BigInt(ethers.hexlify(a.cfrag.subarray(132, 164))), a.cfrag[131] === 3, P - y);
+        .withArgs(BigInt(ethers.hexlify(a.evidence.subarray(98 + 132, 98 + 164))), a.evidence[98 + 131] === 3, P - y);
     });
 
     it("rejects a product hint that lies", async function () {
       const { adjudicator, a } = await honest();
-      const bad = withWord(a.hints, 2, wordAt(a.hints, 4)); // e1h.x := vz.x
+      const bad = withWord(a.hints, 0, wordAt(a.hints, 2)); // e1h.x := v1h.x
       await expect(adjudicator.evaluateCFrag(...args({ ...a, hints: bad }))).to.be.revertedWithCustomError(
         adjudicator,
         "WrongProductHint",
@@ -365,8 +355,8 @@ describe("Adjudicator", function () {
 
     it("rejects a slope hint that lies", async function () {
       const { adjudicator, a } = await honest();
-      const slope = wordAt(a.hints, 16);
-      await expect(adjudicator.evaluateCFrag(...args({ ...a, hints: withWord(a.hints, 16, slope + 1n) })))
+      const slope = wordAt(a.hints, 10);
+      await expect(adjudicator.evaluateCFrag(...args({ ...a, hints: withWord(a.hints, 10, slope + 1n) })))
         .to.be.revertedWithCustomError(adjudicator, "WrongSlopeHint")
         .withArgs(slope + 1n);
     });
@@ -379,7 +369,7 @@ describe("Adjudicator", function () {
         return { ...f, a: buildEvaluationArgs(await signAsNode(f.operator, attested(preScenario()))) };
       })();
       const hints = a.hints.slice();
-      hints[608] ^= 1;
+      hints[416] ^= 1;
       expect(await adjudicator.evaluateCFrag.staticCall(...args({ ...a, hints }))).to.equal(Verdict.Correct);
     });
 
@@ -392,7 +382,7 @@ describe("Adjudicator", function () {
       await fc.assert(
         fc.asyncProperty(
           fc.boolean(),
-          fc.integer({ min: 0, max: 608 }),
+          fc.integer({ min: 0, max: 416 }),
           fc.integer({ min: 1, max: 255 }),
           async (isHonest, at, flip) => {
             const a = isHonest ? honest : cheat;
