@@ -32,6 +32,7 @@ interface IPolicyManager is IPolicyCommitHook {
     }
 
     /// @notice The fee state of one node, as returned by {getNodeFees}.
+    /// Amounts in wei.
     /// @param rate Sum of the fee rates of the node's policies that cover period `cursor`.
     /// @param cursor Scheduled rate decreases are applied through this period (the node's latest commitment,
     /// unless {syncNode} moved it on).
@@ -39,26 +40,25 @@ interface IPolicyManager is IPolicyCommitHook {
     /// @param previousCommitted Whether the node committed to `cursor - 1`.
     /// @param fees Credited and not withdrawn, including the credit for `cursor` if that period is still ahead.
     struct NodeFees {
-        uint96 rate;
-        uint32 cursor;
+        uint256 rate;
+        uint256 cursor;
         bool cursorCommitted;
         bool previousCommitted;
-        uint96 fees;
+        uint256 fees;
     }
 
     // ----------------------------------------------------------------------------------------------------------
     // Events
     // ----------------------------------------------------------------------------------------------------------
 
-    /// @notice `owner`'s policy `policyId` was created over `[startPeriod, endPeriod)` with `nodes`, paying
-    /// `deposit` = `feeRate × (endPeriod − startPeriod) × nodes.length`.
+    /// @notice `owner`'s policy `policyId` was created over `[startPeriod, endPeriod)` with `nodes`; the payer
+    /// paid `feeRate × (endPeriod − startPeriod) × nodes.length` (not logged: derivable, and log bytes cost gas).
     event PolicyCreated(
         bytes16 indexed policyId,
         address indexed owner,
         uint256 startPeriod,
         uint256 endPeriod,
         uint256 feeRate,
-        uint256 deposit,
         address[] nodes
     );
 
@@ -87,8 +87,11 @@ interface IPolicyManager is IPolicyCommitHook {
     // Errors
     // ----------------------------------------------------------------------------------------------------------
 
-    /// @notice The token's supply does not fit the 96-bit amounts packed into storage.
+    /// @notice The token's supply does not fit the 64-bit amounts (in {FEE_UNIT}s) packed into storage.
     error TokenSupplyTooLarge(uint256 supply);
+
+    /// @notice The fee rate `feeRate` is not a multiple of `unit` ({FEE_UNIT}).
+    error FeeRateNotMultipleOfUnit(uint256 feeRate, uint256 unit);
 
     /// @notice The zero address was given where an account is required.
     error ZeroAddress();
@@ -116,6 +119,9 @@ interface IPolicyManager is IPolicyCommitHook {
 
     /// @notice The node list is not in ascending address order at `index`.
     error NodesNotAscending(uint256 index);
+
+    /// @notice The escrow's `getStakerInfo(node)` reverted or returned too little data.
+    error EscrowCallFailed(address node);
 
     /// @notice `node` has no bonded operator.
     error NodeNotBonded(address node);
@@ -156,7 +162,7 @@ interface IPolicyManager is IPolicyCommitHook {
     /// @notice The fee-rate range `[min, max]` is inverted or its maximum exceeds 96 bits.
     error InvalidFeeRateRange(uint256 min, uint256 max);
 
-    /// @notice The minimum fee rate `minFeeRate` exceeds 96 bits.
+    /// @notice The minimum fee rate `minFeeRate` exceeds 2^64 {FEE_UNIT}s.
     error MinFeeRateTooLarge(uint256 minFeeRate);
 
     /// @notice The escrow reported a commitment of `node` to `period`, not after its fee cursor `cursor`.
@@ -180,7 +186,7 @@ interface IPolicyManager is IPolicyCommitHook {
     /// @param owner Receives refunds and may revoke.
     /// @param nodes The serving stakers, strictly ascending, 1 to {MAX_NODES}.
     /// @param endPeriod First period not covered; after the current period.
-    /// @param feeRate Fee per node per period, in wei, within {feeRateRange}.
+    /// @param feeRate Fee per node per period, in wei, within {feeRateRange} and a multiple of {FEE_UNIT}.
     /// @return deposit The amount taken from the caller.
     function createPolicy(
         bytes16 policyId,
@@ -259,7 +265,7 @@ interface IPolicyManager is IPolicyCommitHook {
     /// @notice Sets `node`'s minimum fee rate for new policies. Callable by the node or its operator.
     /// Emits a {MinFeeRateSet} event.
     /// @param node The staker.
-    /// @param minFeeRate Minimum fee per period, in wei.
+    /// @param minFeeRate Minimum fee per period, in wei, a multiple of {FEE_UNIT}.
     function setMinFeeRate(address node, uint256 minFeeRate) external;
 
     /// @notice Applies `node`'s scheduled fee-rate decreases through `target` (≤ the current period) without a
@@ -286,6 +292,11 @@ interface IPolicyManager is IPolicyCommitHook {
     /// @return The bound.
     // solhint-disable-next-line func-name-mixedcase
     function MAX_NODES() external view returns (uint256);
+
+    /// @notice Granularity of fee rates (10^9 wei): node amounts are stored in these units.
+    /// @return The unit, in wei.
+    // solhint-disable-next-line func-name-mixedcase
+    function FEE_UNIT() external view returns (uint256);
 
     /// @notice The staking escrow whose commitments credit fees.
     /// @return The escrow address.

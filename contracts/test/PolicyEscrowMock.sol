@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IPolicyCommitHook} from "../interfaces/IPolicyCommitHook.sol";
+import {IStakingEscrow} from "../interfaces/IStakingEscrow.sol";
 
 /// @title PolicyEscrowMock
 /// @notice Test stand-in for the staking escrow: exactly the views the PolicyManager reads (token, period length,
@@ -102,6 +103,16 @@ contract PolicyEscrowMock {
     function getLock(address staker) external view returns (uint256 lockedValue, uint256 unlockPeriod) {
         Lock storage lock = _locks[staker];
         return (lock.lockedValue, lock.unlockPeriod);
+    }
+
+    /// @notice The staker record, with the fields the policy manager reads (others 0).
+    /// @param staker The staker.
+    /// @return info The record.
+    function getStakerInfo(address staker) external view returns (IStakingEscrow.StakerInfo memory info) {
+        Lock storage lock = _locks[staker];
+        info.operator = _operators[staker];
+        info.lockedValue = lock.lockedValue;
+        info.unlockPeriod = lock.unlockPeriod;
     }
 
     /// @notice The pending mining reward of `staker`.

@@ -49,7 +49,7 @@ export async function readPolicy(pm: PolicyManager, policyId: string): Promise<P
     policyId: id,
     record,
     originalEndPeriod: c.endPeriod,
-    deposit: c.deposit,
+    deposit: policyDeposit(c.feeRate, c.endPeriod - c.startPeriod, c.nodes.length),
     revoked,
     refunded,
   };
@@ -94,13 +94,4 @@ export async function describePolicy(pm: PolicyManager, policyId: string): Promi
   const accrued = nodes.reduce((sum, n) => sum + n.accrued, 0n);
   const status = history.revoked ? "revoked" : currentPeriod >= record.endPeriod ? "ended" : "active";
   return { ...history, currentPeriod, status, nodes, refundable, held: history.deposit - accrued - history.refunded };
-}
-
-/** The deposit a record implies at creation (for checks and display). */
-export function depositOf(history: PolicyHistory): bigint {
-  return policyDeposit(
-    history.record.feeRate,
-    history.originalEndPeriod - history.record.startPeriod,
-    history.record.nodes.length,
-  );
 }

@@ -11,6 +11,7 @@ import {
   MAX_RATE,
   MIN_RATE,
   RATE,
+  UNIT,
   advance,
   createPolicy,
   deployPolicyFixture,
@@ -48,7 +49,7 @@ describe("PolicyManager", function () {
       expect(await pm.getCurrentPeriod()).to.equal(BigInt(await time.latest()) / DAY);
     });
 
-    it("rejects a zero escrow, an inverted range and a token supply beyond 96 bits", async function () {
+    it("rejects a zero escrow, an inverted range and a token supply of 2^64 fee units", async function () {
       const { token, escrow, deployer } = await loadFixture(deployPolicyFixture);
       const factory = await ethers.getContractFactory("PolicyManager");
       await expect(factory.deploy(ethers.ZeroAddress, deployer.address, 1n, 2n)).to.be.revertedWithCustomError(
@@ -58,7 +59,7 @@ describe("PolicyManager", function () {
       await expect(factory.deploy(escrow, deployer.address, 3n, 2n))
         .to.be.revertedWithCustomError(factory, "InvalidFeeRateRange")
         .withArgs(3n, 2n);
-      const big = 2n ** 96n;
+      const big = 2n ** 64n * UNIT;
       const bigToken = await ethers.deployContract("KMSToken", [deployer.address, big]);
       const bigEscrow = await ethers.deployContract("PolicyEscrowMock", [bigToken, DAY]);
       await expect(factory.deploy(bigEscrow, deployer.address, 1n, 2n))
@@ -77,7 +78,7 @@ describe("PolicyManager", function () {
       const deposit = RATE * 10n * 3n;
       await expect(pm.connect(alice).createPolicy(pid(1), alice.address, list, start + 10n, RATE))
         .to.emit(pm, "PolicyCreated")
-        .withArgs(pid(1), alice.address, start, start + 10n, RATE, deposit, list)
+        .withArgs(pid(1), alice.address, start, start + 10n, RATE, list)
         .and.to.emit(token, "Transfer")
         .withArgs(alice.address, await pm.getAddress(), deposit);
       expect(await token.balanceOf(alice.address)).to.equal(ALICE_FUNDS - deposit);
@@ -159,7 +160,7 @@ describe("PolicyManager", function () {
         const snapshot = await ethers.provider.send("evm_snapshot", []);
         await expect(create())
           .to.emit(pm, "PolicyCreated")
-          .withArgs(pid(7), bob.address, start, start + 4n, RATE, deposit, [nodes[0].address]);
+          .withArgs(pid(7), bob.address, start, start + 4n, RATE, [nodes[0].address]);
         expect(await token.balanceOf(await pm.getAddress())).to.equal(deposit);
         await ethers.provider.send("evm_revert", [snapshot]);
         // A front-runner spends the permit first: the call still succeeds on the allowance it set.
@@ -251,7 +252,8 @@ describe("PolicyManager", function () {
         const ctx = await loadFixture(deployPolicyFixture);
         const { pm, alice, nodes } = ctx;
         const end = (await pm.getCurrentPeriod()) + 3n;
-        await pm.connect(nodes[1]).setMinFeeRate(nodes[1].address, RATE + 1n);
+        const nodeMin = RATE + UNIT;
+        await pm.connect(nodes[1]).setMinFeeRate(nodes[1].address, nodeMin);
         const list = [nodes[0].address, nodes[1].address];
         await expectNoTokensMoved(ctx, async () => {
           await expect(pm.connect(alice).createPolicy(pid(1), alice.address, list, end, MIN_RATE - 1n))
@@ -262,9 +264,12 @@ describe("PolicyManager", function () {
             .withArgs(MAX_RATE + 1n, MIN_RATE, MAX_RATE);
           await expect(pm.connect(alice).createPolicy(pid(1), alice.address, list, end, RATE))
             .to.be.revertedWithCustomError(pm, "FeeRateBelowNodeMinimum")
-            .withArgs(nodes[1].address, RATE, RATE + 1n);
+            .withArgs(nodes[1].address, RATE, nodeMin);
+          await expect(pm.connect(alice).createPolicy(pid(1), alice.address, list, end, nodeMin + 1n))
+            .to.be.revertedWithCustomError(pm, "FeeRateNotMultipleOfUnit")
+            .withArgs(nodeMin + 1n, UNIT);
         });
-        await expect(pm.connect(alice).createPolicy(pid(1), alice.address, list, end, RATE + 1n)).to.emit(
+        await expect(pm.connect(alice).createPolicy(pid(1), alice.address, list, end, nodeMin)).to.emit(
           pm,
           "PolicyCreated",
         );
@@ -699,22 +704,25 @@ describe("PolicyManager", function () {
     it("lets a node or its operator set the node's minimum fee rate", async function () {
       const ctx = await loadFixture(deployPolicyFixture);
       const { pm, nodes, operators, stranger } = ctx;
-      await expect(pm.connect(nodes[0]).setMinFeeRate(nodes[0].address, 5n))
+      await expect(pm.connect(nodes[0]).setMinFeeRate(nodes[0].address, 5n * UNIT))
         .to.emit(pm, "MinFeeRateSet")
-        .withArgs(nodes[0].address, 5n);
-      await expect(pm.connect(operators[0]).setMinFeeRate(nodes[0].address, 7n))
+        .withArgs(nodes[0].address, 5n * UNIT);
+      await expect(pm.connect(operators[0]).setMinFeeRate(nodes[0].address, 7n * UNIT))
         .to.emit(pm, "MinFeeRateSet")
-        .withArgs(nodes[0].address, 7n);
-      expect(await pm.minFeeRateOf(nodes[0].address)).to.equal(7n);
+        .withArgs(nodes[0].address, 7n * UNIT);
+      expect(await pm.minFeeRateOf(nodes[0].address)).to.equal(7n * UNIT);
       await expect(pm.connect(stranger).setMinFeeRate(nodes[0].address, 1n))
         .to.be.revertedWithCustomError(pm, "NotNodeOrOperator")
         .withArgs(nodes[0].address, stranger.address);
       await expect(pm.connect(operators[1]).setMinFeeRate(nodes[0].address, 1n))
         .to.be.revertedWithCustomError(pm, "NotNodeOrOperator")
         .withArgs(nodes[0].address, operators[1].address);
-      await expect(pm.connect(nodes[0]).setMinFeeRate(nodes[0].address, 2n ** 96n))
+      await expect(pm.connect(nodes[0]).setMinFeeRate(nodes[0].address, 2n ** 64n * UNIT))
         .to.be.revertedWithCustomError(pm, "MinFeeRateTooLarge")
-        .withArgs(2n ** 96n);
+        .withArgs(2n ** 64n * UNIT);
+      await expect(pm.connect(nodes[0]).setMinFeeRate(nodes[0].address, UNIT + 1n))
+        .to.be.revertedWithCustomError(pm, "FeeRateNotMultipleOfUnit")
+        .withArgs(UNIT + 1n, UNIT);
     });
 
     it("lets only the owner set the fee-rate range, within 96 bits and not inverted", async function () {

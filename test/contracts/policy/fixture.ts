@@ -8,9 +8,10 @@ import type { PolicyRecord } from "../../../src/policy";
 
 export const DAY = 86_400n;
 export const SUPPLY = 10n ** 27n;
-export const MIN_RATE = 1_000n;
+export const MIN_RATE = 10n ** 9n;
 export const MAX_RATE = 10n ** 21n;
 export const RATE = 10n ** 15n;
+export const UNIT = 10n ** 9n;
 export const LOCKED = 10n ** 21n;
 export const ALICE_FUNDS = 10n ** 24n;
 
