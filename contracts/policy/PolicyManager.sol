@@ -478,8 +478,8 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
     }
 
     /// @dev Moves the end of a policy at `units` FEE_UNITs for `nodeAddress` from `endPeriod` to `newEnd` (the next
-    /// period, ≥ the cursor). If the node already committed to `newEnd`, its credit for it is taken back: that credit is
-    /// never withdrawable before `newEnd` begins ({_heldCredit}), so it is still there.
+    /// period, ≥ the cursor). If the node already committed to `newEnd`, its credit for it is taken back: that
+    /// credit is never withdrawable before `newEnd` begins ({_heldCredit}), so it is still there.
     function _removeFromNode(address nodeAddress, uint256 newEnd, uint256 endPeriod, uint256 units) private {
         // endPeriod > newEnd ≥ cursor: the decrease scheduled at creation is still pending and holds `units`.
         _rateDrops[nodeAddress][endPeriod] -= units;
