@@ -6,8 +6,9 @@ import hre from "hardhat";
 import type { GasSection } from "./gas/types";
 import { tokenGas } from "./gas/token";
 import { stakingGas } from "./gas/staking";
+import { policyGas } from "./gas/policy";
 
-const sections: GasSection[] = [tokenGas, stakingGas];
+const sections: GasSection[] = [tokenGas, stakingGas, policyGas];
 
 function fmt(gas: bigint): string {
   return gas.toLocaleString("en-US");
