@@ -3,6 +3,8 @@
 // signature for the receiver. Re-encryption, verification and both encodings.
 import {
   bytesEqual,
+  CURVE_ORDER,
+  sumOfProducts,
   Fn,
   mulPublic,
   mulSecret,
@@ -86,9 +88,11 @@ export class CapsuleFrag {
     }
     const h = this.challenge(capsule);
     // z and h are public: variable-time multiplication is fine on this path.
+    // z·E − h·e1 = e2 as one two-scalar product (shared doublings); U has a fixed-base table.
+    const minusH = CURVE_ORDER - h;
     const ok =
-      mulPublic(capsule.e, this.z).equals(this.e2.add(mulPublic(this.e1, h))) &&
-      mulPublic(capsule.v, this.z).equals(this.v2.add(mulPublic(this.v1, h))) &&
+      sumOfProducts([capsule.e, this.e1], [this.z, minusH]).equals(this.e2) &&
+      sumOfProducts([capsule.v, this.v1], [this.z, minusH]).equals(this.v2) &&
       mulPublic(U, this.z).equals(this.u2.add(mulPublic(this.u1, h)));
     if (!ok) throw new ReencryptionProofError("CapsuleFrag re-encryption proof does not hold for this capsule");
     return new VerifiedCapsuleFrag(this);

@@ -1,10 +1,12 @@
 // secp256k1 as Umbral uses it: points, scalars, the second generator U, their byte forms, and the two kinds
-// of scalar multiplication. Secret scalars go through `mulSecret` (noble's constant-time `multiply`,
-// fixed-base tables for G and U); `mulPublic` / `sumOfProducts` are for public scalars on verification paths.
+// of scalar multiplication. Secret scalars go through `mulSecret` / `linCombSecret` (constant time: noble's
+// fixed-base tables for G and U, `ec.ts`'s GLV windows otherwise); `mulPublic` / `sumOfProducts` are
+// variable time, for public scalars on verification paths only.
 import { secp256k1, hashToCurve } from "@noble/curves/secp256k1";
 import { bytesToNumberBE, numberToBytesBE } from "@noble/curves/abstract/utils";
 import { randomBytes } from "@noble/hashes/utils";
 import { DeserializationError, UmbralError } from "./errors";
+import { ctLinComb, ctMul, linCombPublic } from "./ec";
 
 export const Point = secp256k1.Point;
 export type Point = InstanceType<typeof secp256k1.Point>;
@@ -84,17 +86,30 @@ export function randomScalar(): bigint {
 }
 
 /**
- * k·P for a secret k, in constant time (noble's `multiply`: the same sequence of group operations whatever
- * k is). G and U use their precomputed tables because noble caches tables by point identity.
+ * k·P for a secret k in [1, n), in constant time. G and U go through noble's `multiply` with their 8-bit
+ * fixed-base tables (noble caches tables by point identity); any other point through `ctMul` (GLV, 4-bit
+ * windows, complete formulas).
  */
 export function mulSecret(p: Point, k: bigint): Point {
   if (p.is0()) return Point.ZERO;
-  return p.multiply(k);
+  if (p === G || p === U) return p.multiply(k);
+  return ctMul(p, k);
+}
+
+/** Σ k_i·P_i for secret k_i in [1, n), in constant time (shared doublings). */
+export function linCombSecret(points: Point[], scalars: bigint[]): Point {
+  return ctLinComb(points, scalars);
 }
 
 /** k·P for a public k (verification paths only): variable time. */
 export function mulPublic(p: Point, k: bigint): Point {
-  return p.multiplyUnsafe(k);
+  if (p === G || p === U) return k === 0n ? Point.ZERO : p.multiply(k);
+  return linCombPublic([p], [k]);
+}
+
+/** Σ k_i·P_i for public k_i (verification paths only): variable-time Straus/wNAF with GLV. */
+export function sumOfProducts(points: Point[], scalars: bigint[]): Point {
+  return linCombPublic(points, scalars);
 }
 
 /** Affine x and y of a point, as the on-chain checker wants them. */

@@ -1,6 +1,6 @@
 // The scheme's top-level operations, mirroring umbral-pre's `pre.rs`: encrypt, decryptOriginal,
 // generateKFrags, reencrypt, decryptReencrypted (with the threshold combination of cfrags).
-import { Fn, mulPublic, mulSecret, Point, pointToBytes } from "./curve";
+import { Fn, linCombSecret, mulPublic, mulSecret, pointToBytes } from "./curve";
 import { Capsule } from "./capsule";
 import { reencryptWith, VerifiedCapsuleFrag } from "./cfrag";
 import { demDecrypt, demEncrypt } from "./dem";
@@ -97,19 +97,24 @@ function openReencrypted(
 
   // E' = Σ λ_i·e1_i, V' = Σ λ_i·v1_i with Lagrange coefficients at 0. The x_i derive from Bob's DH secret
   // and are kept from the proxies, so λ_i are multiplied in constant time.
-  let ePrime = Point.ZERO;
-  let vPrime = Point.ZERO;
-  for (let i = 0; i < cfrags.length; i++) {
+  const lambdas = xs.map((xi, i) => {
     let lambda = 1n;
-    for (let j = 0; j < cfrags.length; j++) {
-      if (j === i) continue;
-      const diff = Fn.sub(xs[j], xs[i]);
+    xs.forEach((xj, j) => {
+      if (j === i) return;
+      const diff = Fn.sub(xj, xi);
       if (diff === 0n) throw new RepeatedCapsuleFragsError(`capsule fragments ${i} and ${j} have the same share index`);
-      lambda = Fn.mul(lambda, Fn.mul(xs[j], Fn.inv(diff)));
-    }
-    ePrime = ePrime.add(mulSecret(cfrags[i].e1, lambda));
-    vPrime = vPrime.add(mulSecret(cfrags[i].v1, lambda));
-  }
+      lambda = Fn.mul(lambda, Fn.mul(xj, Fn.inv(diff)));
+    });
+    return lambda;
+  });
+  const ePrime = linCombSecret(
+    cfrags.map((c) => c.e1),
+    lambdas,
+  );
+  const vPrime = linCombSecret(
+    cfrags.map((c) => c.v1),
+    lambdas,
+  );
 
   const d = hashToSharedSecret(precursor, pkB, dh);
   const h = hashCapsulePoints(capsule.e, capsule.v);
