@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import type { KMSToken, NodeDirectory, StakingEscrow } from "../typechain-types";
+import type { Adjudicator, KMSToken, NodeDirectory, PolicyManager, StakingEscrow } from "../typechain-types";
 import KMSModule from "../ignition/modules/KMS";
 
 /** The contracts of one deployment, typed. */
@@ -14,7 +14,18 @@ export interface Deployment {
   token: KMSToken;
   escrow: StakingEscrow;
   nodeDirectory: NodeDirectory;
+  policyManager: PolicyManager;
+  adjudicator: Adjudicator;
 }
+
+/** Each field of {@link Deployment}: its contract name, which is also its Ignition future id under `KMS#`. */
+const CONTRACT_NAMES = {
+  token: "KMSToken",
+  escrow: "StakingEscrow",
+  nodeDirectory: "NodeDirectory",
+  policyManager: "PolicyManager",
+  adjudicator: "Adjudicator",
+} as const satisfies Record<keyof Deployment, string>;
 
 /** Raised when no deployment is recorded for the connected chain. */
 export class DeploymentNotFoundError extends Error {
@@ -49,34 +60,32 @@ export async function loadDeployment(hre: HardhatRuntimeEnvironment): Promise<De
 }
 
 async function resolveDeployment(hre: HardhatRuntimeEnvironment): Promise<Deployment> {
+  const addresses: Record<string, string> = {};
   if (hre.network.name === "hardhat") {
-    const { token, escrow, nodeDirectory } = await hre.ignition.deploy(KMSModule);
-    return {
-      nodeDirectory: (await hre.ethers.getContractAt(
-        "NodeDirectory",
-        await nodeDirectory.getAddress(),
-      )) as unknown as NodeDirectory,
-      token: (await hre.ethers.getContractAt("KMSToken", await token.getAddress())) as unknown as KMSToken,
-      escrow: (await hre.ethers.getContractAt("StakingEscrow", await escrow.getAddress())) as unknown as StakingEscrow,
-    };
+    const deployed = await hre.ignition.deploy(KMSModule);
+    for (const [field, contract] of Object.entries(deployed)) addresses[field] = await contract.getAddress();
+  } else {
+    const { chainId } = await hre.ethers.provider.getNetwork();
+    const file = path.join(
+      hre.config.paths.root,
+      "ignition",
+      "deployments",
+      `chain-${chainId}`,
+      "deployed_addresses.json",
+    );
+    if (!existsSync(file)) throw new DeploymentNotFoundError(chainId, file);
+    const recorded = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
+    for (const [field, name] of Object.entries(CONTRACT_NAMES)) {
+      const address = recorded[`KMS#${name}`];
+      if (!address) throw new DeploymentNotFoundError(chainId, file);
+      addresses[field] = address;
+    }
   }
-  const { chainId } = await hre.ethers.provider.getNetwork();
-  const file = path.join(
-    hre.config.paths.root,
-    "ignition",
-    "deployments",
-    `chain-${chainId}`,
-    "deployed_addresses.json",
+  const entries = await Promise.all(
+    Object.entries(CONTRACT_NAMES).map(async ([field, name]) => [
+      field,
+      await hre.ethers.getContractAt(name, addresses[field]),
+    ]),
   );
-  if (!existsSync(file)) throw new DeploymentNotFoundError(chainId, file);
-  const addresses = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
-  const tokenAddress = addresses["KMS#KMSToken"];
-  const escrowAddress = addresses["KMS#StakingEscrow"];
-  const nodeDirectoryAddress = addresses["KMS#NodeDirectory"];
-  if (!tokenAddress || !escrowAddress || !nodeDirectoryAddress) throw new DeploymentNotFoundError(chainId, file);
-  return {
-    nodeDirectory: (await hre.ethers.getContractAt("NodeDirectory", nodeDirectoryAddress)) as unknown as NodeDirectory,
-    token: (await hre.ethers.getContractAt("KMSToken", tokenAddress)) as unknown as KMSToken,
-    escrow: (await hre.ethers.getContractAt("StakingEscrow", escrowAddress)) as unknown as StakingEscrow,
-  };
+  return Object.fromEntries(entries) as unknown as Deployment;
 }

@@ -20,6 +20,19 @@ export const DEFAULT_MIN_OPERATOR_PERIODS = 7n;
 /** 1 − 2^(−1/730) over 10^18: the unallocated reserve halves every 730 periods (two years of days). */
 export const DEFAULT_ISSUANCE_RATE = 949_066_037_374_331n;
 
+// Policy defaults: fee rates per node per period, multiples of the PolicyManager's FEE_UNIT (1 gwei of KMS).
+/** Smallest fee rate: 0.001 KMS per node per period. */
+export const DEFAULT_MIN_FEE_RATE = 10n ** 15n;
+/** Largest fee rate: 1,000 KMS per node per period. */
+export const DEFAULT_MAX_FEE_RATE = 1_000n * 10n ** 18n;
+
+// Slashing defaults: penalty = min(base + history × offences, stake / percentage); the reporter gets
+// penalty / reward coefficient, the rest returns to the mining reserve (docs/slashing.md).
+export const DEFAULT_BASE_PENALTY = 100n * 10n ** 18n;
+export const DEFAULT_PENALTY_HISTORY_COEFFICIENT = 50n * 10n ** 18n;
+export const DEFAULT_PERCENTAGE_PENALTY_COEFFICIENT = 10n;
+export const DEFAULT_REWARD_COEFFICIENT = 4n;
+
 const KMSModule = buildModule("KMS", (m) => {
   const deployer = m.getAccount(0);
   const totalSupply = m.getParameter("totalSupply", DEFAULT_TOTAL_SUPPLY);
@@ -46,7 +59,26 @@ const KMSModule = buildModule("KMS", (m) => {
   // Discovery: operators announce their node's URL and Umbral key here.
   const nodeDirectory = m.contract("NodeDirectory", [escrow]);
 
-  return { token, escrow, nodeDirectory };
+  // Policies: the manager takes fees and learns of commitments from the escrow.
+  const policyManager = m.contract("PolicyManager", [
+    escrow,
+    deployer,
+    m.getParameter("minFeeRate", DEFAULT_MIN_FEE_RATE),
+    m.getParameter("maxFeeRate", DEFAULT_MAX_FEE_RATE),
+  ]);
+  m.call(escrow, "setPolicyManager", [policyManager]);
+
+  // Slashing: the adjudicator judges signed cfrags and slashes through the escrow.
+  const adjudicator = m.contract("Adjudicator", [
+    escrow,
+    m.getParameter("basePenalty", DEFAULT_BASE_PENALTY),
+    m.getParameter("penaltyHistoryCoefficient", DEFAULT_PENALTY_HISTORY_COEFFICIENT),
+    m.getParameter("percentagePenaltyCoefficient", DEFAULT_PERCENTAGE_PENALTY_COEFFICIENT),
+    m.getParameter("rewardCoefficient", DEFAULT_REWARD_COEFFICIENT),
+  ]);
+  m.call(escrow, "setAdjudicator", [adjudicator]);
+
+  return { token, escrow, nodeDirectory, policyManager, adjudicator };
 });
 
 export default KMSModule;
