@@ -41,7 +41,14 @@ library Secp256k1 {
     /// @dev Three multiplications on the happy path; the square root is only computed to say which input was
     /// wrong, the point or the hint.
     function requireY(uint256 x, bool odd, uint256 y) internal view {
-        if (y < P && ((y & 1) == 1) == odd && mulmod(y, y, P) == addmod(mulmod(mulmod(x, x, P), x, P), 7, P)) return;
+        bool ok;
+        assembly ("memory-safe") {
+            ok := and(
+                and(lt(y, P), eq(and(y, 1), odd)),
+                eq(mulmod(y, y, P), addmod(mulmod(mulmod(x, x, P), x, P), 7, P))
+            )
+        }
+        if (ok) return;
         liftX(x, odd); // reverts with PointNotOnCurve when that is the reason
         revert WrongYHint(x, odd, y);
     }
@@ -81,9 +88,24 @@ library Secp256k1 {
     /// for a cheater who controls both sides, the security level of every use of this trick.
     function isProduct(uint256 px, bool odd, uint256 k, uint256 qx, uint256 qy) internal view returns (bool) {
         if (px != 0 && px < N) {
-            address a = ecrecover(0, odd ? 28 : 27, bytes32(px), bytes32(mulmod(k, px, N)));
+            address a;
+            bool same;
+            assembly ("memory-safe") {
+                // ecrecover(0, v, px, k·px) in scratch memory at the free pointer, left unclaimed.
+                let m := mload(0x40)
+                mstore(m, 0)
+                mstore(add(m, 0x20), add(27, odd))
+                mstore(add(m, 0x40), px)
+                mstore(add(m, 0x60), mulmod(k, px, N))
+                mstore(0x00, 0)
+                pop(staticcall(gas(), 0x01, m, 0x80, 0x00, 0x20))
+                a := mload(0x00)
+                mstore(m, qx)
+                mstore(add(m, 0x20), qy)
+                same := eq(a, and(keccak256(m, 0x40), 0xffffffffffffffffffffffffffffffffffffffff))
+            }
             if (a == address(0)) revert PointNotOnCurve(px);
-            return a == pointAddress(qx, qy);
+            return same;
         }
         uint256 py = liftX(px, odd); // x = 0 lands here too, and is not on the curve (7 is not a square mod P)
         if (!isOnCurve(qx, qy)) return false;
