@@ -45,6 +45,8 @@ export interface RunningNode {
   staker: string;
   operator: string;
   url: string;
+  /** Where the node keeps its key and store; start a node on it again to restart it. */
+  dataDir: string;
   encryptingKey: SecretKey;
   app: FastifyInstance;
   /** Commits to the next period now if not yet committed; resolves true if it sent a transaction. */
@@ -142,6 +144,7 @@ export async function startNode(options: NodeDaemonOptions): Promise<RunningNode
     staker,
     operator: operatorAddress,
     url,
+    dataDir: options.dataDir,
     encryptingKey,
     app,
     commitIfNeeded,
