@@ -24,14 +24,15 @@ import {IPolicyCommitHook} from "../interfaces/IPolicyCommitHook.sol";
 contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
-    /// @dev One slot holds what commit reads to authenticate and pay (operator, stake); the other the lock and
-    /// the commitment bookkeeping. Amounts are uint96: each is at most the token's supply, which the
-    /// constructor checks fits 96 bits. Periods are uint32: a period at 1-day resolution overflows in
-    /// 11 million years, and every stored period is checked against 2^32 - 1 where it is computed.
+    /// @dev Two slots. Commit reads the first (operator check, weight) and rewrites only the second, where
+    /// the minted reward lands next to the commitment bookkeeping, so commit+mint writes one staker slot.
+    /// Amounts are uint96: each is at most the token's supply, which the constructor checks fits 96 bits.
+    /// Periods are uint32: a period at 1-day resolution overflows in 11 million years, and every stored period
+    /// is below an unlock period that was checked against 2^32 - 1 when it was set.
     struct Staker {
         address operator;
-        uint96 stake;
         uint96 lockedValue;
+        uint96 stake;
         uint32 unlockPeriod;
         uint32 lastCommittedPeriod;
         uint32 previousCommittedPeriod;

@@ -5,6 +5,8 @@ import type { GasRow, GasSection } from "./types";
 import { gasOf } from "./types";
 import {
   DEFAULT_ISSUANCE_RATE,
+  DEFAULT_MAX_FEE_RATE,
+  DEFAULT_MIN_FEE_RATE,
   DEFAULT_MAX_STAKE,
   DEFAULT_MIN_LOCK_PERIODS,
   DEFAULT_MIN_OPERATOR_PERIODS,
@@ -76,8 +78,21 @@ async function newNode(hre: HardhatRuntimeEnvironment, token: KMSToken, escrow: 
  * one past period it committed to. Also measures the first commit of a period (it allocates the issuance and
  * writes a new period slot), made by another node.
  */
-async function commitMint(hre: HardhatRuntimeEnvironment, count: number): Promise<{ first: bigint; later: bigint }> {
-  const { token, escrow } = await deploy(hre);
+async function commitMint(
+  hre: HardhatRuntimeEnvironment,
+  count: number,
+  withPolicyManager = false,
+): Promise<{ first: bigint; later: bigint }> {
+  const { token, escrow, deployer } = await deploy(hre);
+  if (withPolicyManager) {
+    const manager = await hre.ethers.deployContract("PolicyManager", [
+      await escrow.getAddress(),
+      deployer.address,
+      DEFAULT_MIN_FEE_RATE,
+      DEFAULT_MAX_FEE_RATE,
+    ]);
+    await (await escrow.setPolicyManager(await manager.getAddress())).wait();
+  }
   const nodes: Node[] = [];
   for (let i = 0; i < count; i++) nodes.push(await newNode(hre, token, escrow));
   for (let round = 0; round < 2; round++) {
@@ -205,6 +220,24 @@ export const stakingGas: GasSection = {
           target: "≤ 75k (NuCypher 166–418k)",
         });
       }
+    }
+    // The same with the real PolicyManager's onCommit hook (nodes serving no policy yet).
+    {
+      const snapshot = await hre.network.provider.send("evm_snapshot", []);
+      const { first, later } = await commitMint(hre, 100, true);
+      await hre.network.provider.send("evm_revert", [snapshot]);
+      rows.push(
+        {
+          operation: "commit+mint + PolicyManager.onCommit, 100 stakers: first commit of the period",
+          gas: first,
+          target: "≤ 75k",
+        },
+        {
+          operation: "commit+mint + PolicyManager.onCommit, 100 stakers: last commit of the period",
+          gas: later,
+          target: "≤ 75k (NuCypher 166–418k)",
+        },
+      );
     }
     return rows;
   },
