@@ -95,12 +95,12 @@ export class Capsule {
       const h = hashCapsulePoints(e, v);
       const s = Fn.add(u, Fn.mul(r, h));
       if (s === 0n) continue;
-      return [new Capsule(e, v, s), pointToBytes(mulSecret(pk.point, ru))];
+      return [new Capsule(e, v, s), pointToBytes(mulSecret(pk.point, ru), false)];
     }
   }
 
   /** @internal The key seed sk·(E + V), for the delegating key's owner. */
   openOriginal(sk: SecretKey): Uint8Array {
-    return pointToBytes(mulSecret(this.e.add(this.v), secretScalar(sk)));
+    return pointToBytes(mulSecret(this.e.add(this.v), secretScalar(sk)), false);
   }
 }

@@ -3,7 +3,7 @@
 // fixed-base tables for G and U, `ec.ts`'s GLV windows otherwise); `mulPublic` / `sumOfProducts` are
 // variable time, for public scalars on verification paths only.
 import { secp256k1, hashToCurve } from "@noble/curves/secp256k1";
-import { bytesToNumberBE, numberToBytesBE } from "@noble/curves/abstract/utils";
+import { bytesToNumberBE } from "@noble/curves/abstract/utils";
 import { randomBytes } from "@noble/hashes/utils";
 import { DeserializationError, UmbralError } from "./errors";
 import { ctLinComb, ctMul, linCombPublic } from "./ec";
@@ -35,10 +35,29 @@ export const U: Point = (() => {
   return p;
 })();
 
-/** 33-byte compressed SEC1 form. */
-export function pointToBytes(p: Point): Uint8Array {
+// noble points are immutable, so a point's encoding can be cached by identity: the same precursor, keys and
+// capsule points are hashed and serialized many times per operation.
+const COMPRESSED = new WeakMap<Point, Uint8Array>();
+
+/** 32-byte big-endian bytes of a non-negative integer below 2^256 (Buffer's hex codec is the fast path). */
+function be32(x: bigint): Uint8Array {
+  return new Uint8Array(Buffer.from(x.toString(16).padStart(64, "0"), "hex"));
+}
+
+/**
+ * 33-byte compressed SEC1 form. The returned array is shared: callers must not modify it. Pass
+ * `cache = false` for secret points (shared secrets), whose encoding should not outlive its use.
+ */
+export function pointToBytes(p: Point, cache = true): Uint8Array {
+  const cached = COMPRESSED.get(p);
+  if (cached) return cached;
   if (p.is0()) throw new UmbralError("the point at infinity has no 33-byte compressed form");
-  return p.toBytes(true);
+  const { x, y } = p.toAffine();
+  const out = new Uint8Array(POINT_SIZE);
+  out[0] = y & 1n ? 0x03 : 0x02;
+  out.set(be32(x), 1);
+  if (cache) COMPRESSED.set(p, out);
+  return out;
 }
 
 /** Parses a 33-byte compressed SEC1 point (prefix 02/03, x < p, on the curve). */
@@ -54,6 +73,7 @@ export function pointFromBytes(bytes: Uint8Array, what = "point"): Point {
   try {
     const p = Point.fromBytes(bytes);
     p.assertValidity();
+    COMPRESSED.set(p, bytes.slice());
     return p;
   } catch (e) {
     throw new DeserializationError(`${what}: not a point on secp256k1 (${(e as Error).message})`);
@@ -62,7 +82,7 @@ export function pointFromBytes(bytes: Uint8Array, what = "point"): Point {
 
 /** 32-byte big-endian form of a scalar. */
 export function scalarToBytes(k: bigint): Uint8Array {
-  return numberToBytesBE(k, SCALAR_SIZE);
+  return be32(k);
 }
 
 /** Parses a 32-byte big-endian scalar in [1, n). Zero is rejected: no Umbral scalar on the wire may be zero. */

@@ -16,7 +16,7 @@ export interface EvidencePoint {
 }
 
 function evidencePoint(p: Point): EvidencePoint {
-  return { ...affine(p), compressed: pointToBytes(p) };
+  return { ...affine(p), compressed: pointToBytes(p).slice() };
 }
 
 /** umbral's second generator U, hard-coded by on-chain checkers. */

@@ -127,7 +127,7 @@ function openReencrypted(
         "re-encrypted from another capsule, or not verified",
     );
   }
-  return pointToBytes(mulSecret(ePrime.add(vPrime), d));
+  return pointToBytes(mulSecret(ePrime.add(vPrime), d), false);
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
