@@ -24,7 +24,7 @@ describe("StakingEscrow properties", function () {
       fc.asyncProperty(
         fc.array(fc.array(action, { maxLength: 6 }), { minLength: 1, maxLength: 5 }),
         fc.constantFrom([0, 1, 2], [2, 1, 0], [1, 2, 0]),
-        async (schedule: Action[][], mintOrder: number[]) => {
+        async (schedule: Action[][], mintOrder: readonly number[]) => {
           const { escrow, token, stakers, operators } = await loadFixture(stakedFixture);
           // The model: per period, each staker's weight and the total; the issuance fixed on first stake.
           const weights = new Map<bigint, bigint[]>();
