@@ -1,0 +1,220 @@
+// Conservation of policy deposits, as a property over random histories: creations, commitments (and misses),
+// period changes, revocations, refunds and withdrawals in any order. A plain model replays the rules
+// (a node earns a policy's rate for each policy period it committed to; the owner gets back each missed settled
+// period and, on revocation, each period after the current one) and after every step the chain must agree:
+//   for every policy: fees credited to its nodes + refunds + still-held deposit = deposit, to the wei;
+//   the manager's balance = Σ still-held deposits + Σ fees credited and not withdrawn;
+// and once every policy has ended and been refunded, and every node has withdrawn, the balance is exactly 0.
+import { expect } from "chai";
+import fc from "fast-check";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { UNIT, advance, deployPolicyFixture, pid, type PolicyContext } from "./fixture";
+import type { PolicyRecord } from "../../../src/policy";
+
+type Action =
+  | { kind: "create"; nodeMask: number; periods: number; units: number }
+  | { kind: "commit"; node: number }
+  | { kind: "advance" }
+  | { kind: "revoke"; policy: number }
+  | { kind: "refund"; policy: number }
+  | { kind: "withdraw"; node: number };
+
+const NODES = 4;
+
+const actionArb: fc.Arbitrary<Action> = fc.oneof(
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("create" as const),
+      nodeMask: fc.integer({ min: 1, max: (1 << NODES) - 1 }),
+      periods: fc.integer({ min: 1, max: 6 }),
+      units: fc.integer({ min: 1, max: 1000 }),
+    }),
+  },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant("commit" as const), node: fc.nat(NODES - 1) }) },
+  { weight: 3, arbitrary: fc.constant({ kind: "advance" as const }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("revoke" as const), policy: fc.nat(20) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("refund" as const), policy: fc.nat(20) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("withdraw" as const), node: fc.nat(NODES - 1) }) },
+);
+
+interface ModelPolicy {
+  id: string;
+  record: PolicyRecord;
+  nodeIdx: number[];
+  deposit: bigint;
+  refunded: bigint;
+}
+
+class Model {
+  readonly commits = new Set<string>();
+  readonly policies: ModelPolicy[] = [];
+  readonly withdrawn: bigint[] = Array<bigint>(NODES).fill(0n);
+  readonly lastCommit: bigint[] = Array<bigint>(NODES).fill(0n);
+
+  committed(node: number, period: bigint): boolean {
+    return this.commits.has(`${node}:${period}`);
+  }
+
+  /** What `node` earned from `policy`: its rate for each covered period it committed to. */
+  accruedFrom(policy: ModelPolicy, node: number): bigint {
+    let total = 0n;
+    for (let p = policy.record.startPeriod; p < policy.record.endPeriod; p++) {
+      if (this.committed(node, p)) total += policy.record.feeRate;
+    }
+    return total;
+  }
+
+  accruedByPolicy(policy: ModelPolicy): bigint {
+    return policy.nodeIdx.reduce((sum, n) => sum + this.accruedFrom(policy, n), 0n);
+  }
+
+  accruedByNode(node: number): bigint {
+    return this.policies.reduce((sum, p) => sum + (p.nodeIdx.includes(node) ? this.accruedFrom(p, node) : 0n), 0n);
+  }
+
+  /** What refund() pays now: missed periods from refundedThrough to min(end, current + 1). */
+  refundable(policy: ModelPolicy, current: bigint): { amount: bigint; through: bigint } {
+    const r = policy.record;
+    const to = current + 1n < r.endPeriod ? current + 1n : r.endPeriod;
+    let missed = 0n;
+    for (const n of policy.nodeIdx) {
+      for (let p = r.refundedThrough; p < to; p++) if (!this.committed(n, p)) missed++;
+    }
+    return { amount: missed * r.feeRate, through: to > r.refundedThrough ? to : r.refundedThrough };
+  }
+}
+
+async function checkInvariants(ctx: PolicyContext, model: Model) {
+  const pmAddress = await ctx.pm.getAddress();
+  let held = 0n;
+  for (const policy of model.policies) {
+    const accrued = model.accruedByPolicy(policy);
+    const still = policy.deposit - accrued - policy.refunded;
+    expect(still >= 0n, `policy ${policy.id} over-spent: ${still}`).to.equal(true);
+    held += still;
+  }
+  let unwithdrawn = 0n;
+  for (let n = 0; n < NODES; n++) {
+    const accrued = model.accruedByNode(n);
+    const info = await ctx.pm.getNodeFees(ctx.nodes[n].address);
+    // Everything ever credited to the node = withdrawn + still credited.
+    expect(model.withdrawn[n] + info.fees, `node ${n} credited`).to.equal(accrued);
+    unwithdrawn += info.fees;
+  }
+  expect(await ctx.token.balanceOf(pmAddress)).to.equal(held + unwithdrawn);
+}
+
+async function apply(ctx: PolicyContext, model: Model, action: Action, counter: { next: number }) {
+  const { pm, escrow, alice, nodes, token } = ctx;
+  const current = await pm.getCurrentPeriod();
+  switch (action.kind) {
+    case "create": {
+      const nodeIdx = [...Array(NODES).keys()].filter((i) => action.nodeMask & (1 << i));
+      const id = pid(counter.next++);
+      const feeRate = BigInt(action.units) * UNIT;
+      const record: PolicyRecord = {
+        owner: alice.address,
+        startPeriod: current,
+        endPeriod: current + BigInt(action.periods),
+        refundedThrough: current,
+        feeRate,
+        nodes: nodeIdx.map((i) => nodes[i].address),
+      };
+      await pm.connect(alice).createPolicy(id, alice.address, record.nodes, record.endPeriod, feeRate);
+      const deposit = feeRate * BigInt(action.periods) * BigInt(nodeIdx.length);
+      model.policies.push({ id, record, nodeIdx, deposit, refunded: 0n });
+      break;
+    }
+    case "commit": {
+      if (model.lastCommit[action.node] === current + 1n) return;
+      await escrow.commitToNextPeriod(nodes[action.node].address);
+      model.lastCommit[action.node] = current + 1n;
+      model.commits.add(`${action.node}:${current + 1n}`);
+      break;
+    }
+    case "advance":
+      await advance();
+      break;
+    case "revoke": {
+      const policy = model.policies[action.policy];
+      if (!policy) return;
+      const r = policy.record;
+      if (r.endPeriod <= current + 1n) {
+        await expect(pm.connect(alice).revokePolicy(policy.id, r))
+          .to.be.revertedWithCustomError(pm, "PolicyNotRevocable")
+          .withArgs(policy.id, r.endPeriod, current);
+        return;
+      }
+      const expected = r.feeRate * (r.endPeriod - current - 1n) * BigInt(policy.nodeIdx.length);
+      await expect(pm.connect(alice).revokePolicy(policy.id, r)).to.changeTokenBalance(token, alice, expected);
+      policy.refunded += expected;
+      policy.record = { ...r, endPeriod: current + 1n };
+      break;
+    }
+    case "refund": {
+      const policy = model.policies[action.policy];
+      if (!policy) return;
+      const { amount, through } = model.refundable(policy, current);
+      if (amount === 0n) {
+        await expect(pm.connect(alice).refund(policy.id, policy.record))
+          .to.be.revertedWithCustomError(pm, "NothingToRefund")
+          .withArgs(policy.id);
+        return;
+      }
+      await expect(pm.connect(alice).refund(policy.id, policy.record))
+        .to.emit(pm, "PolicyRefunded")
+        .withArgs(policy.id, through, amount);
+      policy.refunded += amount;
+      policy.record = { ...policy.record, refundedThrough: through };
+      break;
+    }
+    case "withdraw": {
+      const node = nodes[action.node];
+      const pending = await pm.pendingFees(node.address);
+      if (pending === 0n) {
+        await expect(pm.connect(node).withdrawFees()).to.be.revertedWithCustomError(pm, "NothingToWithdraw");
+        return;
+      }
+      await expect(pm.connect(node).withdrawFees()).to.changeTokenBalance(token, node, pending);
+      model.withdrawn[action.node] += pending;
+      break;
+    }
+  }
+}
+
+describe("PolicyManager conservation (property)", function () {
+  it("keeps credited + refunded + held = deposit for every policy, through any history", async function () {
+    await fc.assert(
+      fc.asyncProperty(fc.array(actionArb, { minLength: 5, maxLength: 40 }), async (actions) => {
+        const ctx = await loadFixture(deployPolicyFixture);
+        const model = new Model();
+        const counter = { next: 1 };
+        for (const action of actions) {
+          await apply(ctx, model, action, counter);
+          await checkInvariants(ctx, model);
+        }
+        // Let everything end, settle every policy and empty every node: nothing may be left or missing.
+        await advance(8);
+        const current = await ctx.pm.getCurrentPeriod();
+        for (const policy of model.policies) {
+          const { amount, through } = model.refundable(policy, current);
+          if (amount > 0n) {
+            await ctx.pm.connect(ctx.alice).refund(policy.id, policy.record);
+            policy.refunded += amount;
+            policy.record = { ...policy.record, refundedThrough: through };
+          }
+          expect(model.accruedByPolicy(policy) + policy.refunded, `policy ${policy.id}`).to.equal(policy.deposit);
+        }
+        for (let n = 0; n < NODES; n++) {
+          const pending = await ctx.pm.pendingFees(ctx.nodes[n].address);
+          if (pending > 0n) await ctx.pm.connect(ctx.nodes[n]).withdrawFees();
+          model.withdrawn[n] += pending;
+        }
+        await checkInvariants(ctx, model);
+        expect(await ctx.token.balanceOf(await ctx.pm.getAddress())).to.equal(0n);
+      }),
+      { numRuns: 80 },
+    );
+  });
+});
