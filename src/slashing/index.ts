@@ -28,3 +28,4 @@ export {
   type EvaluationArgs,
 } from "./hints";
 export { evidenceToJson, evidenceFromJson, readEvidenceFile, writeEvidenceFile, EVIDENCE_FILE_VERSION } from "./file";
+export { reportEvidence, type ReportOutcome } from "./report";

@@ -1,0 +1,83 @@
+// `kms report --evidence file.json`, run through hre.run on the in-process chain against the Ignition
+// deployment; evidence files written by src/slashing.
+import { expect } from "chai";
+import hre from "hardhat";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { loadDeployment } from "../../../src/deployment";
+import { DEFAULT_BASE_PENALTY, DEFAULT_MIN_LOCK_PERIODS, DEFAULT_MIN_STAKE } from "../../../ignition/modules/KMS";
+import {
+  EvidenceFileError,
+  EvidenceFormatError,
+  evidenceFromJson,
+  evidenceToJson,
+  readEvidenceFile,
+  writeEvidenceFile,
+  type ReportOutcome,
+} from "../../../src/slashing";
+import { CHEATS, attested, ourScenario, signAsNode } from "./helpers";
+
+function run<T = unknown>(task: string, args: Record<string, unknown> = {}): Promise<T> {
+  return hre.run({ scope: "kms", task }, args) as Promise<T>;
+}
+
+describe("slashing task and evidence files", function () {
+  let snapshot: string;
+  let log: typeof console.log;
+  const dir = mkdtempSync(path.join(tmpdir(), "kms-evidence-"));
+
+  before(async function () {
+    snapshot = await hre.network.provider.send("evm_snapshot", []);
+    log = console.log;
+    console.log = () => undefined;
+  });
+
+  after(async function () {
+    console.log = log;
+    await hre.network.provider.send("evm_revert", [snapshot]);
+  });
+
+  it("round-trips a signed cfrag through a JSON file and rejects malformed files", async function () {
+    const [, , operator] = await hre.ethers.getSigners();
+    const signed = await signAsNode(operator, attested(ourScenario()));
+    const file = path.join(dir, "roundtrip.json");
+    writeEvidenceFile(file, signed);
+    expect(readEvidenceFile(file)).to.deep.equal(signed);
+    const json = JSON.parse(evidenceToJson(signed)) as Record<string, unknown>;
+    expect(() => evidenceFromJson("{")).to.throw(EvidenceFileError, /not JSON/);
+    expect(() => evidenceFromJson(JSON.stringify({ ...json, version: 2 }))).to.throw(EvidenceFileError, /version 2/);
+    expect(() => evidenceFromJson(JSON.stringify({ ...json, cfrag: "zz" }))).to.throw(EvidenceFileError, /cfrag/);
+    expect(() => evidenceFromJson(JSON.stringify({ ...json, capsule: "0x00" }))).to.throw(
+      EvidenceFormatError,
+      "capsule: expected 98 bytes, got 1",
+    );
+    expect(() => readEvidenceFile(path.join(dir, "missing.json"))).to.throw(EvidenceFileError, /cannot read/);
+  });
+
+  it("reports a correct cfrag (no penalty) and a cheat (slashed) from evidence files", async function () {
+    const { token, escrow } = await loadDeployment(hre);
+    const [deployer, staker, operator, reporter] = await hre.ethers.getSigners();
+    await (await token.connect(deployer).transfer(staker.address, DEFAULT_MIN_STAKE)).wait();
+    await (await token.connect(staker).approve(await escrow.getAddress(), DEFAULT_MIN_STAKE)).wait();
+    await (await escrow.connect(staker).depositAndLock(DEFAULT_MIN_STAKE, DEFAULT_MIN_LOCK_PERIODS)).wait();
+    await (await escrow.connect(staker).bondOperator(operator.address)).wait();
+
+    const s = ourScenario();
+    const honestFile = path.join(dir, "honest.json");
+    writeEvidenceFile(honestFile, await signAsNode(operator, attested(s)));
+    const honest = await run<ReportOutcome>("report", { evidence: honestFile, from: reporter.address });
+    expect(honest.verdictName).to.equal("Correct");
+    expect(honest.staker).to.equal(staker.address);
+    expect(honest.penalty).to.equal(0n);
+
+    const cheatFile = path.join(dir, "cheat.json");
+    const { cfrag } = CHEATS["a random z"].make(s);
+    writeFileSync(cheatFile, evidenceToJson(await signAsNode(operator, attested(s, cfrag))));
+    const cheat = await run<ReportOutcome>("report", { evidence: cheatFile, from: reporter.address });
+    expect(cheat.verdictName).to.equal("EEquationFailed");
+    expect(cheat.penalty).to.equal(DEFAULT_BASE_PENALTY);
+    expect(cheat.offences).to.equal(1n);
+    expect(await escrow.stakeOf(staker.address)).to.equal(DEFAULT_MIN_STAKE - DEFAULT_BASE_PENALTY);
+  });
+});
