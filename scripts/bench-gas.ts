@@ -7,8 +7,9 @@ import type { GasSection } from "./gas/types";
 import { tokenGas } from "./gas/token";
 import { stakingGas } from "./gas/staking";
 import { policyGas } from "./gas/policy";
+import { slashingGas } from "./gas/slashing";
 
-const sections: GasSection[] = [tokenGas, stakingGas, policyGas];
+const sections: GasSection[] = [tokenGas, stakingGas, policyGas, slashingGas];
 
 function fmt(gas: bigint): string {
   return gas.toLocaleString("en-US");
