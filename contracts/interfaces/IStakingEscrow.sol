@@ -88,8 +88,9 @@ interface IStakingEscrow {
     /// @notice The constructor was given a minimum stake of zero or above the maximum.
     error InvalidStakeBounds(uint256 minStake, uint256 maxStake);
 
-    /// @notice The constructor was given a minimum lock duration of zero.
-    error ZeroMinLockPeriods();
+    /// @notice The constructor was given a minimum lock duration of zero or of 2^32 periods or more, or a
+    /// minimum operator duration not below it.
+    error InvalidLockPeriods(uint256 minLockPeriods, uint256 minOperatorPeriods);
 
     /// @notice The constructor was given an issuance rate of zero or of at least the whole reserve per period.
     error InvalidIssuanceRate(uint256 rate, uint256 denominator);
@@ -127,7 +128,8 @@ interface IStakingEscrow {
     /// @notice `caller` is not the bonded operator of any staker.
     error NotOperator(address caller);
 
-    /// @notice `staker` has no locked stake in `period` (its lock ends at `unlockPeriod`).
+    /// @notice `staker`'s lock does not cover `period` (it ends at `unlockPeriod`), or is empty. A commitment
+    /// needs the lock to cover the next period and the {minOperatorPeriods} after it.
     error NotLockedForPeriod(address staker, uint256 period, uint256 unlockPeriod);
 
     /// @notice `staker` already committed to `period`.
@@ -187,7 +189,8 @@ interface IStakingEscrow {
     /// @return The minimum lock duration in periods.
     function minLockPeriods() external view returns (uint256);
 
-    /// @notice Fewest periods between two operator changes of one staker.
+    /// @notice Fewest periods between two operator changes of one staker. Also the accountability window: a
+    /// lock must outlast every committed period by this many periods.
     /// @return The minimum operator bonding duration in periods.
     function minOperatorPeriods() external view returns (uint256);
 
@@ -292,7 +295,8 @@ interface IStakingEscrow {
 
     /// @notice Called by an operator: commits its staker to be active in the next period, after minting the
     /// rewards of its fully past committed periods. Emits {CommitmentMade} (and {Minted}, {IssuanceAllocated}).
-    /// @dev Then calls `IPolicyCommitHook(policyManager).onCommit(staker, nextPeriod)` if a manager is set.
+    /// @dev Needs a non-empty lock with `unlockPeriod > nextPeriod + minOperatorPeriods`. Then calls
+    /// `IPolicyCommitHook(policyManager).onCommit(staker, nextPeriod)` if a manager is set.
     function commitToNextPeriod() external;
 
     /// @notice Adds the caller's reward for its fully past committed periods to its stake. Emits {Minted}.

@@ -82,8 +82,9 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
     /// @param periodDuration_ Seconds per period (> 0).
     /// @param minStake_ Smallest lock (> 0).
     /// @param maxStake_ Largest lock (≥ `minStake_`).
-    /// @param minLockPeriods_ Fewest periods a new or grown lock must last (> 0).
-    /// @param minOperatorPeriods_ Fewest periods between two operator changes.
+    /// @param minLockPeriods_ Fewest periods a new or grown lock must last (0 < value < 2^32).
+    /// @param minOperatorPeriods_ Fewest periods between two operator changes; also how many periods a lock
+    /// must outlast each committed period (< `minLockPeriods_`).
     /// @param issuanceRate_ Share of the unallocated reserve issued per period, over 10^18 (0 < rate < 10^18).
     /// @param owner_ May set the policy manager and the adjudicator, once each.
     constructor(
@@ -99,7 +100,9 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
         if (address(token_) == address(0)) revert ZeroAddress();
         if (periodDuration_ == 0) revert ZeroPeriodDuration();
         if (minStake_ == 0 || minStake_ > maxStake_) revert InvalidStakeBounds(minStake_, maxStake_);
-        if (minLockPeriods_ == 0) revert ZeroMinLockPeriods();
+        if (minLockPeriods_ == 0 || minLockPeriods_ > type(uint32).max || minOperatorPeriods_ >= minLockPeriods_) {
+            revert InvalidLockPeriods(minLockPeriods_, minOperatorPeriods_);
+        }
         if (issuanceRate_ == 0 || issuanceRate_ >= ISSUANCE_RATE_DENOMINATOR) {
             revert InvalidIssuanceRate(issuanceRate_, ISSUANCE_RATE_DENOMINATOR);
         }
@@ -257,7 +260,13 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
         uint256 next = current + 1;
         uint256 lockedValue = info.lockedValue;
         uint256 unlockPeriod = info.unlockPeriod;
-        if (lockedValue == 0 || next >= unlockPeriod) revert NotLockedForPeriod(staker, next, unlockPeriod);
+        // The lock must outlast the committed period by the accountability window, so the stake that backed
+        // the period stays slashable while evidence about it can still arrive. Cannot overflow: both terms
+        // are below 2^32 (minOperatorPeriods < minLockPeriods ≤ 2^32 - 1, checked in the constructor).
+        uint256 coveredUntil = next + minOperatorPeriods;
+        if (lockedValue == 0 || coveredUntil >= unlockPeriod) {
+            revert NotLockedForPeriod(staker, coveredUntil, unlockPeriod);
+        }
         uint256 last = info.lastCommittedPeriod;
         if (last == next) revert AlreadyCommitted(staker, next);
 

@@ -7,7 +7,7 @@ import type { WeightedNode } from "./sampling";
 export interface ActiveNodeOptions {
   /** First block to read events from (the escrow's deployment block saves work). Default 0. */
   fromBlock?: number;
-  /** Require the lock to last until at least this period (exclusive end of a policy). Default: next period. */
+  /** Require `unlockPeriod ≥ lockedUntil` (e.g. a policy's end period). Default: the lock can still commit. */
   lockedUntil?: bigint;
 }
 
@@ -19,12 +19,14 @@ export async function loadActiveNodes(escrow: StakingEscrow, options: ActiveNode
   const events = await escrow.queryFilter(escrow.filters.OperatorBonded(), options.fromBlock ?? 0);
   const stakers = [...new Set(events.map((e) => e.args.staker))];
   const current = await escrow.getCurrentPeriod();
-  const lockedUntil = options.lockedUntil ?? current + 1n;
+  // A node can keep committing only while its lock outlasts the next period by the accountability window.
+  const minUnlock = current + 2n + (await escrow.minOperatorPeriods());
+  const lockedUntil = options.lockedUntil ?? minUnlock;
   const nodes: WeightedNode[] = [];
   for (const staker of stakers) {
     const info = await escrow.getStakerInfo(staker);
     const bonded = info.operator !== "0x0000000000000000000000000000000000000000";
-    const covered = info.lockedValue > 0n && info.unlockPeriod >= lockedUntil && info.unlockPeriod > current;
+    const covered = info.lockedValue > 0n && info.unlockPeriod >= lockedUntil && info.unlockPeriod >= minUnlock;
     const committing = info.lastCommittedPeriod >= current;
     if (bonded && covered && committing) nodes.push({ staker, weight: info.lockedValue });
   }

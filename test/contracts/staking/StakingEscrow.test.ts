@@ -118,9 +118,17 @@ describe("StakingEscrow", function () {
           .to.be.revertedWithCustomError(factory, "InvalidStakeBounds")
           .withArgs(MAX_STAKE + 1n, MAX_STAKE);
       });
-      it("on a zero minimum lock", async function () {
-        const { factory, promise } = await deployWith({ 4: 0n });
-        await expect(promise).to.be.revertedWithCustomError(factory, "ZeroMinLockPeriods");
+      it("on a minimum lock of zero or of 2^32 periods", async function () {
+        for (const minLock of [0n, 2n ** 32n]) {
+          const { factory, promise } = await deployWith({ 4: minLock });
+          await expect(promise)
+            .to.be.revertedWithCustomError(factory, "InvalidLockPeriods")
+            .withArgs(minLock, MIN_OPERATOR_PERIODS);
+        }
+      });
+      it("on a minimum operator duration not below the minimum lock", async function () {
+        const { factory, promise } = await deployWith({ 5: MIN_LOCK });
+        await expect(promise).to.be.revertedWithCustomError(factory, "InvalidLockPeriods").withArgs(MIN_LOCK, MIN_LOCK);
       });
       it("on an issuance rate of zero or of the whole reserve", async function () {
         for (const rate of [0n, DENOMINATOR]) {
@@ -658,15 +666,31 @@ describe("StakingEscrow", function () {
         expect(await snapshotState(fx.escrow, fx.token, fx.stakers)).to.deep.equal(before);
       });
 
-      it("when the lock does not cover the next period", async function () {
+      it("when the lock does not outlast the next period by the accountability window", async function () {
         const fx = await loadFixture(stakedFixture);
         const [, unlock] = await fx.escrow.getLock(fx.alice.address);
-        await advancePeriods(fx.escrow, LOCK_PERIODS - 1n);
+        // The last period the node may commit to is unlock - 1 - MIN_OPERATOR_PERIODS.
+        await advancePeriods(fx.escrow, LOCK_PERIODS - MIN_OPERATOR_PERIODS - 2n);
+        await expect(fx.escrow.connect(fx.aliceOp).commitToNextPeriod())
+          .to.emit(fx.escrow, "CommitmentMade")
+          .withArgs(fx.alice.address, unlock - 1n - MIN_OPERATOR_PERIODS, LOCKS[0]);
+        await advancePeriods(fx.escrow, 1n);
         const before = await snapshotState(fx.escrow, fx.token, fx.stakers);
         await expect(fx.escrow.connect(fx.aliceOp).commitToNextPeriod())
           .to.be.revertedWithCustomError(fx.escrow, "NotLockedForPeriod")
           .withArgs(fx.alice.address, unlock, unlock);
         expect(await snapshotState(fx.escrow, fx.token, fx.stakers)).to.deep.equal(before);
+      });
+
+      it("when the lock was slashed to nothing", async function () {
+        const fx = await loadFixture(stakedFixture);
+        await fx.escrow.setAdjudicator(fx.adjudicator.address);
+        await fx.escrow.connect(fx.adjudicator).slash(fx.alice.address, LOCKS[0], fx.reporter.address, 0n);
+        const [, unlock] = await fx.escrow.getLock(fx.alice.address);
+        const next = (await fx.escrow.getCurrentPeriod()) + 1n;
+        await expect(fx.escrow.connect(fx.aliceOp).commitToNextPeriod())
+          .to.be.revertedWithCustomError(fx.escrow, "NotLockedForPeriod")
+          .withArgs(fx.alice.address, next + MIN_OPERATOR_PERIODS, unlock);
       });
     });
   });
