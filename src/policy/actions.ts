@@ -2,7 +2,7 @@
 // the deposit's allowance, the current record rebuilt from events) and sends one transaction.
 import type { Signer } from "ethers";
 import type { KMSToken, PolicyManager } from "../../typechain-types";
-import { PolicyError } from "./errors";
+import { InvalidPeriodsError } from "./errors";
 import { parsePolicyId, randomPolicyId } from "./id";
 import { policyDeposit, sortNodes, type PolicyRecord } from "./record";
 import { signRevoke } from "./revoke";
@@ -27,13 +27,6 @@ export interface CreatedPolicy {
   txHash: string;
 }
 
-/** Raised when a period count is not positive. */
-export class InvalidPeriodsError extends PolicyError {
-  constructor(periods: bigint) {
-    super(`a policy must last at least one period, got ${periods}`);
-  }
-}
-
 /** Creates a policy, approving the deposit first if the signer's allowance is short. */
 export async function createPolicy(
   pm: PolicyManager,
@@ -41,7 +34,7 @@ export async function createPolicy(
   signer: Signer,
   request: CreatePolicyRequest,
 ): Promise<CreatedPolicy> {
-  if (request.periods <= 0n) throw new InvalidPeriodsError(request.periods);
+  if (request.periods <= 0n) throw new InvalidPeriodsError(String(request.periods));
   const nodes = sortNodes(request.nodes);
   const policyId = request.policyId ? parsePolicyId(request.policyId) : randomPolicyId();
   const payer = await signer.getAddress();

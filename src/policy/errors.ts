@@ -35,3 +35,17 @@ export class InvalidNodeListError extends PolicyError {
     super(`invalid node list: ${reason}`);
   }
 }
+
+/** A fee rate the contract would reject for its form (not a multiple of the fee unit, or not positive). */
+export class InvalidFeeRateError extends PolicyError {
+  constructor(value: string, reason: string) {
+    super(`invalid fee rate ${JSON.stringify(value)}: ${reason}`);
+  }
+}
+
+/** A period count that is not a positive integer. */
+export class InvalidPeriodsError extends PolicyError {
+  constructor(value: string) {
+    super(`expected a positive whole number of periods, got ${JSON.stringify(value)}`);
+  }
+}

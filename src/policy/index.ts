@@ -6,3 +6,5 @@ export * from "./record";
 export * from "./revoke";
 export * from "./state";
 export * from "./actions";
+export * from "./params";
+export * from "./format";
