@@ -2,3 +2,4 @@
 import "./token";
 import "./staking";
 import "./slashing";
+import "./policy";
