@@ -26,15 +26,12 @@ const BASIS: [[bigint, bigint], [bigint, bigint]] = [
 type J = [bigint, bigint, bigint];
 const ZERO: J = [0n, 1n, 0n];
 
-const add = (a: bigint, b: bigint): bigint => {
-  const s = a + b;
-  return s >= P ? s - P : s;
-};
-const sub = (a: bigint, b: bigint): bigint => {
-  const d = a - b;
-  return d < 0n ? d + P : d;
-};
 const mul = (a: bigint, b: bigint): bigint => (a * b) % P;
+const reduce = (a: bigint): bigint => (a >= P ? a - P : a);
+
+// Lazy reduction: sums are left unreduced (`mul` reduces any non-negative input), and a difference
+// a − b is taken as a + k·P − b with k·P above b's bound, so nothing goes negative. Bounds in the comments
+// are in multiples of P; inputs and outputs of padd/pdbl are fully reduced (< P).
 
 /** RCB algorithm 7: complete addition for a = 0. */
 function padd(p: J, q: J): J {
@@ -43,30 +40,29 @@ function padd(p: J, q: J): J {
   let t0 = mul(X1, X2);
   let t1 = mul(Y1, Y2);
   let t2 = mul(Z1, Z2);
-  let t3 = mul(add(X1, Y1), add(X2, Y2));
-  let t4 = add(t0, t1);
-  t3 = sub(t3, t4);
-  t4 = mul(add(Y1, Z1), add(Y2, Z2));
-  let X3 = add(t1, t2);
-  t4 = sub(t4, X3);
-  X3 = mul(add(X1, Z1), add(X2, Z2));
-  let Y3 = add(t0, t2);
-  Y3 = sub(X3, Y3);
-  X3 = add(t0, t0);
-  t0 = add(X3, t0);
+  let t3 = mul(X1 + Y1, X2 + Y2);
+  let t4 = t0 + t1; // < 2P
+  t3 = t3 + 2n * P - t4; // < 3P
+  t4 = mul(Y1 + Z1, Y2 + Z2);
+  let X3 = t1 + t2; // < 2P
+  t4 = t4 + 2n * P - X3; // < 3P
+  X3 = mul(X1 + Z1, X2 + Z2);
+  let Y3 = t0 + t2; // < 2P
+  Y3 = X3 + 2n * P - Y3; // < 3P
+  t0 = 3n * t0; // < 3P
   t2 = mul(B3, t2);
-  let Z3 = add(t1, t2);
-  t1 = sub(t1, t2);
+  let Z3 = t1 + t2; // < 2P
+  t1 = t1 + P - t2; // < 2P
   Y3 = mul(B3, Y3);
   X3 = mul(t4, Y3);
   t2 = mul(t3, t1);
-  X3 = sub(t2, X3);
+  X3 = reduce(t2 + P - X3);
   Y3 = mul(Y3, t0);
   t1 = mul(t1, Z3);
-  Y3 = add(t1, Y3);
+  Y3 = reduce(t1 + Y3);
   t0 = mul(t0, t3);
   Z3 = mul(Z3, t4);
-  Z3 = add(Z3, t0);
+  Z3 = reduce(Z3 + t0);
   return [X3, Y3, Z3];
 }
 
@@ -74,23 +70,19 @@ function padd(p: J, q: J): J {
 function pdbl(p: J): J {
   const [X, Y, Z] = p;
   let t0 = mul(Y, Y);
-  let Z3 = add(t0, t0);
-  Z3 = add(Z3, Z3);
-  Z3 = add(Z3, Z3);
+  let Z3 = 8n * t0; // < 8P
   let t1 = mul(Y, Z);
-  let t2 = mul(Z, Z);
-  t2 = mul(B3, t2);
+  let t2 = mul(B3, mul(Z, Z));
   let X3 = mul(t2, Z3);
-  let Y3 = add(t0, t2);
+  let Y3 = t0 + t2; // < 2P
   Z3 = mul(t1, Z3);
-  t1 = add(t2, t2);
-  t2 = add(t1, t2);
-  t0 = sub(t0, t2);
+  t2 = 3n * t2; // < 3P
+  t0 = t0 + 3n * P - t2; // < 4P
   Y3 = mul(t0, Y3);
-  Y3 = add(X3, Y3);
+  Y3 = reduce(X3 + Y3);
   t1 = mul(X, Y);
   X3 = mul(t0, t1);
-  X3 = add(X3, X3);
+  X3 = reduce(2n * X3);
   return [X3, Y3, Z3];
 }
 
@@ -103,13 +95,11 @@ function split(k: bigint): { k1: bigint; k2: bigint; k1neg: boolean; k2neg: bool
   return _splitEndoScalar(k, BASIS, N);
 }
 
-/** 4-bit digits of a scalar below 2^128, most significant first. */
+/** 4-bit digits of a scalar below 2^128, most significant first (via hex: one conversion, no BigInt loop). */
 function digits4(k: bigint): number[] {
+  const hex = k.toString(16).padStart(32, "0");
   const out = new Array<number>(32);
-  for (let i = 31; i >= 0; i--) {
-    out[i] = Number(k & 15n);
-    k >>= 4n;
-  }
+  for (let i = 0; i < 32; i++) out[i] = parseInt(hex[i], 16);
   return out;
 }
 
@@ -150,17 +140,23 @@ export function ctLinComb(points: Point[], scalars: bigint[]): Point {
 
 /** Width-5 NAF of a non-negative scalar, least significant digit first; digits odd in [−15, 15] or 0. */
 function wnaf5(k: bigint): Int8Array {
-  const out = new Int8Array(130);
-  let i = 0;
-  while (k > 0n) {
-    if (k & 1n) {
-      let d = Number(k & 31n);
-      if (d > 16) d -= 32;
-      out[i] = d;
-      k -= BigInt(d);
+  const bin = k.toString(2);
+  const len = bin.length;
+  const bits = new Uint8Array(len + 7);
+  for (let i = 0; i < len; i++) bits[i] = bin.charCodeAt(len - 1 - i) - 48;
+  const out = new Int8Array(len + 7);
+  for (let i = 0; i < len + 1; i++) {
+    if (bits[i] === 0) continue;
+    let d = bits[i] | (bits[i + 1] << 1) | (bits[i + 2] << 2) | (bits[i + 3] << 3) | (bits[i + 4] << 4);
+    bits[i] = bits[i + 1] = bits[i + 2] = bits[i + 3] = bits[i + 4] = 0;
+    if (d > 16) {
+      // k − d with d = w − 32 adds 32 − w: the window clears and a carry enters bit i + 5.
+      d -= 32;
+      let j = i + 5;
+      while (bits[j] === 1) bits[j++] = 0;
+      bits[j] = 1;
     }
-    k >>= 1n;
-    i++;
+    out[i] = d;
   }
   return out;
 }
