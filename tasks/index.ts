@@ -1,5 +1,6 @@
 // All operator-facing commands live under one scope: `npx hardhat kms <task>`.
 import "./token";
 import "./staking";
+import "./network";
 import "./slashing";
 import "./policy";

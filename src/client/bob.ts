@@ -1,6 +1,6 @@
 // Bob: asks the policy's nodes for cfrags in parallel, verifies every one, keeps the first `threshold` good
 // ones, reports any bad one a node signed (slashing evidence), and decrypts.
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream, createWriteStream, renameSync, rmSync } from "node:fs";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import {
@@ -160,10 +160,18 @@ export async function decryptFile(
   outPath: string,
   options: RetrieveOptions & { onBytes?: (bytes: number) => void } = {},
 ): Promise<void> {
-  await pipeline(
-    Readable.from(decryptStream(grant, receivingSk, createReadStream(inPath), options)),
-    createWriteStream(outPath),
-  );
+  // Write beside the target and rename at the end, so a failure never leaves a truncated plaintext behind.
+  const partial = `${outPath}.partial`;
+  try {
+    await pipeline(
+      Readable.from(decryptStream(grant, receivingSk, createReadStream(inPath), options)),
+      createWriteStream(partial),
+    );
+    renameSync(partial, outPath);
+  } catch (error) {
+    rmSync(partial, { force: true });
+    throw error;
+  }
 }
 
 /** Retrieves and decrypts a sealed buffer in memory. */

@@ -1,0 +1,209 @@
+// Network tasks: run a node, make keys, grant and revoke, encrypt, retrieve and decrypt.
+// Thin: parse arguments, call src/node and src/client, print.
+import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { types } from "hardhat/config";
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import { kms } from "./scope";
+import { loadDeployment } from "../src/deployment";
+import { parseKms, formatKms } from "../src/units";
+import { startNode } from "../src/node/daemon";
+import { AliceKeys, createKeyFile, parsePublicKey, readBobKey } from "../src/client/keys";
+import { grant, revoke } from "../src/client/alice";
+import { encryptFile } from "../src/client/enrico";
+import { decryptFile } from "../src/client/bob";
+import { submitEvidence } from "../src/client/report";
+import { parseGrant, publicKeyOf } from "../src/client/grant";
+import { parsePeriods } from "../src/staking";
+
+async function signerFor(hre: HardhatRuntimeEnvironment, from?: string) {
+  if (!from) return (await hre.ethers.getSigners())[0];
+  return hre.ethers.getSigner(hre.ethers.getAddress(from));
+}
+
+function readGrant(file: string) {
+  return parseGrant(readFileSync(file, "utf8"));
+}
+
+/** A progress printer for byte counts: one line per 10%, so logs stay readable. */
+function byteProgress(what: string, total: number) {
+  let shown = -1;
+  return (done: number) => {
+    const tenth = total === 0 ? 10 : Math.floor((done / total) * 10);
+    if (tenth > shown) {
+      shown = tenth;
+      console.log(`${what}: ${Math.min(100, tenth * 10)}% (${done} of ${total} bytes)`);
+    }
+  };
+}
+
+kms
+  .task("keygen", "Writes a new Umbral secret key file (Alice's key seed or Bob's receiving key)")
+  .addParam("out", "File to create (mode 0600; never overwritten)", undefined, types.string)
+  .setAction(async ({ out }: { out: string }) => {
+    createKeyFile(out);
+    const bob = readBobKey(out);
+    console.log(`wrote ${out}`);
+    console.log(
+      `as Bob's key, its public (receiving) key is 0x${Buffer.from(bob.publicKey().toCompressedBytes()).toString("hex")}`,
+    );
+  });
+
+kms
+  .task("node", "Runs a re-encryption node until SIGINT/SIGTERM: announces itself, commits every period, serves HTTP")
+  .addParam("operator", "The node's operator address (one of the configured accounts)", undefined, types.string)
+  .addParam("dataDir", "Directory for the node's Umbral key and kfrag store", undefined, types.string)
+  .addOptionalParam("host", "Interface to listen on", "127.0.0.1", types.string)
+  .addOptionalParam("port", "Port to listen on", 9151, types.int)
+  .addOptionalParam("publicUrl", "URL to announce (default http://host:port)", undefined, types.string)
+  .addOptionalParam("commitInterval", "Seconds between commitment checks", 60, types.int)
+  .addFlag("cheat", "Fault injection for slashing demos: return corrupted cfrags (local chains only)")
+  .setAction(
+    async (
+      args: {
+        operator: string;
+        dataDir: string;
+        host: string;
+        port: number;
+        publicUrl?: string;
+        commitInterval: number;
+        cheat: boolean;
+      },
+      hre,
+    ) => {
+      const { chainId } = await hre.ethers.provider.getNetwork();
+      if (args.cheat && chainId !== 31337n) throw new Error("--cheat is for local chains only (chain id 31337)");
+      const contracts = await loadDeployment(hre);
+      const node = await startNode({
+        ...contracts,
+        operator: await signerFor(hre, args.operator),
+        dataDir: args.dataDir,
+        host: args.host,
+        port: args.port,
+        publicUrl: args.publicUrl,
+        commitIntervalMs: args.commitInterval * 1000,
+        logger: { level: "info" },
+        cheat: args.cheat,
+      });
+      console.log(`node of staker ${node.staker} listening at ${node.url}`);
+      await new Promise<void>((resolve) => {
+        const shutdown = () => void node.stop().then(resolve);
+        process.once("SIGINT", shutdown);
+        process.once("SIGTERM", shutdown);
+      });
+    },
+  );
+
+kms
+  .task("grant", "Alice grants Bob m-of-n access: samples nodes, pays the policy, delivers kfrags; writes the grant")
+  .addParam("aliceKey", "Alice's key file (kms keygen)", undefined, types.string)
+  .addParam("bob", "Bob's receiving public key, 33-byte hex", undefined, types.string)
+  .addParam("threshold", "m: cfrags Bob needs", undefined, types.int)
+  .addParam("shares", "n: nodes that get a kfrag", undefined, types.int)
+  .addParam("periods", "How many periods the policy lasts", undefined, types.string)
+  .addParam("feeRate", "KMS per node per period, e.g. 0.01", undefined, types.string)
+  .addParam("out", "Where to write the grant (JSON, public)", undefined, types.string)
+  .addOptionalParam("nodes", "Comma-separated stakers to use instead of sampling by stake", undefined, types.string)
+  .addOptionalParam("from", "Alice's Ethereum account (pays, owns the policy)", undefined, types.string)
+  .setAction(
+    async (
+      args: {
+        aliceKey: string;
+        bob: string;
+        threshold: number;
+        shares: number;
+        periods: string;
+        feeRate: string;
+        out: string;
+        nodes?: string;
+        from?: string;
+      },
+      hre,
+    ) => {
+      const contracts = await loadDeployment(hre);
+      const result = await grant(contracts, {
+        owner: await signerFor(hre, args.from),
+        keys: AliceKeys.fromFile(args.aliceKey),
+        receivingKey: parsePublicKey(args.bob, "--bob"),
+        threshold: args.threshold,
+        shares: args.shares,
+        periods: parsePeriods("policy periods", args.periods),
+        feeRate: parseKms(args.feeRate),
+        nodes: args.nodes?.split(",").map((n) => hre.ethers.getAddress(n.trim())),
+        onProgress: (message) => console.log(message),
+      });
+      writeFileSync(args.out, JSON.stringify(result, null, 2) + "\n");
+      console.log(
+        `policy ${result.policyId}: ${result.threshold}-of-${result.nodes.length}, grant written to ${args.out}`,
+      );
+      console.log(`policy key (give it to Enrico): ${result.delegatingKey}`);
+    },
+  );
+
+kms
+  .task("revoke", "Alice revokes a policy: nodes stop serving it and unused periods are refunded")
+  .addParam("grant", "The grant file", undefined, types.string)
+  .addOptionalParam("from", "The policy owner's account", undefined, types.string)
+  .setAction(async (args: { grant: string; from?: string }, hre) => {
+    const { policyManager } = await loadDeployment(hre);
+    const policy = readGrant(args.grant);
+    const refund = await revoke(policyManager, await signerFor(hre, args.from), policy.policyId);
+    console.log(`policy ${policy.policyId} revoked; refunded ${formatKms(refund)} KMS`);
+  });
+
+kms
+  .task("encrypt", "Enrico encrypts a file of any size to a policy's key (no chain access needed)")
+  .addParam("in", "Plaintext file", undefined, types.string)
+  .addParam("out", "Sealed file to write", undefined, types.string)
+  .addOptionalParam("grant", "The grant file (its policy key is used)", undefined, types.string)
+  .addOptionalParam("policyKey", "The policy key, 33-byte hex, instead of --grant", undefined, types.string)
+  .setAction(async (args: { in: string; out: string; grant?: string; policyKey?: string }) => {
+    if (!args.grant === !args.policyKey) throw new Error("give exactly one of --grant and --policy-key");
+    const key = args.grant
+      ? publicKeyOf(readGrant(args.grant).delegatingKey)
+      : parsePublicKey(args.policyKey!, "--policy-key");
+    const size = statSync(args.in).size;
+    await encryptFile(key, args.in, args.out, { onProgress: byteProgress("encrypting", size) });
+    console.log(`sealed ${size} bytes into ${args.out}`);
+  });
+
+kms
+  .task("retrieve-decrypt", "Bob retrieves m cfrags from the policy's nodes, verifies them and decrypts a sealed file")
+  .addParam("grant", "The grant file", undefined, types.string)
+  .addParam("bobKey", "Bob's key file", undefined, types.string)
+  .addParam("in", "Sealed file", undefined, types.string)
+  .addParam("out", "Plaintext file to write", undefined, types.string)
+  .addOptionalParam("timeout", "Seconds to wait for each node", 10, types.int)
+  .addFlag("noReport", "Do not submit evidence against nodes caught cheating")
+  .addOptionalParam("from", "Account that submits slashing evidence (and earns the reward)", undefined, types.string)
+  .setAction(
+    async (
+      args: {
+        grant: string;
+        bobKey: string;
+        in: string;
+        out: string;
+        timeout: number;
+        noReport: boolean;
+        from?: string;
+      },
+      hre,
+    ) => {
+      const policy = readGrant(args.grant);
+      const size = statSync(args.in).size;
+      await decryptFile(policy, readBobKey(args.bobKey), args.in, args.out, {
+        timeoutMs: args.timeout * 1000,
+        onProgress: (message) => console.log(message),
+        onBytes: byteProgress("decrypting", size),
+        onCheat: async (cheat) => {
+          console.log(`node ${cheat.staker} returned a wrong cfrag it signed: ${cheat.reason}`);
+          if (args.noReport) return;
+          const { adjudicator } = await loadDeployment(hre);
+          const outcome = await submitEvidence(adjudicator, await signerFor(hre, args.from), cheat.evidence);
+          console.log(
+            `reported: verdict ${outcome.verdict}, penalty ${formatKms(outcome.penalty)} KMS, reward ${formatKms(outcome.reward)} KMS`,
+          );
+        },
+      });
+      console.log(`decrypted into ${args.out}`);
+    },
+  );
