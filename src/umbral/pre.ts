@@ -95,39 +95,48 @@ function openReencrypted(
   const dh = mulSecret(precursor, skB);
   const xs = cfrags.map((c) => hashToPolynomialArg(precursor, pkB, dh, c.kfragId));
 
-  // E' = Σ λ_i·e1_i, V' = Σ λ_i·v1_i with Lagrange coefficients at 0. The x_i derive from Bob's DH secret
-  // and are kept from the proxies, so λ_i are multiplied in constant time.
-  const lambdas = xs.map((xi, i) => {
-    let lambda = 1n;
+  // Lagrange coefficients at 0: λ_i = Π_{j≠i} x_j / Π_{j≠i} (x_j − x_i), all denominators inverted at once.
+  const nums: bigint[] = [];
+  const dens: bigint[] = [];
+  xs.forEach((xi, i) => {
+    let num = 1n;
+    let den = 1n;
     xs.forEach((xj, j) => {
       if (j === i) return;
       const diff = Fn.sub(xj, xi);
       if (diff === 0n) throw new RepeatedCapsuleFragsError(`capsule fragments ${i} and ${j} have the same share index`);
-      lambda = Fn.mul(lambda, Fn.mul(xj, Fn.inv(diff)));
+      num = Fn.mul(num, xj);
+      den = Fn.mul(den, diff);
     });
-    return lambda;
+    nums.push(num);
+    dens.push(den);
   });
+  const invDens = Fn.invertBatch(dens);
+  const lambdas = nums.map((num, i) => Fn.mul(num, invDens[i]));
+  // E' = Σ λ_i·e1_i and V' = Σ λ_i·v1_i are computed directly scaled by d (E'' = d·E', V'' = d·V'), with
+  // the x_i, λ_i and d all derived from Bob's DH secret and kept from the proxies, so in constant time.
+  // Scaling by d turns rust-umbral's check pk_A·(s/d) = h·E' + V' into s·pk_A = h·E'' + V'', whose
+  // scalars s and h are public, and makes the shared point simply E'' + V''.
+  const d = hashToSharedSecret(precursor, pkB, dh);
+  const dLambdas = lambdas.map((l) => Fn.mul(l, d));
   const ePrime = linCombSecret(
     cfrags.map((c) => c.e1),
-    lambdas,
+    dLambdas,
   );
   const vPrime = linCombSecret(
     cfrags.map((c) => c.v1),
-    lambdas,
+    dLambdas,
   );
-
-  const d = hashToSharedSecret(precursor, pkB, dh);
   const h = hashCapsulePoints(capsule.e, capsule.v);
-  // pk_A·(s/d) = h·E' + V' holds only if E', V' are f(0)·(E, V) = (sk_A/d)·(E, V): enough fragments, from
-  // this capsule. s/d contains d (secret); h is public.
-  const lhs = mulSecret(delegatingPk.point, Fn.mul(capsule.s, Fn.inv(d)));
-  if (!lhs.equals(mulPublic(ePrime, h).add(vPrime))) {
+  if (!mulPublic(delegatingPk.point, capsule.s).equals(mulPublic(ePrime, h).add(vPrime))) {
     throw new ReencryptionValidationError(
       `the ${cfrags.length} capsule fragment(s) do not open this capsule: fewer than the policy's threshold, ` +
         "re-encrypted from another capsule, or not verified",
     );
   }
-  return pointToBytes(mulSecret(ePrime.add(vPrime), d), false);
+  const shared = ePrime.add(vPrime);
+  if (shared.is0()) throw new ReencryptionValidationError("the capsule fragments combine to the point at infinity");
+  return pointToBytes(shared, false);
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
