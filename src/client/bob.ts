@@ -43,6 +43,11 @@ export interface CheatingNode {
 export interface RetrieveOptions {
   /** Per-node deadline; default 10 s. */
   timeoutMs?: number;
+  /**
+   * Wait for every node's answer (up to the deadline) instead of stopping at the first `threshold` good
+   * cfrags: slower, but every node is audited and every cheater reported. Default false.
+   */
+  auditAll?: boolean;
   /** Called for every node caught returning a wrong cfrag it signed (e.g. submit to the Adjudicator). */
   onCheat?: (cheat: CheatingNode) => void | Promise<void>;
   onProgress?: (message: string) => void;
@@ -71,7 +76,8 @@ export async function retrieveCFrags(
     let settled = 0;
     const finishOne = () => {
       settled++;
-      if (good.length >= grant.threshold || settled === grant.nodes.length) resolve();
+      const enough = good.length >= grant.threshold && !options.auditAll;
+      if (enough || settled === grant.nodes.length) resolve();
     };
     for (const node of grant.nodes) {
       void (async () => {
@@ -79,7 +85,7 @@ export async function retrieveCFrags(
           const answer = await requestJson<ReencryptionResponse>(
             `${node.url}/v1/policies/${grant.policyId}/reencrypt`,
             body,
-            { timeoutMs: options.timeoutMs ?? 10_000, signal: cancel.signal },
+            { timeoutMs: options.timeoutMs ?? 10_000, signal: options.auditAll ? undefined : cancel.signal },
           );
           const returned = answer.cfrags?.[0];
           if (!returned) throw new Error("answer holds no cfrag");
