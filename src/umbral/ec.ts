@@ -26,7 +26,18 @@ const BASIS: [[bigint, bigint], [bigint, bigint]] = [
 type J = [bigint, bigint, bigint];
 const ZERO: J = [0n, 1n, 0n];
 
-const mul = (a: bigint, b: bigint): bigint => (a * b) % P;
+const C = 0x1000003d1n; // 2^256 mod p: p = 2^256 − 2^32 − 977
+
+/**
+ * a·b mod p by folding the high half twice (2^256 ≡ C): faster than BigInt `%`. For lazily reduced inputs
+ * (< 16p each) the first fold leaves < 2^297, the second < 2^256 + 2^74 < 2p, so one subtraction ends it.
+ */
+const mul = (a: bigint, b: bigint): bigint => {
+  let r = a * b;
+  r = BigInt.asUintN(256, r) + (r >> 256n) * C;
+  r = BigInt.asUintN(256, r) + (r >> 256n) * C;
+  return r >= P ? r - P : r;
+};
 const reduce = (a: bigint): bigint => (a >= P ? a - P : a);
 
 // Lazy reduction: sums are left unreduced (`mul` reduces any non-negative input), and a difference
