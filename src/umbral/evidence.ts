@@ -56,7 +56,10 @@ export class ReencryptionEvidence {
   readonly kfragValidityMessageHash: Uint8Array;
   /** The cfrag's kfrag signature, r ‖ s. */
   readonly kfragSignature: Uint8Array;
-  /** Recovery bit under which the signature recovers to the verifying key, or null if none does. */
+  /**
+   * Recovery bit v (ecrecover's 27 + v) under which the signature recovers to the verifying key; null if
+   * neither does, or if s is high (umbral verification rejects high-s signatures, so such a cfrag fails).
+   */
   readonly kfragSignatureV: 0 | 1 | null;
   /** The capsule's 98-byte simple form. */
   readonly capsuleSimple: Uint8Array;
