@@ -19,26 +19,25 @@ enum Verdict {
 /// @title ReencryptionValidator
 /// @notice Decides whether an Umbral (rust-umbral 0.10) cfrag is a correct re-encryption of a capsule under the
 /// keys a node attested, with every curve operation replaced by a check of a caller-supplied hint.
-/// @dev Hints, one packed `bytes` of 417 bytes with fixed offsets (all words 32-byte big-endian):
-///   0 e1h = h·e1 (x, y) · 64 v1h = h·v1 · 128 u1h = h·U1 ·
-///   192 y(e2) · 224 y(v2) · 256 y(u2) · 288 y(verifying key) ·
-///   320 slope of e2 + e1h · 352 slope of v2 + v1h · 384 slope of u2 + u1h ·
-///   416 one byte: the kfrag signature's recovery id to try first (only an ordering hint, see {validate}).
+/// @dev Hints, one packed `bytes` of 321 bytes with fixed offsets (all words 32-byte big-endian):
+///   0 e1h = h·e1 (x, y) · 64 v1h = h·v1 · 128 u1h = h·U1 · 192 y(verifying key) ·
+///   224 slope of e2 + e1h · 256 slope of v2 + v1h · 288 slope of u2 + u1h ·
+///   320 one byte: the kfrag signature's recovery id to try first (only an ordering hint, see {validate}).
 /// Each equation z·B = A + h·H is checked as: h·H proven against its hint (one ecrecover), S = A + h·H computed
-/// with the slope hint, then z·B compared with S by one more ecrecover. The z-products are never hinted: they
+/// with the slope hint (which also yields A's y, proven on the curve), then z·B compared with S by one more
+/// ecrecover. The z-products are never hinted: they
 /// are what is being judged. A hint that is not the fact it claims to be makes {validate} revert; it can never
 /// change the verdict.
 library ReencryptionValidator {
-    uint256 internal constant HINTS_LENGTH = 417;
+    uint256 internal constant HINTS_LENGTH = 321;
 
     /// @notice The SHA-256 precompile failed (out of gas).
     error Sha256Failed();
 
     uint256 private constant HINT_PRODUCTS = 0; // h-products of e1, v1, U1: 64 bytes each
-    uint256 private constant HINT_Y = 192; // y of e2, v2, u2
-    uint256 private constant HINT_VERIFYING_KEY_Y = 288;
-    uint256 private constant HINT_SLOPES = 320; // e, v, u
-    uint256 private constant HINT_RECOVERY_ID = 416;
+    uint256 private constant HINT_VERIFYING_KEY_Y = 192;
+    uint256 private constant HINT_SLOPES = 224; // e, v, u
+    uint256 private constant HINT_RECOVERY_ID = 320;
 
     /// @dev be32(18) ‖ "CFRAG_VERIFICATION" (rust-umbral's hash-to-scalar prefixes the DST with its length), 22
     /// bytes left-aligned in a word; the rest of the word is overwritten by the points that follow.
@@ -212,7 +211,7 @@ library ReencryptionValidator {
         return Secp256k1.isProduct(bx, bOdd, z, sx, sy);
     }
 
-    /// @dev A + h·H for equation `eq`, every input proven: h·H against its hint, A's y against its hint, the slope.
+    /// @dev A + h·H for equation `eq`, every input proven: h·H against its hint, then the slope (and A's y with it).
     function _provenSum(
         uint256 hintsAt,
         uint256 eq,
@@ -220,10 +219,20 @@ library ReencryptionValidator {
         uint256 h
     ) private view returns (bool finite, uint256 x, uint256 y) {
         uint256 productAt = hintsAt + HINT_PRODUCTS + eq * 64;
+        uint256 slope = _load(hintsAt + HINT_SLOPES + eq * 32);
         (uint256 hBase, uint256 addend) = _fieldsOf(eq);
         _requireProductAt(cfragAt + hBase, h, productAt);
-        _requireYAt(cfragAt + addend, hintsAt + HINT_Y + eq * 32);
-        return _sumAt(cfragAt + addend, hintsAt + eq * 32, productAt);
+        return _addAt(cfragAt + addend, productAt, slope);
+    }
+
+    /// @dev {Secp256k1.addCompressed} of the compressed point at `pointAt` and the proven product at `productAt`.
+    function _addAt(
+        uint256 pointAt,
+        uint256 productAt,
+        uint256 slope
+    ) private view returns (bool finite, uint256 x, uint256 y) {
+        (uint256 ax, bool aOdd) = _pointAt(pointAt);
+        return Secp256k1.addCompressed(ax, aOdd, _load(productAt), _load(productAt + 32), slope);
     }
 
     /// @dev Offsets in the cfrag of H and A for equation `eq`.
@@ -237,29 +246,6 @@ library ReencryptionValidator {
     function _requireProductAt(uint256 pointAt, uint256 k, uint256 hintAt) private view {
         (uint256 x, bool odd) = _pointAt(pointAt);
         Secp256k1.requireProduct(x, odd, k, _load(hintAt), _load(hintAt + 32));
-    }
-
-    /// @dev {Secp256k1.requireY} for the compressed point at `pointAt` and the y hint at `yAt`.
-    function _requireYAt(uint256 pointAt, uint256 yAt) private view {
-        (uint256 x, bool odd) = _pointAt(pointAt);
-        Secp256k1.requireY(x, odd, _load(yAt));
-    }
-
-    /// @dev A + h·H from calldata: A's x at `addendAt + 1`, its y and the slope at `eqWordsAt` + HINT_Y and
-    /// + HINT_SLOPES, h·H at `productAt`.
-    function _sumAt(
-        uint256 addendAt,
-        uint256 eqWordsAt,
-        uint256 productAt
-    ) private pure returns (bool finite, uint256 x, uint256 y) {
-        return
-            Secp256k1.add(
-                _load(addendAt + 1),
-                _load(eqWordsAt + HINT_Y),
-                _load(productAt),
-                _load(productAt + 32),
-                _load(eqWordsAt + HINT_SLOPES)
-            );
     }
 
     /// @dev The 32-byte word at absolute calldata position `at`.

@@ -135,6 +135,42 @@ library Secp256k1 {
         finite = true;
     }
 
+    /// @notice a + b for a compressed point a = (ax, aOdd) and a curve point b, given the slope of the line through
+    /// them (the tangent when a = b). a's y is not supplied: it is derived from the slope as
+    /// y_a = y_b − slope·(x_b − x_a) and must then be a's y (on the curve, right parity), which only the true slope
+    /// gives. Reverts with {PointNotOnCurve} if a is not on the curve, else {WrongSlopeHint} for a wrong slope.
+    /// @return finite False when a = −b (the sum is the point at infinity; no slope is needed then).
+    /// @return x The sum's x coordinate (0 if not finite).
+    /// @return y The sum's y coordinate (0 if not finite).
+    function addCompressed(
+        uint256 ax,
+        bool aOdd,
+        uint256 bx,
+        uint256 by,
+        uint256 slope
+    ) internal view returns (bool finite, uint256 x, uint256 y) {
+        uint256 ay;
+        if (ax == bx) {
+            // a is b or −b; the parity tells which (y != 0, so the two roots differ in parity).
+            if (((by & 1) == 1) != aOdd) return (false, 0, 0);
+            ay = by;
+            requireSlope(bx, by, bx, by, slope);
+        } else {
+            ay = addmod(by, P - mulmod(slope, addmod(bx, P - ax, P), P), P);
+            bool ok;
+            assembly ("memory-safe") {
+                ok := and(eq(and(ay, 1), aOdd), eq(mulmod(ay, ay, P), addmod(mulmod(mulmod(ax, ax, P), ax, P), 7, P)))
+            }
+            if (!ok) {
+                liftX(ax, aOdd); // reverts with PointNotOnCurve when that is the reason
+                revert WrongSlopeHint(slope);
+            }
+        }
+        x = addmod(mulmod(slope, slope, P), P - addmod(ax, bx, P), P);
+        y = addmod(mulmod(slope, addmod(ax, P - x, P), P), P - ay, P);
+        finite = true;
+    }
+
     /// @notice Proves that `slope` is the slope of the line through a and b (the tangent at a when a = b), a != −b.
     function requireSlope(uint256 ax, uint256 ay, uint256 bx, uint256 by, uint256 slope) internal pure {
         // Doubling: 3x² / 2y, with y != 0 on a curve of odd order. Otherwise (by − ay) / (bx − ax).

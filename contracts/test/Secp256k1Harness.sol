@@ -43,6 +43,17 @@ contract Secp256k1Harness {
         return Secp256k1.add(ax, ay, bx, by, slope);
     }
 
+    /// @notice See {Secp256k1.addCompressed}.
+    function addCompressed(
+        uint256 ax,
+        bool aOdd,
+        uint256 bx,
+        uint256 by,
+        uint256 slope
+    ) external view returns (bool finite, uint256 x, uint256 y) {
+        return Secp256k1.addCompressed(ax, aOdd, bx, by, slope);
+    }
+
     /// @notice See {Secp256k1.pointAddress}.
     function pointAddress(uint256 x, uint256 y) external pure returns (address) {
         return Secp256k1.pointAddress(x, y);

@@ -10,7 +10,7 @@ import { checkLengths, packEvidence, type SignedCFrag } from "./evidence";
 const Fp = secp256k1.Point.Fp;
 const P = Fp.ORDER;
 
-export const HINTS_LENGTH = 417;
+export const HINTS_LENGTH = 321;
 
 /** Adjudicator verdicts, as `Verdict` in ReencryptionValidator.sol. */
 export const Verdict = {
@@ -65,13 +65,13 @@ export function yOf(compressed: Uint8Array): bigint {
 }
 
 /**
- * Packs the 417 hint bytes from an evidence and the verifying key: h·e1, h·v1, h·U1 (x, y), the y of e2, v2,
- * u2 and of the verifying key, the three addition slopes, and the kfrag signature's recovery id.
+ * Packs the 321 hint bytes from an evidence and the verifying key: h·e1, h·v1, h·U1 (x, y), the verifying key's
+ * y, the three addition slopes (which also fix e2, v2, u2's y on-chain), and the kfrag signature's recovery id.
  */
 export function buildHints(evidence: ReencryptionEvidence, verifyingKey: Uint8Array): Uint8Array {
   const words: bigint[] = [];
   for (const hp of [evidence.e1h, evidence.v1h, evidence.u1h]) words.push(hp.x, hp.y);
-  words.push(evidence.e2.y, evidence.v2.y, evidence.u2.y, yOf(verifyingKey));
+  words.push(yOf(verifyingKey));
   words.push(
     additionSlope(evidence.e2, evidence.e1h),
     additionSlope(evidence.v2, evidence.v1h),

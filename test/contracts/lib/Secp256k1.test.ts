@@ -174,6 +174,37 @@ describe("Secp256k1", function () {
       expect(await h.add(a.x, a.y, a.x, P - a.y, 12345n)).to.deep.equal([false, 0n, 0n]);
     });
 
+    it("addCompressed derives a's y from the slope: same sums, and a's y is never supplied", async function () {
+      const { h } = await loadFixture(harnessFixture);
+      const a = Point.BASE.multiply(rnd());
+      const b = Point.BASE.multiply(rnd());
+      for (const [x, y] of [
+        [a, b],
+        [a, a],
+      ]) {
+        const s = aff(x.add(y));
+        const [A, B] = [aff(x), aff(y)];
+        expect(await h.addCompressed(A.x, A.odd, B.x, B.y, slope(x, y))).to.deep.equal([true, s.x, s.y]);
+      }
+      const [A, B] = [aff(a), aff(b)];
+      // a = −b: infinity, told apart from a = b by the parity alone.
+      expect(await h.addCompressed(A.x, !A.odd, A.x, A.y, 7n)).to.deep.equal([false, 0n, 0n]);
+      // A wrong slope derives a y that is not a's: WrongSlopeHint; an a off the curve: PointNotOnCurve.
+      const bad = slope(a, b) + 1n;
+      await expect(h.addCompressed(A.x, A.odd, B.x, B.y, bad))
+        .to.be.revertedWithCustomError(h, "WrongSlopeHint")
+        .withArgs(bad);
+      const x = xOffCurve();
+      await expect(h.addCompressed(x, false, B.x, B.y, bad))
+        .to.be.revertedWithCustomError(h, "PointNotOnCurve")
+        .withArgs(x);
+      // The other parity of a is −a: the true slope for a derives a's y, which has the wrong parity.
+      await expect(h.addCompressed(A.x, !A.odd, B.x, B.y, slope(a, b))).to.be.revertedWithCustomError(
+        h,
+        "WrongSlopeHint",
+      );
+    });
+
     it("rejects a slope that lies", async function () {
       const { h } = await loadFixture(harnessFixture);
       const a = Point.BASE.multiply(rnd());

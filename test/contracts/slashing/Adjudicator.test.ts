@@ -53,7 +53,7 @@ function withWord(hints: Uint8Array, index: number, value: bigint): Uint8Array {
 
 /** evaluateCFrag arguments without hints, for bytes no Umbral decoder accepts. */
 function buildEvaluationArgsLoose(signed: SignedCFrag): EvaluationArgs {
-  return { evidence: packEvidence(signed), nodeSignature: signed.nodeSignature, hints: new Uint8Array(417) };
+  return { evidence: packEvidence(signed), nodeSignature: signed.nodeSignature, hints: new Uint8Array(321) };
 }
 
 function wordAt(hints: Uint8Array, index: number): bigint {
@@ -274,7 +274,7 @@ describe("Adjudicator", function () {
       const cases: [number, number, number, EvaluationArgs][] = [
         [4, 556, 555, { ...a, evidence: a.evidence.subarray(0, 555) }],
         [4, 556, 557, { ...a, evidence: ethers.getBytes(ethers.concat([a.evidence, "0x00"])) }],
-        [3, 417, 416, { ...a, hints: a.hints.subarray(0, 416) }],
+        [3, 321, 320, { ...a, hints: a.hints.subarray(0, 320) }],
       ];
       for (const [what, expected, actual, bad] of cases) {
         await expect(adjudicator.evaluateCFrag(...args(bad)))
@@ -297,7 +297,7 @@ describe("Adjudicator", function () {
       const zAboveN = s.cfrag.slice();
       const n = umbral.CURVE_ORDER;
       zAboveN.set(ethers.getBytes(ethers.toBeHex(n, 32)), 263); // z = n (same as 0 mod n)
-      const hints = new Uint8Array(417);
+      const hints = new Uint8Array(321);
       const ev = (cfrag: Uint8Array) =>
         ethers.getBytes(ethers.concat([s.capsule, cfrag, s.delegatingKey, s.receivingKey, s.verifyingKey]));
       const sig = async (cfrag: Uint8Array) =>
@@ -336,12 +336,13 @@ describe("Adjudicator", function () {
         .withArgs(x);
     });
 
-    it("rejects a y hint that lies (the other root) and never slashes", async function () {
+    it("rejects a y hint that lies (the verifying key's other root) and never slashes", async function () {
       const { adjudicator, a } = await honest();
-      const y = wordAt(a.hints, 6); // y(e2)
+      const y = wordAt(a.hints, 6); // y(verifying key)
+      const vk = a.evidence.subarray(98 + 359 + 66, 98 + 359 + 99);
       await expect(adjudicator.evaluateCFrag(...args({ ...a, hints: withWord(a.hints, 6, P - y) })))
         .to.be.revertedWithCustomError(adjudicator, "WrongYHint")
-        .withArgs(BigInt(ethers.hexlify(a.evidence.subarray(98 + 132, 98 + 164))), a.evidence[98 + 131] === 3, P - y);
+        .withArgs(BigInt(ethers.hexlify(vk.subarray(1))), vk[0] === 3, P - y);
     });
 
     it("rejects a product hint that lies", async function () {
@@ -355,8 +356,8 @@ describe("Adjudicator", function () {
 
     it("rejects a slope hint that lies", async function () {
       const { adjudicator, a } = await honest();
-      const slope = wordAt(a.hints, 10);
-      await expect(adjudicator.evaluateCFrag(...args({ ...a, hints: withWord(a.hints, 10, slope + 1n) })))
+      const slope = wordAt(a.hints, 7); // slope of e2 + h·e1, which also fixes e2's y
+      await expect(adjudicator.evaluateCFrag(...args({ ...a, hints: withWord(a.hints, 7, slope + 1n) })))
         .to.be.revertedWithCustomError(adjudicator, "WrongSlopeHint")
         .withArgs(slope + 1n);
     });
@@ -369,7 +370,7 @@ describe("Adjudicator", function () {
         return { ...f, a: buildEvaluationArgs(await signAsNode(f.operator, attested(preScenario()))) };
       })();
       const hints = a.hints.slice();
-      hints[416] ^= 1;
+      hints[320] ^= 1;
       expect(await adjudicator.evaluateCFrag.staticCall(...args({ ...a, hints }))).to.equal(Verdict.Correct);
     });
 
@@ -382,7 +383,7 @@ describe("Adjudicator", function () {
       await fc.assert(
         fc.asyncProperty(
           fc.boolean(),
-          fc.integer({ min: 0, max: 416 }),
+          fc.integer({ min: 0, max: 320 }),
           fc.integer({ min: 1, max: 255 }),
           async (isHonest, at, flip) => {
             const a = isHonest ? honest : cheat;
