@@ -40,23 +40,29 @@ export class DeploymentNotFoundError extends Error {
 
 // Keyed by the provider: a task's action receives its own wrapper of the runtime environment, so keying by
 // `hre` would deploy a second system for every task run from a test or script.
-const cache = new WeakMap<object, Promise<Deployment>>();
+const cache = new WeakMap<object, { deployment: Promise<Deployment>; block?: Promise<string | undefined> }>();
 
 /** Returns the deployment for `hre`'s network, deploying it first on the in-process network. */
 export async function loadDeployment(hre: HardhatRuntimeEnvironment): Promise<Deployment> {
-  let pending = cache.get(hre.network.provider);
-  // On the in-process chain a test's snapshot revert can erase a deployment made after the snapshot; the
-  // cached contracts then have no code and the system is deployed again.
-  if (pending && hre.network.name === "hardhat") {
-    const deployment = await pending.catch(() => undefined);
-    const live = deployment && (await hre.ethers.provider.getCode(await deployment.escrow.getAddress())) !== "0x";
-    if (!live) pending = undefined;
+  let entry = cache.get(hre.network.provider);
+  // On the in-process chain a test's snapshot revert can erase a deployment made after the snapshot, and a
+  // later deployment by the same account lands at the same addresses with other state. The cached one is
+  // kept only while the chain still holds the block it was made in.
+  if (entry?.block) {
+    const [hash, deployed] = await Promise.all([entry.block.catch(() => undefined), entry.deployment.catch(() => 0)]);
+    const block = hash ? await hre.ethers.provider.getBlock(hash) : null;
+    if (!block || !deployed) entry = undefined;
   }
-  if (!pending) {
-    pending = resolveDeployment(hre);
-    cache.set(hre.network.provider, pending);
+  if (!entry) {
+    const deployment = resolveDeployment(hre);
+    const block =
+      hre.network.name === "hardhat"
+        ? deployment.then(async () => (await hre.ethers.provider.getBlock("latest"))?.hash ?? undefined)
+        : undefined;
+    entry = { deployment, block };
+    cache.set(hre.network.provider, entry);
   }
-  return pending;
+  return entry.deployment;
 }
 
 async function resolveDeployment(hre: HardhatRuntimeEnvironment): Promise<Deployment> {
