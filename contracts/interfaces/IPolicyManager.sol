@@ -269,8 +269,8 @@ interface IPolicyManager is IPolicyCommitHook {
     function setMinFeeRate(address node, uint256 minFeeRate) external;
 
     /// @notice Applies `node`'s scheduled fee-rate decreases through `target` (≤ the current period) without a
-    /// commitment. Anyone may call it; it is needed only when a node was inactive for so long that the catch-up
-    /// in its next commitment would not fit a block.
+    /// commitment. Anyone may call it; it is needed only when a node with live policies was inactive for so long
+    /// that the catch-up in its next commitment (one slot read per missed period) would not fit a block.
     /// @param node The staker.
     /// @param target Period to move the cursor to.
     function syncNode(address node, uint256 target) external;

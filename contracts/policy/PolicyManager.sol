@@ -181,8 +181,7 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
         NodeSlot memory node = _nodes[staker];
         uint256 cursor = node.cursor;
         if (period <= cursor) revert CommitNotAfterCursor(staker, period, cursor);
-        // A cursor of 0 means the node never committed nor served a policy: nothing is scheduled.
-        uint256 rate = cursor == 0 ? 0 : _applyDrops(staker, node.rate, cursor, period);
+        uint256 rate = _applyDrops(staker, node.rate, cursor, period);
         node.previousCommitted = node.cursorCommitted && cursor + 1 == period;
         node.cursorCommitted = true;
         node.cursor = SafeCast.toUint32(period);
@@ -495,10 +494,13 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
     }
 
     /// @dev Applies the scheduled decreases of `node` in `(from, to]` to `rate` and clears them (gas refund).
+    /// Invariant: `rate` equals the sum of the node's pending decreases (each policy adds its rate to both, a
+    /// revocation moves or removes both, a commitment applies them), so once `rate` is 0 nothing is pending and
+    /// the walk stops: a node without live policies costs no slot reads, however long it was away.
     function _applyDrops(address node, uint256 rate, uint256 from, uint256 to) private returns (uint256) {
         mapping(uint256 => uint256) storage drops = _rateDrops[node];
         // One slot per period since the cursor: 1 for a node committing every period, whatever its policies.
-        for (uint256 period = from + 1; period <= to; ++period) {
+        for (uint256 period = from + 1; rate != 0 && period <= to; ++period) {
             uint256 drop = drops[period];
             if (drop != 0) {
                 rate -= drop;

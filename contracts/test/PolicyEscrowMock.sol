@@ -13,6 +13,9 @@ contract PolicyEscrowMock {
     /// @notice A period was committed to twice.
     error MockAlreadyCommitted(address staker, uint256 period);
 
+    /// @notice The mock was told to fail its staker views.
+    error MockBroken();
+
     struct Lock {
         uint256 lockedValue;
         uint256 unlockPeriod;
@@ -26,6 +29,8 @@ contract PolicyEscrowMock {
     // solhint-enable immutable-vars-naming
     /// @notice The hook told of commitments.
     address public policyManager;
+    /// @notice When set, {getStakerInfo} reverts (to test the manager's handling of a failing escrow).
+    bool public broken;
 
     mapping(address staker => address) private _operators;
     mapping(address staker => Lock) private _locks;
@@ -43,6 +48,12 @@ contract PolicyEscrowMock {
     /// @param policyManager_ The hook.
     function setPolicyManager(address policyManager_) external {
         policyManager = policyManager_;
+    }
+
+    /// @notice Makes {getStakerInfo} revert, or work again.
+    /// @param broken_ Whether it reverts.
+    function setBroken(bool broken_) external {
+        broken = broken_;
     }
 
     /// @notice Bonds `operator` to `staker` (0 unbonds).
@@ -109,6 +120,7 @@ contract PolicyEscrowMock {
     /// @param staker The staker.
     /// @return info The record.
     function getStakerInfo(address staker) external view returns (IStakingEscrow.StakerInfo memory info) {
+        if (broken) revert MockBroken();
         Lock storage lock = _locks[staker];
         info.operator = _operators[staker];
         info.lockedValue = lock.lockedValue;

@@ -194,6 +194,16 @@ describe("PolicyManager conservation (property)", function () {
           await apply(ctx, model, action, counter);
           await checkInvariants(ctx, model);
         }
+        // Each node's running rate equals the sum of its pending scheduled decreases (policies last ≤ 6 periods).
+        const now = await ctx.pm.getCurrentPeriod();
+        for (const node of ctx.nodes.slice(0, NODES)) {
+          const info = await ctx.pm.getNodeFees(node.address);
+          let pending = 0n;
+          // A cursor of 0 (never seen) has nothing scheduled: the loop is empty and the rate must be 0.
+          for (let p = info.cursor + 1n; info.cursor !== 0n && p <= now + 8n; p++)
+            pending += await ctx.pm.rateDropAt(node.address, p);
+          expect(pending, `rate of ${node.address}`).to.equal(info.rate);
+        }
         // Let everything end, settle every policy and empty every node: nothing may be left or missing.
         await advance(8);
         const current = await ctx.pm.getCurrentPeriod();

@@ -275,6 +275,18 @@ describe("PolicyManager", function () {
         );
       });
 
+      it("when the escrow's staker view fails", async function () {
+        const ctx = await loadFixture(deployPolicyFixture);
+        const { pm, escrow, alice, nodes } = ctx;
+        const end = (await pm.getCurrentPeriod()) + 3n;
+        await escrow.setBroken(true);
+        await expectNoTokensMoved(ctx, async () => {
+          await expect(pm.connect(alice).createPolicy(pid(1), alice.address, [nodes[0].address], end, RATE))
+            .to.be.revertedWithCustomError(pm, "EscrowCallFailed")
+            .withArgs(nodes[0].address);
+        });
+      });
+
       it("on an end period not after the current one or beyond 32 bits, and on a zero owner", async function () {
         const ctx = await loadFixture(deployPolicyFixture);
         const { pm, alice, nodes } = ctx;
@@ -382,6 +394,21 @@ describe("PolicyManager", function () {
       await expect(escrow.commitToNextPeriod(nodes[0].address))
         .to.emit(pm, "FeesCredited")
         .withArgs(nodes[0].address, p.startPeriod + 2n, 0n);
+    });
+
+    it("costs a returning node no catch-up once its policies have ended, however long it was away", async function () {
+      const ctx = await loadFixture(deployPolicyFixture);
+      const { pm, escrow, nodes } = ctx;
+      const [a, b] = nodes;
+      await createPolicy(ctx, { id: pid(1), nodes: [a], periods: 2n });
+      await escrow.commitToNextPeriod(a.address);
+      await escrow.commitToNextPeriod(b.address);
+      await advance(300);
+      const far = await (await escrow.commitToNextPeriod(a.address)).wait();
+      const near = await (await escrow.commitToNextPeriod(b.address)).wait();
+      // a applied its one decrease (then stopped: its rate reached 0); b had nothing to apply.
+      expect(far!.gasUsed - near!.gasUsed).to.be.lessThan(3_000n);
+      expect((await pm.getNodeFees(a.address)).rate).to.equal(0n);
     });
 
     it("accepts commitments only from the escrow and only after the node's cursor", async function () {
