@@ -54,7 +54,7 @@ interface IAdjudicator {
     /// @param evidence capsule (98-byte simple form) ‖ cfrag (359-byte simple form) ‖ delegatingKey ‖ receivingKey
     /// ‖ verifyingKey (33-byte compressed each): 556 bytes, exactly what the node signed.
     /// @param nodeSignature The operator's 65-byte EIP-191 signature (r ‖ s ‖ v) of keccak256(evidence).
-    /// @param hints 417 bytes, layout in ReencryptionValidator; build them with src/slashing.
+    /// @param hints 321 bytes, layout in ReencryptionValidator (and docs/slashing.md); build them with src/slashing.
     /// @return verdict {Verdict.Correct}, or the first check the cfrag failed.
     function evaluateCFrag(
         bytes calldata evidence,

@@ -188,6 +188,8 @@ library ReencryptionValidator {
         bytes32 digest = kfragValidityDigest(cfrag, keys);
         address signer = Secp256k1.pointAddress(vkX, vkY);
         uint8 first = uint8(hints[HINT_RECOVERY_ID]) == 0 ? 27 : 28;
+        // ecrecover returns 0 on failure; a key whose address is 0 (a 2^-160 event) must not match that.
+        if (signer == address(0)) return false;
         if (ecrecover(digest, first, bytes32(r), bytes32(s)) == signer) return true;
         return ecrecover(digest, 55 - first, bytes32(r), bytes32(s)) == signer;
     }
