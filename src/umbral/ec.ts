@@ -30,7 +30,8 @@ const C = 0x1000003d1n; // 2^256 mod p: p = 2^256 − 2^32 − 977
 
 /**
  * a·b mod p by folding the high half twice (2^256 ≡ C): faster than BigInt `%`. For lazily reduced inputs
- * (< 16p each) the first fold leaves < 2^297, the second < 2^256 + 2^74 < 2p, so one subtraction ends it.
+ * (< 2^263 each, i.e. < 128p) the first fold leaves < 2^304, the second < 2^256 + 2^81 < 2p, so one
+ * subtraction ends it.
  */
 const mul = (a: bigint, b: bigint): bigint => {
   let r = a * b;
@@ -44,7 +45,7 @@ const reduce = (a: bigint): bigint => (a >= P ? a - P : a);
 // a − b is taken as a + k·P − b with k·P above b's bound, so nothing goes negative. Bounds in the comments
 // are in multiples of P; inputs and outputs of padd/pdbl are fully reduced (< P).
 
-/** RCB algorithm 7: complete addition for a = 0. */
+/** RCB algorithm 7: complete addition for a = 0. Multiplications by 3b = 21 are left unreduced. */
 function padd(p: J, q: J): J {
   const [X1, Y1, Z1] = p;
   const [X2, Y2, Z2] = q;
@@ -61,10 +62,10 @@ function padd(p: J, q: J): J {
   let Y3 = t0 + t2; // < 2P
   Y3 = X3 + 2n * P - Y3; // < 3P
   t0 = 3n * t0; // < 3P
-  t2 = mul(B3, t2);
-  let Z3 = t1 + t2; // < 2P
-  t1 = t1 + P - t2; // < 2P
-  Y3 = mul(B3, Y3);
+  t2 = B3 * t2; // < 21P
+  let Z3 = t1 + t2; // < 22P
+  t1 = t1 + 21n * P - t2; // < 22P
+  Y3 = B3 * Y3; // < 63P
   X3 = mul(t4, Y3);
   t2 = mul(t3, t1);
   X3 = reduce(t2 + P - X3);
@@ -83,12 +84,12 @@ function pdbl(p: J): J {
   let t0 = mul(Y, Y);
   let Z3 = 8n * t0; // < 8P
   let t1 = mul(Y, Z);
-  let t2 = mul(B3, mul(Z, Z));
+  let t2 = B3 * mul(Z, Z); // < 21P
   let X3 = mul(t2, Z3);
-  let Y3 = t0 + t2; // < 2P
+  let Y3 = t0 + t2; // < 22P
   Z3 = mul(t1, Z3);
-  t2 = 3n * t2; // < 3P
-  t0 = t0 + 3n * P - t2; // < 4P
+  t2 = 3n * t2; // < 63P
+  t0 = t0 + 63n * P - t2; // < 64P
   Y3 = mul(t0, Y3);
   Y3 = reduce(X3 + Y3);
   t1 = mul(X, Y);
