@@ -129,15 +129,18 @@ export function ctLinComb(points: Point[], scalars: bigint[]): Point {
   const digits: number[][] = [];
   points.forEach((q, i) => {
     const { k1, k2, k1neg, k2neg } = split(scalars[i]);
-    // Fold the signs of k1, k2 into the bases: negation costs the same whichever way it goes.
+    // Fold the signs of k1, k2 into the bases; both signs are always computed and one is selected, as
+    // noble's `negateCt`.
     const base = fromPoint(q);
-    const b1: J = k1neg ? neg(base) : [base[0], base[1], base[2]];
+    const negBase = neg(base);
+    const b1: J = k1neg ? negBase : base;
     const t1: J[] = [ZERO, b1];
     for (let j = 2; j < 16; j++) t1.push(padd(t1[j - 1], b1));
     const flip = k1neg !== k2neg;
     const t2: J[] = t1.map((p) => {
       const e = endo(p);
-      return flip ? neg(e) : e;
+      const ne = neg(e);
+      return flip ? ne : e;
     });
     tables.push(t1, t2);
     digits.push(digits4(k1), digits4(k2));
