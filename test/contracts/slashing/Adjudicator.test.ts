@@ -9,6 +9,7 @@ import {
   evidenceDigest,
   evidenceOf,
   packEvidence,
+  recoverOperator,
   predictVerdict,
   signCFrag,
   Verdict,
@@ -249,6 +250,23 @@ describe("Adjudicator", function () {
           .to.be.revertedWithCustomError(adjudicator, "EvidenceAlreadyEvaluated")
           .withArgs(ethers.hexlify(evidenceDigest(signed)));
       }
+    });
+
+    it("exposes the evidence hash the node signs, and rejects a malleated (high-S) node signature", async function () {
+      const { adjudicator, operator, signed, a } = await honest();
+      expect(await adjudicator.evidenceHash(a.evidence)).to.equal(ethers.hexlify(evidenceDigest(signed)));
+      expect(recoverOperator(signed)).to.equal(operator.address);
+      await expect(adjudicator.evidenceHash(a.evidence.subarray(1)))
+        .to.be.revertedWithCustomError(adjudicator, "WrongLength")
+        .withArgs(4, 556, 555);
+      const sig = ethers.Signature.from(ethers.hexlify(a.nodeSignature));
+      const n = umbral.CURVE_ORDER;
+      const highS = ethers.getBytes(
+        ethers.concat([sig.r, ethers.toBeHex(n - BigInt(sig.s), 32), ethers.toBeHex(sig.v === 27 ? 28 : 27, 1)]),
+      );
+      await expect(adjudicator.evaluateCFrag(a.evidence, highS, a.hints))
+        .to.be.revertedWithCustomError(adjudicator, "ECDSAInvalidSignatureS")
+        .withArgs(ethers.toBeHex(n - BigInt(sig.s), 32));
     });
 
     it("refuses a cfrag signed by a key that is not a bonded operator", async function () {
