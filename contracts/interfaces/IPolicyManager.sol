@@ -31,6 +31,22 @@ interface IPolicyManager is IPolicyCommitHook {
         address[] nodes;
     }
 
+    /// @notice An EIP-2612 permit of the payer for this contract, as {createPolicyWithPermit} takes it.
+    /// @param value The allowance signed for; at least the deposit (what is left stays as allowance). Signing a
+    /// little more than the deposit computed off-chain keeps the permit valid if the period turns (the deposit
+    /// then shrinks by one period).
+    /// @param deadline Permit deadline.
+    /// @param v Signature.
+    /// @param r Signature.
+    /// @param s Signature.
+    struct PermitSignature {
+        uint256 value;
+        uint256 deadline;
+        uint8 v;
+        bytes32 r;
+        bytes32 s;
+    }
+
     /// @notice The fee state of one node, as returned by {getNodeFees}.
     /// Amounts in wei.
     /// @param rate Sum of the fee rates of the node's policies that cover period `cursor`.
@@ -196,7 +212,7 @@ interface IPolicyManager is IPolicyCommitHook {
         uint256 feeRate
     ) external returns (uint256 deposit);
 
-    /// @notice {createPolicy} with an EIP-2612 permit of the caller for the deposit instead of a prior approval.
+    /// @notice {createPolicy} with an EIP-2612 permit of the caller instead of a prior approval, in one transaction.
     /// @dev A permit that fails (e.g. already used by a front-runner) is ignored; the transfer then needs the
     /// allowance it set.
     /// @param policyId Unique id chosen by the client.
@@ -204,10 +220,7 @@ interface IPolicyManager is IPolicyCommitHook {
     /// @param nodes The serving stakers, strictly ascending.
     /// @param endPeriod First period not covered.
     /// @param feeRate Fee per node per period, in wei.
-    /// @param deadline Permit deadline.
-    /// @param v Permit signature.
-    /// @param r Permit signature.
-    /// @param s Permit signature.
+    /// @param permit The caller's permit for this contract.
     /// @return deposit The amount taken from the caller.
     function createPolicyWithPermit(
         bytes16 policyId,
@@ -215,10 +228,7 @@ interface IPolicyManager is IPolicyCommitHook {
         address[] calldata nodes,
         uint256 endPeriod,
         uint256 feeRate,
-        uint256 deadline,
-        uint8 v,
-        bytes32 r,
-        bytes32 s
+        PermitSignature calldata permit
     ) external returns (uint256 deposit);
 
     /// @notice Revokes the policy: it ends after the current period, every later period is refunded to the owner

@@ -113,16 +113,23 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
         address[] calldata nodes,
         uint256 endPeriod,
         uint256 feeRate,
-        uint256 deadline,
-        uint8 v,
-        bytes32 r,
-        bytes32 s
+        PermitSignature calldata permit
     ) external returns (uint256 deposit) {
         deposit = _createPolicy(policyId, owner, nodes, endPeriod, feeRate);
         // A failed permit (e.g. front-run with the same signature) must not block the call when the allowance
         // it would have set is already there; the transfer below is the real check.
+        try
+            IERC20Permit(address(_token)).permit(
+                msg.sender,
+                address(this),
+                permit.value,
+                permit.deadline,
+                permit.v,
+                permit.r,
+                permit.s
+            )
         // solhint-disable-next-line no-empty-blocks
-        try IERC20Permit(address(_token)).permit(msg.sender, address(this), deposit, deadline, v, r, s) {} catch {}
+        {} catch {}
         _token.safeTransferFrom(msg.sender, address(this), deposit);
     }
 

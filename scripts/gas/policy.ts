@@ -157,17 +157,13 @@ export const policyGas: GasSection = {
       gas: await gasOf(
         pm
           .connect(wallet)
-          .createPolicyWithPermit(
-            randomPolicyId(),
-            wallet.address,
-            [nodes[14].staker.address],
-            start + PERIODS,
-            RATE,
+          .createPolicyWithPermit(randomPolicyId(), wallet.address, [nodes[14].staker.address], start + PERIODS, RATE, {
+            value: deposit,
             deadline,
-            sig.v,
-            sig.r,
-            sig.s,
-          ),
+            v: sig.v,
+            r: sig.r,
+            s: sig.s,
+          }),
       ),
       note: "first policy of this payer",
     });

@@ -126,6 +126,8 @@ describe("PolicyManager", function () {
         await token.transfer(bob.address, 10n ** 20n);
         const start = await pm.getCurrentPeriod();
         const deposit = RATE * 4n;
+        // Signed for one period more than the deposit: still valid if the period turned before mining.
+        const value = deposit + RATE;
         const deadline = BigInt(await time.latest()) + 3600n;
         const { chainId } = await ethers.provider.getNetwork();
         const sig = ethers.Signature.from(
@@ -140,34 +142,31 @@ describe("PolicyManager", function () {
                 { name: "deadline", type: "uint256" },
               ],
             },
-            { owner: bob.address, spender: await pm.getAddress(), value: deposit, nonce: 0n, deadline },
+            { owner: bob.address, spender: await pm.getAddress(), value, nonce: 0n, deadline },
           ),
         );
         const create = () =>
           pm
             .connect(bob)
-            .createPolicyWithPermit(
-              pid(7),
-              bob.address,
-              [nodes[0].address],
-              start + 4n,
-              RATE,
+            .createPolicyWithPermit(pid(7), bob.address, [nodes[0].address], start + 4n, RATE, {
+              value,
               deadline,
-              sig.v,
-              sig.r,
-              sig.s,
-            );
+              v: sig.v,
+              r: sig.r,
+              s: sig.s,
+            });
         const snapshot = await ethers.provider.send("evm_snapshot", []);
         await expect(create())
           .to.emit(pm, "PolicyCreated")
           .withArgs(pid(7), bob.address, start, start + 4n, RATE, [nodes[0].address]);
         expect(await token.balanceOf(await pm.getAddress())).to.equal(deposit);
+        expect(await token.allowance(bob.address, await pm.getAddress())).to.equal(RATE);
         await ethers.provider.send("evm_revert", [snapshot]);
         // A front-runner spends the permit first: the call still succeeds on the allowance it set.
-        await token.permit(bob.address, await pm.getAddress(), deposit, deadline, sig.v, sig.r, sig.s);
+        await token.permit(bob.address, await pm.getAddress(), value, deadline, sig.v, sig.r, sig.s);
         await expect(create()).to.emit(pm, "PolicyCreated");
         expect(await token.balanceOf(await pm.getAddress())).to.equal(deposit);
-        expect(await token.allowance(bob.address, await pm.getAddress())).to.equal(0n);
+        expect(await token.allowance(bob.address, await pm.getAddress())).to.equal(RATE);
       });
 
       it("fails on the transfer when neither the permit nor an allowance covers the deposit", async function () {
@@ -177,9 +176,13 @@ describe("PolicyManager", function () {
         const start = await pm.getCurrentPeriod();
         const z = ethers.ZeroHash;
         await expect(
-          pm
-            .connect(bob)
-            .createPolicyWithPermit(pid(7), bob.address, [nodes[0].address], start + 4n, RATE, 0n, 27, z, z),
+          pm.connect(bob).createPolicyWithPermit(pid(7), bob.address, [nodes[0].address], start + 4n, RATE, {
+            value: RATE * 4n,
+            deadline: 0n,
+            v: 27,
+            r: z,
+            s: z,
+          }),
         )
           .to.be.revertedWithCustomError(token, "ERC20InsufficientAllowance")
           .withArgs(await pm.getAddress(), 0n, RATE * 4n);
