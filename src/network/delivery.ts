@@ -8,6 +8,7 @@ import {
   UmbralError,
   decryptOriginal,
   encrypt,
+  reencrypt,
   type VerifiedKeyFrag,
 } from "../umbral";
 import type { KFragPayload } from "./protocol";
@@ -69,12 +70,15 @@ export function openKFrag(nodeSecretKey: SecretKey, capsuleBytes: Uint8Array, ci
     throw new KFragDeliveryError("delivery payload is not JSON");
   }
   try {
-    const kfrag = KeyFrag.fromBytes(fromHex(payload.kfrag, "kfrag"));
-    kfrag.verify(
-      PublicKey.fromCompressedBytes(fromHex(payload.verifyingKey, "verifyingKey")),
-      PublicKey.fromCompressedBytes(fromHex(payload.delegatingKey, "delegatingKey")),
-      PublicKey.fromCompressedBytes(fromHex(payload.receivingKey, "receivingKey")),
-    );
+    const verifyingPk = PublicKey.fromCompressedBytes(fromHex(payload.verifyingKey, "verifyingKey"));
+    const delegatingPk = PublicKey.fromCompressedBytes(fromHex(payload.delegatingKey, "delegatingKey"));
+    const receivingPk = PublicKey.fromCompressedBytes(fromHex(payload.receivingKey, "receivingKey"));
+    const kfrag = KeyFrag.fromBytes(fromHex(payload.kfrag, "kfrag")).verify(verifyingPk, delegatingPk, receivingPk);
+    // KeyFrag.verify checks the signature meant for proxies; every cfrag also carries the one meant for the
+    // receiver, which the node will attest when it signs cfrags. Check it once, now, on a trial capsule, so
+    // a delegator cannot hand the node a kfrag whose cfrags would all look like cheating.
+    const [trial] = encrypt(delegatingPk, new Uint8Array(0));
+    reencrypt(trial, kfrag).unverify().verify(trial, verifyingPk, delegatingPk, receivingPk);
   } catch (e) {
     if (e instanceof UmbralError) throw new KFragDeliveryError(`kfrag rejected: ${e.message}`);
     throw e;

@@ -20,9 +20,14 @@ import {
 } from "../network/protocol";
 import type { PolicyView } from "../network/chain";
 import { KFragDeliveryError, openKFrag } from "../network/delivery";
-import { Capsule, KeyFrag, PublicKey, reencrypt, UmbralError, type SecretKey } from "../umbral";
+import { Capsule, KeyFrag, PublicKey, reencrypt, UmbralError, type SecretKey, type VerifiedKeyFrag } from "../umbral";
 import { corruptCFrag } from "./fault";
-import { evidenceDigest, signCFrag } from "../slashing";
+import { evidenceDigest } from "../slashing";
+
+/** Verified kfrags kept in memory; a node serving more policies reads the rest from its store. */
+const KFRAG_CACHE_SIZE = 10_000;
+
+type AttestedKeys = { delegatingKey: Uint8Array; receivingKey: Uint8Array; verifyingKey: Uint8Array };
 
 /** Who the node is and what it can sign with. */
 export interface NodeIdentity {
@@ -100,6 +105,34 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
     return policy;
   }
 
+  /**
+   * Parsed, verified kfrags by policy, so a request costs a re-encryption and a signature rather than a
+   * store read and a kfrag verification too. Bounded; the oldest entry goes first.
+   */
+  const kfragCache = new Map<string, { kfrag: VerifiedKeyFrag; attestedKeys: AttestedKeys }>();
+  async function loadKFrag(policyId: string) {
+    const cached = kfragCache.get(policyId);
+    if (cached) return cached;
+    const held = await store.get(policyId);
+    if (!held) throw new NodeRequestError(404, "NO_KFRAG", `this node holds no kfrag for policy ${policyId}`);
+    const delegatingPk = PublicKey.fromCompressedBytes(hexBytes(held.delegatingKey));
+    const receivingPk = PublicKey.fromCompressedBytes(hexBytes(held.receivingKey));
+    const verifyingPk = PublicKey.fromCompressedBytes(hexBytes(held.verifyingKey));
+    // Verified before it was stored; a failure here means a corrupted store, reported as a 500.
+    const kfrag = KeyFrag.fromBytes(hexBytes(held.kfrag)).verify(verifyingPk, delegatingPk, receivingPk);
+    const entry = {
+      kfrag,
+      attestedKeys: {
+        delegatingKey: delegatingPk.toCompressedBytes(),
+        receivingKey: receivingPk.toCompressedBytes(),
+        verifyingKey: verifyingPk.toCompressedBytes(),
+      },
+    };
+    if (kfragCache.size >= KFRAG_CACHE_SIZE) kfragCache.delete(kfragCache.keys().next().value!);
+    kfragCache.set(policyId, entry);
+    return entry;
+  }
+
   const policyParams = {
     type: "object",
     required: ["policyId"],
@@ -166,6 +199,7 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
         throw e;
       }
       await store.put({ policyId, ...payload, receivedAt: Date.now() });
+      kfragCache.delete(policyId);
       request.log.info({ policyId }, "kfrag stored");
       return reply.status(201).send({ policyId, stored: true });
     },
@@ -194,19 +228,7 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
     async (request): Promise<ReencryptionResponse> => {
       const policyId = request.params.policyId.toLowerCase();
       await requireLivePolicy(policyId);
-      const held = await store.get(policyId);
-      if (!held) throw new NodeRequestError(404, "NO_KFRAG", `this node holds no kfrag for policy ${policyId}`);
-      const keys = {
-        delegatingPk: PublicKey.fromCompressedBytes(hexBytes(held.delegatingKey)),
-        receivingPk: PublicKey.fromCompressedBytes(hexBytes(held.receivingKey)),
-        verifyingPk: PublicKey.fromCompressedBytes(hexBytes(held.verifyingKey)),
-      };
-      // The kfrag was verified before it was stored; parse errors here mean a corrupted store.
-      const kfrag = KeyFrag.fromBytes(hexBytes(held.kfrag)).verify(
-        keys.verifyingPk,
-        keys.delegatingPk,
-        keys.receivingPk,
-      );
+      const held = await loadKFrag(policyId);
       const cfrags = [];
       for (const [index, capsuleHex] of request.body.capsules.entries()) {
         let capsule: Capsule;
@@ -217,22 +239,17 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
             throw new NodeRequestError(400, "BAD_CAPSULE", `capsule ${index}: ${e.message}`);
           throw e;
         }
-        const cfrag = reencrypt(capsule, kfrag);
-        if (options.cheat) {
-          const bad = corruptCFrag(cfrag.unverify());
-          const attested = {
-            capsule: capsule.toBytesSimple(),
-            cfrag: bad.toBytesSimple(),
-            delegatingKey: keys.delegatingPk.toCompressedBytes(),
-            receivingKey: keys.receivingPk.toCompressedBytes(),
-            verifyingKey: keys.verifyingPk.toCompressedBytes(),
-          };
-          const signature = await identity.operatorSigner.signMessage(evidenceDigest(attested));
-          cfrags.push({ cfrag: toHex(bad.toBytes()), signature });
-          continue;
-        }
-        const signed = await signCFrag(identity.operatorSigner, capsule, cfrag, keys);
-        cfrags.push({ cfrag: toHex(cfrag.toBytes()), signature: toHex(signed.nodeSignature) });
+        const verified = reencrypt(capsule, held.kfrag).unverify();
+        // The cheat option corrupts the cfrag and signs it all the same: what slashing exists to catch.
+        const cfrag = options.cheat ? corruptCFrag(verified) : verified;
+        // No self-check of the cfrag before signing: it is correct by construction, and the kfrag's signature
+        // for the receiver — the one part the node did not compute — was checked when the kfrag was accepted.
+        const digest = evidenceDigest({
+          capsule: capsule.toBytesSimple(),
+          cfrag: cfrag.toBytesSimple(),
+          ...held.attestedKeys,
+        });
+        cfrags.push({ cfrag: toHex(cfrag.toBytes()), signature: await identity.operatorSigner.signMessage(digest) });
       }
       request.log.info({ policyId, capsules: cfrags.length }, "re-encrypted");
       return { operator: identity.operator, cfrags };

@@ -19,7 +19,7 @@ import { publicKeyOf, type PolicyGrant } from "../../src/client/grant";
 import { sealKFrag } from "../../src/network/delivery";
 import { deliveryDigest } from "../../src/network/protocol";
 import { revokePolicy } from "../../src/policy";
-import { generateKFrags, SecretKey, Signer as UmbralSigner } from "../../src/umbral";
+import { generateKFrags, KeyFrag, SecretKey, Signer as UmbralSigner } from "../../src/umbral";
 
 const KMS = 10n ** 18n;
 const STAKE = 100_000n * KMS;
@@ -151,41 +151,51 @@ describe("umbral-kms network (end to end)", function () {
     expect(new TextDecoder().decode(opened)).to.equal("after restart");
   });
 
-  describe("kfrag uploads", function () {
-    async function deliver(
-      world: Awaited<ReturnType<typeof fresh>>,
-      options: { signer?: import("ethers").Signer; kfragSigner?: UmbralSigner; nodeIndex?: number } = {},
-    ) {
-      const { policy, nodes, alice, aliceKeys, bobSk, deployment } = world;
-      const node = nodes[options.nodeIndex ?? 0];
-      const delegatingSk = aliceKeys.delegatingKey(policy.policyId);
-      const kfragSigner = options.kfragSigner ?? aliceKeys.signer();
-      const [kfrag] = generateKFrags(delegatingSk, bobSk.publicKey(), kfragSigner, 1, 1, true, true);
-      const sealedKFrag = sealKFrag(node.encryptingKey.publicKey(), kfrag, {
-        delegatingPk: delegatingSk.publicKey(),
-        receivingPk: bobSk.publicKey(),
-        verifyingPk: aliceKeys.signer().verifyingKey(),
-      });
-      const { chainId } = await hre.ethers.provider.getNetwork();
-      const digest = deliveryDigest(
-        chainId,
-        await deployment.policyManager.getAddress(),
-        policy.policyId,
-        node.staker,
-        sealedKFrag.capsule,
-        sealedKFrag.ciphertext,
-      );
-      const signer = options.signer ?? alice;
-      return fetch(`${node.url}/v1/policies/${policy.policyId}/kfrag`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({
-          capsule: hex(sealedKFrag.capsule),
-          ciphertext: hex(sealedKFrag.ciphertext),
-          ownerSignature: await signer.signMessage(getBytes(digest)),
-        }),
-      });
-    }
+  async function deliverKFrag(
+    world: Awaited<ReturnType<typeof fresh>>,
+    options: {
+      signer?: import("ethers").Signer;
+      kfragSigner?: UmbralSigner;
+      nodeIndex?: number;
+      tamper?: (kfrag: Uint8Array) => Uint8Array;
+    } = {},
+  ) {
+    const { policy, nodes, alice, aliceKeys, bobSk, deployment } = world;
+    const node = nodes[options.nodeIndex ?? 0];
+    const delegatingSk = aliceKeys.delegatingKey(policy.policyId);
+    const kfragSigner = options.kfragSigner ?? aliceKeys.signer();
+    const [generated] = generateKFrags(delegatingSk, bobSk.publicKey(), kfragSigner, 1, 1, true, true);
+    const kfrag = options.tamper
+      ? KeyFrag.fromBytes(options.tamper(generated.toBytes())).skipVerification()
+      : generated;
+    const sealedKFrag = sealKFrag(node.encryptingKey.publicKey(), kfrag, {
+      delegatingPk: delegatingSk.publicKey(),
+      receivingPk: bobSk.publicKey(),
+      verifyingPk: aliceKeys.signer().verifyingKey(),
+    });
+    const { chainId } = await hre.ethers.provider.getNetwork();
+    const digest = deliveryDigest(
+      chainId,
+      await deployment.policyManager.getAddress(),
+      policy.policyId,
+      node.staker,
+      sealedKFrag.capsule,
+      sealedKFrag.ciphertext,
+    );
+    const signer = options.signer ?? alice;
+    return fetch(`${node.url}/v1/policies/${policy.policyId}/kfrag`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        capsule: hex(sealedKFrag.capsule),
+        ciphertext: hex(sealedKFrag.ciphertext),
+        ownerSignature: await signer.signMessage(getBytes(digest)),
+      }),
+    });
+  }
+
+  describe("kfrag uploads, authorisation", function () {
+    const deliver = (...args: Parameters<typeof deliverKFrag>) => deliverKFrag(...args);
 
     it("accepts a correct re-delivery by the owner", async function () {
       const world = await fresh();
@@ -207,6 +217,34 @@ describe("umbral-kms network (end to end)", function () {
       const body = (await response.json()) as { code: string; error: string };
       expect(body.code).to.equal("BAD_DELIVERY");
       expect(body.error).to.match(/kfrag rejected/);
+    });
+  });
+
+  describe("kfrag uploads, receiver signature", function () {
+    // KeyFrag layout: ... U1 (141..175) · proxy signature (c4 40 at 176, data 178..241) · receiver signature
+    // (c4 40 at 242, data 244..307) · flags. Only the receiver's signature is replaced here.
+    const RECEIVER_SIGNATURE = 244;
+
+    it("rejects a kfrag whose signature for the receiver is not the delegator's (400)", async function () {
+      const world = await fresh();
+      const other = generateKFrags(
+        SecretKey.random(),
+        SecretKey.random().publicKey(),
+        new UmbralSigner(SecretKey.random()),
+        1,
+        1,
+        true,
+        true,
+      )[0].toBytes();
+      const response = await deliverKFrag(world, {
+        tamper: (bytes) => {
+          const out = Uint8Array.from(bytes);
+          out.set(other.subarray(RECEIVER_SIGNATURE, RECEIVER_SIGNATURE + 64), RECEIVER_SIGNATURE);
+          return out;
+        },
+      });
+      expect(response.status).to.equal(400);
+      expect(((await response.json()) as { error: string }).error).to.match(/kfrag rejected/);
     });
   });
 
