@@ -25,9 +25,8 @@ enum Verdict {
 ///   320 one byte: the kfrag signature's recovery id to try first (only an ordering hint, see {validate}).
 /// Each equation z·B = A + h·H is checked as: h·H proven against its hint (one ecrecover), S = A + h·H computed
 /// with the slope hint (which also yields A's y, proven on the curve), then z·B compared with S by one more
-/// ecrecover. The z-products are never hinted: they
-/// are what is being judged. A hint that is not the fact it claims to be makes {validate} revert; it can never
-/// change the verdict.
+/// ecrecover. The z-products are never hinted: they are what is being judged. A hint that is not the fact it
+/// claims to be makes {validate} revert; it can never change the verdict.
 library ReencryptionValidator {
     uint256 internal constant HINTS_LENGTH = 321;
 
