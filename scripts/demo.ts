@@ -18,7 +18,7 @@ import { AliceKeys } from "../src/client/keys";
 import { grant } from "../src/client/alice";
 import { encryptFile } from "../src/client/enrico";
 import { decryptFile } from "../src/client/bob";
-import { submitEvidence } from "../src/client/report";
+import { reportEvidence } from "../src/slashing";
 import { publicKeyOf } from "../src/client/grant";
 import { advancePeriods, mint } from "../src/staking";
 import { SecretKey } from "../src/umbral";
@@ -83,17 +83,17 @@ async function main(): Promise<void> {
     writeFileSync(original, randomBytes(1024 * 1024));
     await encryptFile(publicKeyOf(policy.delegatingKey), original, path.join(work, "film.sealed"));
     console.log(`Enrico sealed 1 MiB into ${path.join(work, "film.sealed")}`);
-    const slashes: Awaited<ReturnType<typeof submitEvidence>>[] = [];
+    const slashes: Awaited<ReturnType<typeof reportEvidence>>[] = [];
     await decryptFile(policy, bobKey, path.join(work, "film.sealed"), path.join(work, "film.out"), {
       auditAll: true,
       onProgress: (message) => console.log(message),
       onCheat: async (cheat) => {
         console.log(`Bob caught node ${cheat.staker}: ${cheat.reason}`);
         step("4. the cheater is reported and slashed on-chain");
-        const outcome = await submitEvidence(adjudicator, bobReporter, cheat.evidence);
+        const outcome = await reportEvidence(adjudicator, bobReporter, cheat.evidence);
         slashes.push(outcome);
         console.log(
-          `Adjudicator verdict ${outcome.verdict}: ${formatKms(outcome.penalty)} KMS slashed, ` +
+          `Adjudicator verdict ${outcome.verdictName}: ${formatKms(outcome.penalty)} KMS slashed, ` +
             `${formatKms(outcome.reward)} KMS to the reporter ${bobReporter.address}`,
         );
       },

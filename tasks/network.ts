@@ -2,8 +2,8 @@
 // Thin: parse arguments, call src/node and src/client, print.
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { types } from "hardhat/config";
-import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { kms } from "./scope";
+import { signerFor } from "./accounts";
 import { loadDeployment } from "../src/deployment";
 import { parseKms, formatKms } from "../src/units";
 import { startNode } from "../src/node/daemon";
@@ -11,14 +11,9 @@ import { AliceKeys, createKeyFile, parsePublicKey, readBobKey } from "../src/cli
 import { grant, revoke } from "../src/client/alice";
 import { encryptFile } from "../src/client/enrico";
 import { decryptFile } from "../src/client/bob";
-import { submitEvidence } from "../src/client/report";
+import { reportEvidence } from "../src/slashing";
 import { parseGrant, publicKeyOf } from "../src/client/grant";
 import { parsePeriods } from "../src/staking";
-
-async function signerFor(hre: HardhatRuntimeEnvironment, from?: string) {
-  if (!from) return (await hre.ethers.getSigners())[0];
-  return hre.ethers.getSigner(hre.ethers.getAddress(from));
-}
 
 function readGrant(file: string) {
   return parseGrant(readFileSync(file, "utf8"));
@@ -198,9 +193,9 @@ kms
           console.log(`node ${cheat.staker} returned a wrong cfrag it signed: ${cheat.reason}`);
           if (args.noReport) return;
           const { adjudicator } = await loadDeployment(hre);
-          const outcome = await submitEvidence(adjudicator, await signerFor(hre, args.from), cheat.evidence);
+          const outcome = await reportEvidence(adjudicator, await signerFor(hre, args.from), cheat.evidence);
           console.log(
-            `reported: verdict ${outcome.verdict}, penalty ${formatKms(outcome.penalty)} KMS, reward ${formatKms(outcome.reward)} KMS`,
+            `reported: verdict ${outcome.verdictName}, penalty ${formatKms(outcome.penalty)} KMS, reward ${formatKms(outcome.reward)} KMS`,
           );
         },
       });

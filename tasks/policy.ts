@@ -2,9 +2,9 @@
 // revocation, refund, withdraw fees, inspect, set a node's minimum fee rate. Thin: parse, call src/policy, print.
 import { randomBytes } from "node:crypto";
 import { types } from "hardhat/config";
-import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { getBytes, hexlify } from "ethers";
 import { kms } from "./scope";
+import { FROM, signerFor } from "./accounts";
 import { loadDeployment } from "../src/deployment";
 import { formatKms } from "../src/units";
 import { loadActiveNodes, sampleNodes } from "../src/staking";
@@ -28,13 +28,6 @@ import {
 } from "../src/policy";
 
 /** The signer for `from` (an address among the configured accounts), or the first account. */
-async function signerFor(hre: HardhatRuntimeEnvironment, from?: string) {
-  if (!from) return (await hre.ethers.getSigners())[0];
-  return hre.ethers.getSigner(hre.ethers.getAddress(from));
-}
-
-const FROM = "Account that sends the transaction (default: the first configured account)";
-
 kms
   .task("create-policy", "Creates a policy and pays its deposit: fee rate × periods × nodes")
   .addOptionalParam("nodes", "Comma-separated staker addresses", undefined, types.string)

@@ -1,8 +1,8 @@
 // Staking tasks: deposit, lock, prolong, bond an operator, commit, mint, withdraw, inspect, advance time.
 // Thin: parse arguments, call src/staking, print.
 import { types } from "hardhat/config";
-import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { kms } from "./scope";
+import { FROM, signerFor } from "./accounts";
 import { loadDeployment } from "../src/deployment";
 import { formatKms, parseKms } from "../src/units";
 import {
@@ -20,13 +20,6 @@ import {
 } from "../src/staking";
 
 /** The signer for `from` (an address among the configured accounts), or the first account. */
-async function signerFor(hre: HardhatRuntimeEnvironment, from?: string) {
-  if (!from) return (await hre.ethers.getSigners())[0];
-  return hre.ethers.getSigner(hre.ethers.getAddress(from));
-}
-
-const FROM = "Account that sends the transaction (default: the first configured account)";
-
 kms
   .task("deposit", "Deposits KMS into the staking escrow, optionally locking it")
   .addParam("amount", "Amount in KMS, e.g. 15000 or 0.5", undefined, types.string)

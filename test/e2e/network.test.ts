@@ -14,7 +14,7 @@ import { AliceKeys } from "../../src/client/keys";
 import { grant } from "../../src/client/alice";
 import { encryptBytes } from "../../src/client/enrico";
 import { decryptBytes, NotEnoughCFragsError, type CheatingNode } from "../../src/client/bob";
-import { submitEvidence } from "../../src/client/report";
+import { reportEvidence } from "../../src/slashing";
 import { publicKeyOf, type PolicyGrant } from "../../src/client/grant";
 import { sealKFrag } from "../../src/network/delivery";
 import { deliveryDigest } from "../../src/network/protocol";
@@ -292,21 +292,21 @@ describe("umbral-kms network (end to end)", function () {
     const { policy, bobSk, deployment, signers, specs } = await fresh({ cheaters: [0, 1] });
     const reporter = signers[12];
     const cheaters: CheatingNode[] = [];
-    const outcomes: Awaited<ReturnType<typeof submitEvidence>>[] = [];
+    const outcomes: Awaited<ReturnType<typeof reportEvidence>>[] = [];
     const stakeBefore = await deployment.escrow.stakeOf(await specs[0].staker.getAddress());
     const balanceBefore = await deployment.token.balanceOf(reporter.address);
     const sealed = await encryptBytes(publicKeyOf(policy.delegatingKey), new TextEncoder().encode("despite cheaters"));
     const opened = await decryptBytes(policy, bobSk, sealed, {
       onCheat: async (cheat) => {
         cheaters.push(cheat);
-        outcomes.push(await submitEvidence(deployment.adjudicator, reporter, cheat.evidence));
+        outcomes.push(await reportEvidence(deployment.adjudicator, reporter, cheat.evidence));
       },
     });
     expect(new TextDecoder().decode(opened)).to.equal("despite cheaters");
     // Bob stops at the first 3 good cfrags, so each cheater is caught only if it answered before that.
     expect(cheaters.length).to.be.greaterThan(0);
     for (const outcome of outcomes) {
-      expect(outcome.verdict).to.not.equal("Correct");
+      expect(outcome.verdictName).to.not.equal("Correct");
       expect(outcome.penalty).to.be.greaterThan(0n);
       expect(outcome.reward).to.be.greaterThan(0n);
     }
