@@ -13,7 +13,7 @@ import {
   type WeightedNode,
 } from "../../../src/staking";
 import { DEFAULT_ISSUANCE_RATE } from "../../../ignition/modules/KMS";
-import { LOCKS, advancePeriods, stakedFixture } from "./helpers";
+import { LOCKS, MIN_OPERATOR_PERIODS, advancePeriods, stakedFixture } from "./helpers";
 
 const seed = (text: string) => new TextEncoder().encode(text);
 
@@ -110,6 +110,17 @@ describe("staking toolkit", function () {
       nodes = await loadActiveNodes(escrow);
       expect(nodes.map((n) => n.staker)).to.deep.equal([alice.address]);
       expect(await loadActiveNodes(escrow, { lockedUntil: 10n ** 9n })).to.deep.equal([]);
+    });
+
+    it("keeps only nodes whose lock lets them commit to every period before lockedUntil", async function () {
+      const { escrow, aliceOp, alice } = await loadFixture(stakedFixture);
+      await escrow.connect(aliceOp).commitToNextPeriod();
+      const [, unlock] = await escrow.getLock(alice.address);
+      // Committing to period p needs unlock > p + MIN_OPERATOR_PERIODS; the last servable period is lockedUntil - 1.
+      expect(await loadActiveNodes(escrow, { lockedUntil: unlock - MIN_OPERATOR_PERIODS })).to.deep.equal([
+        { staker: alice.address, weight: LOCKS[0] },
+      ]);
+      expect(await loadActiveNodes(escrow, { lockedUntil: unlock - MIN_OPERATOR_PERIODS + 1n })).to.deep.equal([]);
     });
   });
 });
