@@ -8,7 +8,7 @@ import { loadDeployment } from "../src/deployment";
 import { parseKms, formatKms } from "../src/units";
 import { startNode } from "../src/node/daemon";
 import { AliceKeys, createKeyFile, parsePublicKey, readBobKey } from "../src/client/keys";
-import { grant, revoke } from "../src/client/alice";
+import { grant } from "../src/client/alice";
 import { encryptFile } from "../src/client/enrico";
 import { decryptFile } from "../src/client/bob";
 import { reportEvidence } from "../src/slashing";
@@ -135,14 +135,12 @@ kms
   );
 
 kms
-  .task("revoke", "Alice revokes a policy: nodes stop serving it and unused periods are refunded")
+  .task("revoke", "Alice revokes the policy of a grant file (kms revoke-policy by the grant's policy id)")
   .addParam("grant", "The grant file", undefined, types.string)
   .addOptionalParam("from", "The policy owner's account", undefined, types.string)
   .setAction(async (args: { grant: string; from?: string }, hre) => {
-    const { policyManager } = await loadDeployment(hre);
-    const policy = readGrant(args.grant);
-    const refund = await revoke(policyManager, await signerFor(hre, args.from), policy.policyId);
-    console.log(`policy ${policy.policyId} revoked; refunded ${formatKms(refund)} KMS`);
+    const { policyId } = readGrant(args.grant);
+    return hre.run({ scope: "kms", task: "revoke-policy" }, { id: policyId, from: args.from });
   });
 
 kms

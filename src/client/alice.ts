@@ -1,10 +1,10 @@
 // Alice: grants Bob m-of-n access through staked nodes (sample by stake, make kfrags, pay the policy
-// deposit, deliver one kfrag to each node), and revokes.
+// deposit, deliver one kfrag to each node). Revocation is src/policy's revokePolicy.
 import { randomBytes } from "@noble/hashes/utils";
 import { getBytes, type Signer } from "ethers";
 import type { KMSToken, NodeDirectory, PolicyManager, StakingEscrow } from "../../typechain-types";
 import { generateKFrags, type PublicKey } from "../umbral";
-import { createPolicy, randomPolicyId, revokePolicy } from "../policy";
+import { createPolicy, randomPolicyId } from "../policy";
 import { loadActiveNodes, sampleNodes } from "../staking";
 import { nodeContactOf, type NodeContact } from "../network/chain";
 import { sealKFrag } from "../network/delivery";
@@ -134,11 +134,6 @@ export async function grant(contracts: GrantContracts, request: GrantRequest): P
     startPeriod: created.record.startPeriod.toString(),
     endPeriod: created.record.endPeriod.toString(),
   };
-}
-
-/** Revokes the policy of `grantInfo` as its owner; returns the refund in wei. */
-export function revoke(policyManager: PolicyManager, owner: Signer, policyId: string): Promise<bigint> {
-  return revokePolicy(policyManager, owner, policyId);
 }
 
 function hex(bytes: Uint8Array): string {
