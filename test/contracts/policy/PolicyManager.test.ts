@@ -146,15 +146,13 @@ describe("PolicyManager", function () {
           ),
         );
         const create = () =>
-          pm
-            .connect(bob)
-            .createPolicyWithPermit(pid(7), bob.address, [nodes[0].address], start + 4n, RATE, {
-              value,
-              deadline,
-              v: sig.v,
-              r: sig.r,
-              s: sig.s,
-            });
+          pm.connect(bob).createPolicyWithPermit(pid(7), bob.address, [nodes[0].address], start + 4n, RATE, {
+            value,
+            deadline,
+            v: sig.v,
+            r: sig.r,
+            s: sig.s,
+          });
         const snapshot = await ethers.provider.send("evm_snapshot", []);
         await expect(create())
           .to.emit(pm, "PolicyCreated")

@@ -3,6 +3,7 @@
 // set a node's minimum fee rate, and the input errors caught before anything is sent.
 import { expect } from "chai";
 import hre from "hardhat";
+import { HardhatPluginError } from "hardhat/plugins";
 import { loadDeployment } from "../../../src/deployment";
 import { advancePeriods, bondOperator, commit, deposit } from "../../../src/staking";
 import {
@@ -19,6 +20,18 @@ const KMS = 10n ** 18n;
 
 function run<T = unknown>(task: string, args: Record<string, unknown> = {}): Promise<T> {
   return hre.run({ scope: "kms", task }, args) as Promise<T>;
+}
+
+/** The tasks wrap user-facing failures in a HardhatPluginError (one clear line); the cause is its parent. */
+async function expectTaskError(promise: Promise<unknown>, type: new (...args: never[]) => Error, message?: RegExp) {
+  const error = await promise.then(
+    () => expect.fail("the task succeeded"),
+    (e: unknown) => e,
+  );
+  expect(error).to.be.instanceOf(HardhatPluginError);
+  const parent = (error as HardhatPluginError).parent;
+  expect(parent).to.be.instanceOf(type);
+  if (message) expect((parent as Error).message).to.match(message);
 }
 
 describe("policy tasks", function () {
@@ -80,6 +93,7 @@ describe("policy tasks", function () {
     // Settled now: periods start..start+2; node 2 missed start+1 and start+2.
     const refund = await run<bigint>("refund", { id: created.policyId, from: alice.address });
     expect(refund).to.equal(KMS);
+    // (Hardhat's in-process network reports the revert as a plain error, a remote node as a CALL_EXCEPTION.)
     await expect(run("refund", { id: created.policyId, from: alice.address })).to.be.rejectedWith(/NothingToRefund/);
 
     state = await run<PolicyState>("policy", { id: created.policyId });
@@ -138,21 +152,19 @@ describe("policy tasks", function () {
   it("rejects malformed input before sending anything", async function () {
     const signers = await hre.ethers.getSigners();
     const node = signers[1].address;
-    await expect(run("create-policy", { nodes: node, periods: "0", feeRate: "1" })).to.be.rejectedWith(
-      InvalidPeriodsError,
-    );
-    await expect(run("create-policy", { nodes: node, periods: "2", feeRate: "0.0000000001" })).to.be.rejectedWith(
+    await expectTaskError(run("create-policy", { nodes: node, periods: "0", feeRate: "1" }), InvalidPeriodsError);
+    await expectTaskError(
+      run("create-policy", { nodes: node, periods: "2", feeRate: "0.0000000001" }),
       InvalidFeeRateError,
       /9 decimals/,
     );
-    await expect(run("create-policy", { nodes: "0x1234", periods: "2", feeRate: "1" })).to.be.rejectedWith(
-      InvalidNodeListError,
-    );
-    await expect(run("create-policy", { nodes: `${node},${node}`, periods: "2", feeRate: "1" })).to.be.rejectedWith(
+    await expectTaskError(run("create-policy", { nodes: "0x1234", periods: "2", feeRate: "1" }), InvalidNodeListError);
+    await expectTaskError(
+      run("create-policy", { nodes: `${node},${node}`, periods: "2", feeRate: "1" }),
       InvalidNodeListError,
       /twice/,
     );
-    await expect(run("create-policy", { periods: "2", feeRate: "1" })).to.be.rejectedWith(InvalidNodeListError);
-    await expect(run("policy", { id: "0x1234" })).to.be.rejectedWith(InvalidPolicyIdError);
+    await expectTaskError(run("create-policy", { periods: "2", feeRate: "1" }), InvalidNodeListError);
+    await expectTaskError(run("policy", { id: "0x1234" }), InvalidPolicyIdError);
   });
 });
