@@ -1,98 +1,171 @@
-// Property test: random commitments and lock top-ups over several periods, checked against a plain model of
-// the reward rules. Whatever the schedule, every staker gets exactly its model reward, a period's rewards
-// never exceed its issuance, and the reserve shrinks by exactly what is minted.
+// Property test: random commitments, lock top-ups and slashes over several periods, checked against a plain
+// model of the reward rules. Whatever the schedule and the minting order, every staker ends with exactly its
+// model stake and lock, `lockedPerPeriod` and the issuances match the model, a period's rewards never exceed its
+// issuance, and the reserve moves only by what is minted (out) and what slashing returns (in).
 import { expect } from "chai";
 import fc from "fast-check";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { LOCKS, RESERVE, advancePeriods, issuanceFrom, kms, share, stakedFixture } from "./helpers";
+import { LOCKS, MIN_STAKE, RESERVE, advancePeriods, issuanceFrom, kms, share, stakedFixture } from "./helpers";
 
 interface Action {
   staker: number;
-  kind: "commit" | "topUp";
+  kind: "commit" | "topUp" | "slash";
   amount: number;
+  rewardShare: number;
 }
 
 const action = fc.record({
   staker: fc.integer({ min: 0, max: 2 }),
-  kind: fc.constantFrom<"commit" | "topUp">("commit", "commit", "topUp"),
-  amount: fc.integer({ min: 1, max: 5_000 }),
+  kind: fc.constantFrom<Action["kind"]>("commit", "commit", "commit", "topUp", "slash"),
+  amount: fc.integer({ min: 1, max: 3_000 }),
+  rewardShare: fc.integer({ min: 0, max: 100 }),
 });
 
+/** The escrow's reward rules written plainly: per-period weights, no packing, no O(1) tricks. */
+class Model {
+  readonly weights = new Map<bigint, bigint[]>();
+  readonly issuance = new Map<bigint, bigint>();
+  readonly committed: bigint[][] = [[], [], []];
+  readonly locked = [...LOCKS];
+  readonly stake = [...LOCKS];
+  unallocated = RESERVE;
+  minted = 0n;
+  returned = 0n;
+  paidToReporter = 0n;
+
+  total(p: bigint): bigint {
+    const w = this.weights.get(p) ?? [0n, 0n, 0n];
+    return w[0] + w[1] + w[2];
+  }
+
+  reward(i: number, p: bigint): bigint {
+    const total = this.total(p);
+    return total === 0n ? 0n : share(this.weights.get(p)![i], this.issuance.get(p)!, total);
+  }
+
+  pending(i: number, current: bigint): bigint {
+    return this.committed[i].filter((p) => p < current).reduce((sum, p) => sum + this.reward(i, p), 0n);
+  }
+
+  settle(i: number, current: bigint): void {
+    const reward = this.pending(i, current);
+    this.stake[i] += reward;
+    this.minted += reward;
+    this.committed[i] = this.committed[i].filter((p) => p >= current);
+  }
+
+  addWeight(p: bigint, i: number, v: bigint): void {
+    if (this.total(p) === 0n) {
+      const issuance = issuanceFrom(this.unallocated);
+      this.issuance.set(p, issuance);
+      this.unallocated -= issuance;
+    }
+    const w = this.weights.get(p) ?? [0n, 0n, 0n];
+    w[i] += v;
+    this.weights.set(p, w);
+  }
+
+  subWeight(p: bigint, i: number, v: bigint): void {
+    this.weights.get(p)![i] -= v;
+    if (this.total(p) === 0n) {
+      this.unallocated += this.issuance.get(p)!;
+      this.issuance.set(p, 0n);
+    }
+  }
+
+  commit(i: number, current: bigint): void {
+    this.settle(i, current);
+    this.committed[i].push(current + 1n);
+    this.addWeight(current + 1n, i, this.locked[i]);
+  }
+
+  topUp(i: number, current: bigint, v: bigint): void {
+    this.settle(i, current);
+    this.stake[i] += v;
+    this.locked[i] += v;
+    for (const p of this.committed[i]) this.addWeight(p, i, v);
+  }
+
+  slash(i: number, current: bigint, penalty: bigint, reward: bigint): { taken: bigint; paid: bigint } {
+    this.settle(i, current);
+    const taken = penalty < this.stake[i] ? penalty : this.stake[i];
+    const paid = reward < taken ? reward : taken;
+    this.stake[i] -= taken;
+    if (this.locked[i] > this.stake[i]) {
+      const cut = this.locked[i] - this.stake[i];
+      this.locked[i] = this.stake[i];
+      for (const p of this.committed[i]) this.subWeight(p, i, cut);
+    }
+    this.unallocated += taken - paid;
+    this.returned += taken - paid;
+    this.paidToReporter += paid;
+    return { taken, paid };
+  }
+}
+
 describe("StakingEscrow properties", function () {
-  it("pays every staker its exact proportional share of each committed period", async function () {
+  it("matches the plain model of rewards, locks and slashing, whatever the schedule", async function () {
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.array(action, { maxLength: 6 }), { minLength: 1, maxLength: 5 }),
         fc.constantFrom([0, 1, 2], [2, 1, 0], [1, 2, 0]),
         async (schedule: Action[][], mintOrder: readonly number[]) => {
-          const { escrow, token, stakers, operators } = await loadFixture(stakedFixture);
-          // The model: per period, each staker's weight and the total; the issuance fixed on first stake.
-          const weights = new Map<bigint, bigint[]>();
-          const issuance = new Map<bigint, bigint>();
-          const committed: bigint[][] = [[], [], []];
-          const locked = [...LOCKS];
-          const deposited = [...LOCKS];
-          let unallocated = RESERVE;
-          const addWeight = (p: bigint, i: number, v: bigint) => {
-            const w = weights.get(p) ?? [0n, 0n, 0n];
-            if (w[0] + w[1] + w[2] === 0n) {
-              const iss = issuanceFrom(unallocated);
-              issuance.set(p, iss);
-              unallocated -= iss;
-            }
-            w[i] += v;
-            weights.set(p, w);
-          };
+          const { escrow, token, stakers, operators, adjudicator, reporter } = await loadFixture(stakedFixture);
+          await escrow.setAdjudicator(adjudicator.address);
+          const reporterBefore = await token.balanceOf(reporter.address);
+          const model = new Model();
 
           for (const period of schedule) {
             const current = await escrow.getCurrentPeriod();
-            for (const { staker: i, kind, amount } of period) {
+            for (const { staker: i, kind, amount, rewardShare } of period) {
+              const v = kms(amount);
               if (kind === "commit") {
-                if (committed[i].includes(current + 1n)) continue;
+                // Skip what the escrow must refuse (tested elsewhere): a second commit, an empty lock.
+                if (model.committed[i].includes(current + 1n) || model.locked[i] === 0n) continue;
                 await escrow.connect(operators[i]).commitToNextPeriod();
-                committed[i].push(current + 1n);
-                addWeight(current + 1n, i, locked[i]);
-              } else {
-                const v = kms(amount);
+                model.commit(i, current);
+              } else if (kind === "topUp") {
+                if (model.locked[i] + v < MIN_STAKE) continue;
                 await escrow.connect(stakers[i]).deposit(v);
                 await escrow.connect(stakers[i]).lock(v, 0n);
-                deposited[i] += v;
-                locked[i] += v;
-                for (const p of committed[i]) if (p >= current) addWeight(p, i, v);
+                model.topUp(i, current, v);
+              } else {
+                const reward = (v * BigInt(rewardShare)) / 100n;
+                const { taken, paid } = model.slash(i, current, v, reward);
+                await expect(escrow.connect(adjudicator).slash(stakers[i].address, v, reporter.address, reward))
+                  .to.emit(escrow, "Slashed")
+                  .withArgs(stakers[i].address, taken, reporter.address, paid);
               }
             }
             await advancePeriods(escrow, 1);
           }
           await advancePeriods(escrow, 1);
 
-          for (const [p, w] of weights) {
+          for (const [p, w] of model.weights) {
             expect(await escrow.lockedPerPeriod(p)).to.equal(w[0] + w[1] + w[2]);
-            expect(await escrow.issuanceOf(p)).to.equal(issuance.get(p));
+            expect(await escrow.issuanceOf(p)).to.equal(model.issuance.get(p));
+            const paid = [0, 1, 2].reduce((sum, i) => sum + model.reward(i, p), 0n);
+            expect(paid).to.be.lessThanOrEqual(model.issuance.get(p)!);
           }
-          expect(await escrow.unallocatedReserve()).to.equal(unallocated);
+          expect(await escrow.unallocatedReserve()).to.equal(model.unallocated);
 
-          let minted = 0n;
+          const current = await escrow.getCurrentPeriod();
           for (const i of mintOrder) {
-            let reward = 0n;
-            for (const p of committed[i]) {
-              const w = weights.get(p)!;
-              reward += share(w[i], issuance.get(p)!, w[0] + w[1] + w[2]);
-            }
-            if ((await escrow.pendingReward(stakers[i].address)) > 0n) await escrow.connect(stakers[i]).mint();
-            expect(await escrow.stakeOf(stakers[i].address)).to.equal(deposited[i] + reward);
-            minted += reward;
+            const pending = model.pending(i, current);
+            expect(await escrow.pendingReward(stakers[i].address)).to.equal(pending);
+            if (pending > 0n) await escrow.connect(stakers[i]).mint();
+            model.settle(i, current);
+            expect(await escrow.stakeOf(stakers[i].address)).to.equal(model.stake[i]);
+            expect((await escrow.getLock(stakers[i].address))[0]).to.equal(model.locked[i]);
           }
-          for (const [p, w] of weights) {
-            const total = w[0] + w[1] + w[2];
-            const paid = w.reduce((sum, wi) => sum + share(wi, issuance.get(p)!, total), 0n);
-            expect(paid).to.be.lessThanOrEqual(issuance.get(p)!);
-          }
+
           const balance = await token.balanceOf(await escrow.getAddress());
-          const stakes = deposited.reduce((a, b) => a + b, 0n) + minted;
-          expect(balance - stakes).to.equal(RESERVE - minted);
+          const stakes = model.stake.reduce((a, b) => a + b, 0n);
+          expect(balance - stakes).to.equal(RESERVE - model.minted + model.returned);
+          expect((await token.balanceOf(reporter.address)) - reporterBefore).to.equal(model.paidToReporter);
         },
       ),
-      { numRuns: 12 },
+      { numRuns: 40 },
     );
   });
 });
