@@ -141,7 +141,7 @@ interface IStakingEscrow {
     /// @notice `operator` is, or was, bonded to another staker, `staker`.
     error OperatorAlreadyBonded(address operator, address staker);
 
-    /// @notice `operator` holds a stake, so it cannot be another staker's operator.
+    /// @notice `operator` holds a stake or unminted rewards, so it cannot be another staker's operator.
     error OperatorIsStaker(address operator);
 
     /// @notice `operator` is already the staker's operator.
@@ -200,7 +200,6 @@ interface IStakingEscrow {
 
     /// @notice Denominator of {issuanceRate} (10^18).
     /// @return The denominator.
-    // solhint-disable-next-line func-name-mixedcase
     function ISSUANCE_RATE_DENOMINATOR() external view returns (uint256);
 
     /// @notice The policy manager told of every commitment, 0 until set.

@@ -239,7 +239,11 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
         if (operator != address(0)) {
             address owner_ = stakerFromOperator[operator];
             if (owner_ == address(0)) {
-                if (operator != msg.sender && _stakers[operator].stake != 0) revert OperatorIsStaker(operator);
+                // A staker, even one left only with unminted rewards, cannot become another staker's operator.
+                if (operator != msg.sender) {
+                    Staker storage other = _stakers[operator];
+                    if (other.stake != 0 || other.lastCommittedPeriod != 0) revert OperatorIsStaker(operator);
+                }
                 stakerFromOperator[operator] = msg.sender;
             } else if (owner_ != msg.sender) {
                 revert OperatorAlreadyBonded(operator, owner_);

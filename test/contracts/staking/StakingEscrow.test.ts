@@ -560,6 +560,19 @@ describe("StakingEscrow", function () {
           .withArgs(bob.address);
       });
 
+      it("on an operator that holds only unminted rewards of an old stake", async function () {
+        const { escrow, alice, bob, bobOp } = await loadFixture(stakedFixture);
+        await escrow.connect(bobOp).commitToNextPeriod();
+        await advancePeriods(escrow, LOCK_PERIODS);
+        await escrow.connect(bob).withdraw(LOCKS[1]);
+        expect(await escrow.stakeOf(bob.address)).to.equal(0n);
+        expect(await escrow.pendingReward(bob.address)).to.be.greaterThan(0n);
+        await escrow.connect(alice).lock(LOCKS[0], MIN_LOCK);
+        await expect(escrow.connect(alice).bondOperator(bob.address))
+          .to.be.revertedWithCustomError(escrow, "OperatorIsStaker")
+          .withArgs(bob.address);
+      });
+
       it("on the current operator", async function () {
         const { escrow, alice, aliceOp } = await loadFixture(stakedFixture);
         await expect(escrow.connect(alice).bondOperator(aliceOp.address))
