@@ -2,7 +2,7 @@
 // Thin: parse arguments, call src/staking, print.
 import { types } from "hardhat/config";
 import { kms } from "./scope";
-import { FROM, signerFor } from "./accounts";
+import { addressFor, FROM, signerFor } from "./accounts";
 import { loadDeployment } from "../src/deployment";
 import { formatKms, parseKms } from "../src/units";
 import {
@@ -73,7 +73,7 @@ kms
   .setAction(async (args: { operator: string; from?: string }, hre) => {
     const { escrow } = await loadDeployment(hre);
     const signer = await signerFor(hre, args.from);
-    const operator = hre.ethers.getAddress(args.operator);
+    const operator = await addressFor(hre, args.operator);
     await bondOperator(escrow, signer, operator);
     console.log(`${signer.address} bonded operator ${operator}`);
   });
@@ -116,10 +116,10 @@ kms
 
 kms
   .task("staker", "Prints a staker's stake, lock, operator, committed periods and pending reward")
-  .addParam("address", "Staker address", undefined, types.string)
+  .addParam("address", "Staker: address or account index (#3)", undefined, types.string)
   .setAction(async (args: { address: string }, hre) => {
     const { escrow } = await loadDeployment(hre);
-    const summary = await describeStaker(escrow, hre.ethers.getAddress(args.address));
+    const summary = await describeStaker(escrow, await addressFor(hre, args.address));
     for (const line of formatStaker(summary)) console.log(line);
     return summary;
   });
