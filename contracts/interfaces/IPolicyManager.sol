@@ -136,7 +136,7 @@ interface IPolicyManager is IPolicyCommitHook {
     /// @notice The node list is not in ascending address order at `index`.
     error NodesNotAscending(uint256 index);
 
-    /// @notice The escrow's `getStakerInfo(node)` reverted or returned too little data.
+    /// @notice The escrow's `operatorOf(node)` or `getLock(node)` reverted or returned too little data.
     error EscrowCallFailed(address node);
 
     /// @notice `node` has no bonded operator.

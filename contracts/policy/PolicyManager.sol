@@ -28,7 +28,7 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
     using SafeERC20 for IERC20;
 
     /// @inheritdoc IPolicyManager
-    /// @dev Creation costs about 30k gas per node and refund/revoke loop over the nodes too; 32 keeps every
+    /// @dev Creation costs about 36k gas per node and refund/revoke loop over the nodes too; 32 keeps every
     /// policy call near or under 1.2M gas, far below a block, while covering any practical m-of-n split.
     uint256 public constant MAX_NODES = 32;
 
@@ -396,12 +396,13 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
         }
     }
 
-    /// @dev Reverts unless `node` has a bonded operator and a lock of positive value through `endPeriod`. One
-    /// `getStakerInfo` call reads both (they live in the same staker record); decoding only the three words used,
-    /// in scratch memory, saves about 400 gas per node over the generic decoder of the seven-field struct.
+    /// @dev Reverts unless `node` has a bonded operator and a lock of positive value through `endPeriod`. Two
+    /// small escrow views (`operatorOf`, `getLock`) decoded in scratch memory cost about 1k gas less per node than
+    /// one `getStakerInfo`, whose seven-field struct the escrow builds and encodes.
     function _checkNode(address node, uint256 endPeriod) private view {
         address escrow_ = address(_escrow);
-        bytes4 selector = IStakingEscrow.getStakerInfo.selector;
+        bytes4 operatorOf = IStakingEscrow.operatorOf.selector;
+        bytes4 getLock = IStakingEscrow.getLock.selector;
         bool ok;
         address operator;
         uint256 lockedValue;
@@ -409,14 +410,18 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
         assembly ("memory-safe") {
             // Scratch space past the free-memory pointer: nothing is allocated, so it may be overwritten.
             let ptr := mload(0x40)
-            mstore(ptr, selector)
+            mstore(ptr, operatorOf)
             mstore(add(ptr, 4), node)
-            ok := staticcall(gas(), escrow_, ptr, 36, ptr, 0xe0)
-            // Yul evaluates arguments right to left, so the size is read in its own statement, after the call.
-            ok := and(ok, gt(returndatasize(), 0xdf))
-            operator := mload(ptr) // StakerInfo.operator
-            lockedValue := mload(add(ptr, 0x40)) // StakerInfo.lockedValue
-            unlockPeriod := mload(add(ptr, 0x60)) // StakerInfo.unlockPeriod
+            ok := staticcall(gas(), escrow_, ptr, 36, ptr, 0x20)
+            // Yul evaluates arguments right to left, so each size is read in its own statement, after its call.
+            ok := and(ok, gt(returndatasize(), 0x1f))
+            operator := and(mload(ptr), 0xffffffffffffffffffffffffffffffffffffffff)
+            mstore(ptr, getLock)
+            mstore(add(ptr, 4), node)
+            let lockOk := staticcall(gas(), escrow_, ptr, 36, ptr, 0x40)
+            ok := and(ok, and(lockOk, gt(returndatasize(), 0x3f)))
+            lockedValue := mload(ptr)
+            unlockPeriod := mload(add(ptr, 0x20))
         }
         if (!ok) revert EscrowCallFailed(node);
         if (operator == address(0)) revert NodeNotBonded(node);
@@ -430,30 +435,44 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
     /// one period ahead); periods up to the cursor that the node already committed to are credited here, since
     /// their commitment will not come again.
     function _addToNode(address nodeAddress, uint256 current, uint256 endPeriod, uint256 units) private {
-        NodeSlot memory node = _nodes[nodeAddress];
-        if (units < node.minFeeRate) {
-            revert FeeRateBelowNodeMinimum(nodeAddress, units * FEE_UNIT, uint256(node.minFeeRate) * FEE_UNIT);
+        // The node's slot handled as one word (layout of NodeSlot, low bits first: rate 0–63, cursor 64–95,
+        // cursorCommitted 96–103, previousCommitted 104–111, fees 112–175, minFeeRate 176–239): one load, one
+        // store and no unpacking of untouched fields, ~400 gas per node below the struct copy.
+        NodeSlot storage node = _nodes[nodeAddress];
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(node.slot)
         }
-        uint256 cursor = node.cursor;
+        uint256 minFeeRate = (word >> 176) & type(uint64).max;
+        if (units < minFeeRate) revert FeeRateBelowNodeMinimum(nodeAddress, units * FEE_UNIT, minFeeRate * FEE_UNIT);
+        uint256 cursor = (word >> 64) & type(uint32).max;
         uint256 credit;
         if (cursor == 0) {
             // A node that never committed nor served: start its cursor here (nothing is scheduled before).
-            cursor = current;
-            node.cursor = uint32(current); // current < endPeriod ≤ 2^32 − 1
+            cursor = current; // current < endPeriod ≤ 2^32 − 1
+            word |= current << 64;
         } else if (cursor == current) {
-            if (node.cursorCommitted) credit = units;
+            if ((word >> 96) & 0xff != 0) credit = units; // cursorCommitted
         } else if (cursor > current) {
             // cursor == current + 1, reached only by a commitment.
-            if (node.previousCommitted) credit = units;
+            if ((word >> 104) & 0xff != 0) credit = units; // previousCommitted
             if (endPeriod > cursor) credit += units;
         }
         if (endPeriod > cursor) {
-            // Checked: the sum of live rates is bounded by the deposits (< 2^64 units); SafeCast for the operand.
-            node.rate += SafeCast.toUint64(units);
+            // The sum of live rates is bounded by the deposits (< 2^64 units): the check never fails in practice.
+            uint256 rate = (word & type(uint64).max) + units;
+            if (rate > type(uint64).max) revert SafeCast.SafeCastOverflowedUintDowncast(64, rate);
+            word = (word & ~uint256(type(uint64).max)) | rate;
             _rateDrops[nodeAddress][endPeriod] += units;
         }
-        if (credit != 0) node.fees += uint64(credit); // credit ≤ 2 × units < 2^65 is cast after the check above
-        _nodes[nodeAddress] = node;
+        if (credit != 0) {
+            uint256 fees = ((word >> 112) & type(uint64).max) + credit;
+            if (fees > type(uint64).max) revert SafeCast.SafeCastOverflowedUintDowncast(64, fees);
+            word = (word & ~(uint256(type(uint64).max) << 112)) | (fees << 112);
+        }
+        assembly ("memory-safe") {
+            sstore(node.slot, word)
+        }
     }
 
     /// @dev Ends an already verified policy after the current period and refunds the rest.

@@ -29,7 +29,7 @@ contract PolicyEscrowMock {
     // solhint-enable immutable-vars-naming
     /// @notice The hook told of commitments.
     address public policyManager;
-    /// @notice When set, {getStakerInfo} reverts (to test the manager's handling of a failing escrow).
+    /// @notice When set, {getLock} and {getStakerInfo} revert (to test the manager's handling of a failing escrow).
     bool public broken;
 
     mapping(address staker => address) private _operators;
@@ -50,7 +50,7 @@ contract PolicyEscrowMock {
         policyManager = policyManager_;
     }
 
-    /// @notice Makes {getStakerInfo} revert, or work again.
+    /// @notice Makes {getLock} and {getStakerInfo} revert, or work again.
     /// @param broken_ Whether it reverts.
     function setBroken(bool broken_) external {
         broken = broken_;
@@ -112,6 +112,7 @@ contract PolicyEscrowMock {
     /// @return lockedValue Locked amount.
     /// @return unlockPeriod First period it no longer counts.
     function getLock(address staker) external view returns (uint256 lockedValue, uint256 unlockPeriod) {
+        if (broken) revert MockBroken();
         Lock storage lock = _locks[staker];
         return (lock.lockedValue, lock.unlockPeriod);
     }
