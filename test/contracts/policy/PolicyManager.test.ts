@@ -644,6 +644,28 @@ describe("PolicyManager", function () {
         .withArgs(pid(1), p.startPeriod + 1n, RATE);
     });
 
+    it("takes back a next-period credit given at creation when revoked in the same period", async function () {
+      const ctx = await loadFixture(deployPolicyFixture);
+      const { pm, escrow, token, alice, nodes } = ctx;
+      const [n] = nodes;
+      await escrow.commitToNextPeriod(n.address); // commits to start+1 before the policy exists
+      const p = await createPolicy(ctx, { id: pid(1), nodes: [n], periods: 5n });
+      expect((await pm.getNodeFees(n.address)).fees).to.equal(RATE); // start+1 credited at creation, held
+      await expect(pm.connect(alice).revokePolicy(pid(1), p))
+        .to.emit(pm, "PolicyRevoked")
+        .withArgs(pid(1), alice.address, p.startPeriod + 1n, 4n * RATE);
+      const info = await pm.getNodeFees(n.address);
+      expect(info.fees).to.equal(0n);
+      expect(info.rate).to.equal(0n);
+      await advance(3);
+      // The node was never paid for a revoked period; the owner gets the missed start period back.
+      await expect(pm.connect(n).withdrawFees()).to.be.revertedWithCustomError(pm, "NothingToWithdraw");
+      await expect(pm.connect(alice).refund(pid(1), { ...p, endPeriod: p.startPeriod + 1n }))
+        .to.emit(pm, "PolicyRefunded")
+        .withArgs(pid(1), p.startPeriod + 1n, RATE);
+      expect(await token.balanceOf(await pm.getAddress())).to.equal(0n);
+    });
+
     it("reverts for a stranger, a second revocation and an ended policy, moving no tokens", async function () {
       const ctx = await loadFixture(deployPolicyFixture);
       const { pm, alice, stranger, nodes } = ctx;
