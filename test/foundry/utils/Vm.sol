@@ -4,6 +4,13 @@ pragma solidity 0.8.28;
 /// @notice The few forge cheatcodes these tests use (forge-std is not on the npm registry, so this repo
 /// declares the cheatcode interface itself; signatures are forge's).
 interface Vm {
+    /// @notice A log recorded after {recordLogs}.
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+
     function warp(uint256 newTimestamp) external;
     function prank(address msgSender) external;
     function startPrank(address msgSender) external;
@@ -14,6 +21,8 @@ interface Vm {
     function expectRevert(bytes4 revertData) external;
     function expectRevert(bytes calldata revertData) external;
     function label(address account, string calldata newLabel) external;
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory logs);
 }
 
 /// @notice Minimal test base: the cheatcode handle, assertions, and forge's invariant-target hooks.
