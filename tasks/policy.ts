@@ -27,7 +27,6 @@ import {
   type PolicyState,
 } from "../src/policy";
 
-/** The signer for `from` (an address among the configured accounts), or the first account. */
 kms
   .task("create-policy", "Creates a policy and pays its deposit: fee rate × periods × nodes")
   .addOptionalParam("nodes", "Comma-separated staker addresses", undefined, types.string)
