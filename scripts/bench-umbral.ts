@@ -11,6 +11,8 @@ import * as T from "../src/umbral";
 // so that load from other processes hits both alike; the median round is reported.
 const MIN_MS = Number(process.env.BENCH_MIN_MS ?? 2000);
 const ROUNDS = 5;
+// BENCH_ONLY=<regex> times only the matching operations (for measuring one change) and leaves docs/bench.md alone.
+const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null;
 
 /**
  * Mean ms per call over one round of at least `ms` milliseconds (and at least 2 calls), in this process's
@@ -82,6 +84,7 @@ function main(): void {
   const loadBefore = os.loadavg()[0];
   const rows: Row[] = [];
   const add = (op: string, p: Row["path"], ts: () => unknown, wasm: () => unknown): void => {
+    if (ONLY && !ONLY.test(op)) return;
     const row = { op, path: p, ...compare(ts, wasm) };
     rows.push(row);
     console.log(
@@ -198,6 +201,7 @@ function main(): void {
       "(or WASM) would remove.",
     "",
   ];
+  if (ONLY) return;
   const out = path.join(__dirname, "..", "docs", "bench.md");
   writeFileSync(out, lines.join("\n"));
   console.log(`wrote ${out}`);

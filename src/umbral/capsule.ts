@@ -2,9 +2,10 @@
 // delegating secret key, and the self-check s·G = V + h·E that every decoded capsule must pass.
 import {
   bytesEqual,
+  CURVE_ORDER,
   Fn,
   G,
-  mulPublic,
+  isZeroSum,
   mulSecret,
   POINT_SIZE,
   pointFromBytes,
@@ -59,10 +60,13 @@ export class Capsule {
     return capsule;
   }
 
-  /** s·G = V + h·E; all three are public, so variable-time arithmetic is fine. */
+  /**
+   * s·G = V + h·E; all three are public, so variable-time arithmetic is fine. Asked as
+   * s·G − h·E − V = O: G's fixed-base table, one GLV product for E, V added once.
+   */
   private isValid(): boolean {
     const h = hashCapsulePoints(this.e, this.v);
-    return mulPublic(G, this.s).equals(this.v.add(mulPublic(this.e, h)));
+    return isZeroSum([G, this.e, this.v], [this.s, CURVE_ORDER - h, CURVE_ORDER - 1n]);
   }
 
   toBytes(): Uint8Array {

@@ -100,8 +100,13 @@ export class KeyFrag {
     const r = new Unpacker(bytes, "KeyFrag");
     r.array(5);
     r.array(1);
-    const u = pointFromBytes(r.bin(POINT_SIZE, "params.U"), "KeyFrag.params.U");
-    if (!u.equals(U)) throw new DeserializationError("KeyFrag.params.U: not umbral's second generator U");
+    // The only acceptable value is U's own encoding: compare bytes rather than decompress (a square root).
+    const u = r.bin(POINT_SIZE, "params.U");
+    if (!bytesEqual(u, pointToBytes(U))) {
+      throw new DeserializationError(
+        `KeyFrag.params.U: 0x${Buffer.from(u).toString("hex")} is not umbral's second generator U`,
+      );
+    }
     const id = r.bin(KFRAG_ID_SIZE, "id");
     const rk = scalarFromBytes(r.bin(SCALAR_SIZE, "rk"), "KeyFrag.rk");
     const precursor = pointFromBytes(r.bin(POINT_SIZE, "precursor"), "KeyFrag.precursor");

@@ -1,6 +1,6 @@
 // The scheme's top-level operations, mirroring umbral-pre's `pre.rs`: encrypt, decryptOriginal,
 // generateKFrags, reencrypt, decryptReencrypted (with the threshold combination of cfrags).
-import { Fn, linCombSecret, mulPublic, mulSecret, pointToBytes } from "./curve";
+import { CURVE_ORDER, Fn, isZeroSum, linCombSecret, mulSecret, pointToBytes } from "./curve";
 import { Capsule } from "./capsule";
 import { reencryptWith, VerifiedCapsuleFrag } from "./cfrag";
 import { demDecrypt, demEncrypt } from "./dem";
@@ -128,7 +128,8 @@ function openReencrypted(
     dLambdas,
   );
   const h = hashCapsulePoints(capsule.e, capsule.v);
-  if (!mulPublic(delegatingPk.point, capsule.s).equals(mulPublic(ePrime, h).add(vPrime))) {
+  // s·pk_A − h·E'' − V'' = O: one two-point product (shared doublings), V'' added once, projective compare.
+  if (!isZeroSum([delegatingPk.point, ePrime, vPrime], [capsule.s, CURVE_ORDER - h, CURVE_ORDER - 1n])) {
     throw new ReencryptionValidationError(
       `the ${cfrags.length} capsule fragment(s) do not open this capsule: fewer than the policy's threshold, ` +
         "re-encrypted from another capsule, or not verified",

@@ -3,7 +3,7 @@
 // of the same message differ, so tests compare signatures by verifying them, not by bytes.
 import { secp256k1 } from "@noble/curves/secp256k1";
 import { bytesToNumberBE } from "@noble/curves/abstract/utils";
-import { CURVE_ORDER, Fn, G, mulPublic, scalarToBytes, type Point } from "./curve";
+import { CURVE_ORDER, Fn, G, linCombXModN, scalarToBytes, type Point } from "./curve";
 import { DeserializationError } from "./errors";
 import { concat, sha256 } from "./hash";
 import { PublicKey, secretScalar, type SecretKey } from "./keys";
@@ -92,16 +92,15 @@ export class Signature {
 
 /**
  * Low-S ECDSA verification of a 32-byte digest: R = (e/s)·G + (r/s)·Q, accept iff R.x mod n = r.
- * Public inputs only, so variable time is fine; G uses noble's table, Q the GLV/wNAF path.
+ * Public inputs only, so variable time is fine: G uses its fixed-base table, Q the GLV/wNAF path, and R.x is
+ * compared in projective form (no inversion).
  */
 export function verifyDigest(verifyingPk: PublicKey, digest: Uint8Array, sig: Signature): boolean {
   const { r, s } = sig;
   if (r <= 0n || r >= CURVE_ORDER || s <= 0n || s > HALF_ORDER || digest.length !== 32) return false;
   const e = bytesToNumberBE(digest) % CURVE_ORDER;
   const w = Fn.inv(s);
-  const R = mulPublic(G, Fn.mul(e, w)).add(mulPublic(verifyingPk.point, Fn.mul(r, w)));
-  if (R.is0()) return false;
-  return R.toAffine().x % CURVE_ORDER === r;
+  return linCombXModN([G, verifyingPk.point], [Fn.mul(e, w), Fn.mul(r, w)], r);
 }
 
 /** Signs messages with a secret key; cannot be serialized. */

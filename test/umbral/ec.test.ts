@@ -2,8 +2,18 @@
 // reference `multiply` / `verify` on random and edge-case inputs.
 import { expect } from "chai";
 import { secp256k1 } from "@noble/curves/secp256k1";
-import { ctLinComb, ctMul, linCombPublic } from "../../src/umbral/ec";
-import { randomScalar } from "../../src/umbral/curve";
+import {
+  ctLinComb,
+  ctMul,
+  formulasForTests as F,
+  isZeroSumPublic,
+  linCombPublic,
+  linCombXModNPublic,
+  liftX,
+  sqrtP,
+} from "../../src/umbral/ec";
+import { DeserializationError } from "../../src/umbral/errors";
+import { G, pointFromBytes, randomScalar, U, type Point } from "../../src/umbral/curve";
 import { verifyDigest } from "../../src/umbral/signing";
 import { T } from "./oracle";
 
@@ -84,5 +94,169 @@ describe("umbral ec arithmetic", function () {
         secp256k1.verify(high.toBEBytes(), digest, sk.publicKey().toCompressedBytes(), { prehash: false, lowS: false }),
       ).to.equal(true);
     }
+  });
+
+  describe("formulas on edge cases", function () {
+    it("padd, pdbl and madd equal noble's add/double, including O + P, P + P and P + (−P)", function () {
+      for (let i = 0; i < 10; i++) {
+        const p = randomPoint();
+        const q = i === 0 ? Pt.BASE : randomPoint();
+        expect(F.padd(p, q).equals(p.add(q))).to.equal(true);
+        expect(F.madd(p, q).equals(p.add(q))).to.equal(true);
+        expect(F.pdbl(p).equals(p.double())).to.equal(true);
+        // P + P through the addition formulas (complete: no special case for doubling).
+        expect(F.padd(p, p).equals(p.double())).to.equal(true);
+        expect(F.madd(p, p).equals(p.double())).to.equal(true);
+        // P + (−P) = O, O + P = P, P + O = P, 2·O = O.
+        expect(F.padd(p, p.negate()).is0()).to.equal(true);
+        expect(F.madd(p, p.negate()).is0()).to.equal(true);
+        expect(F.padd(Pt.ZERO, p).equals(p)).to.equal(true);
+        expect(F.padd(p, Pt.ZERO).equals(p)).to.equal(true);
+        expect(F.madd(Pt.ZERO, p).equals(p)).to.equal(true);
+        expect(F.pdbl(Pt.ZERO).is0()).to.equal(true);
+      }
+    });
+  });
+
+  describe("fixed-base tables (G, U) for public scalars", function () {
+    // Scalars whose signed 8-bit digits hit the table's edges: digit 128 (no carry), 129 (carry), 255, runs
+    // of carries (0xff…), the top window's carry (n − 1), and single bits.
+    const FIXED_EDGE = [
+      1n,
+      127n,
+      128n,
+      129n,
+      255n,
+      256n,
+      0x8080n,
+      0x8181n,
+      (1n << 255n) + 1n,
+      (1n << 248n) * 0x80n,
+      (1n << 256n) - 1n - (1n << 255n),
+      N - 1n,
+      N - 128n,
+      N - 129n,
+      N >> 1n,
+      0x8080808080808080808080808080808080808080808080808080808080808080n % N,
+      0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffn % N,
+    ];
+
+    it("linCombPublic on G and U equals noble's multiply for edge and random scalars", function () {
+      for (const base of [G, U]) {
+        for (const k of [...FIXED_EDGE, ...Array.from({ length: 30 }, randomScalar)]) {
+          expect(linCombPublic([base], [k]).equals(base.multiply(k)), `k = 0x${k.toString(16)}`).to.equal(true);
+        }
+        expect(linCombPublic([base], [0n]).is0()).to.equal(true);
+        expect(linCombPublic([base, base], [5n, N - 5n]).is0()).to.equal(true);
+      }
+    });
+
+    it("mixes fixed bases with variable ones: a·G + b·U + c·Q equals noble", function () {
+      for (let i = 0; i < 10; i++) {
+        const q = randomPoint();
+        const [a, b, c] = [randomScalar(), randomScalar(), randomScalar()];
+        const expected = G.multiply(a).add(U.multiply(b)).add(q.multiply(c));
+        expect(linCombPublic([G, U, q], [a, b, c]).equals(expected)).to.equal(true);
+      }
+    });
+  });
+
+  describe("public multi-scalar products: short, negative and ±1 scalars", function () {
+    const short = () => randomScalar() >> 128n; // below 2^128: no GLV split
+
+    it("equals noble for scalars below 2^128, n − k for short k, and ±1", function () {
+      for (let i = 0; i < 10; i++) {
+        const ps = [randomPoint(), randomPoint(), randomPoint(), randomPoint()];
+        const ks = [short(), N - short(), 1n, N - 1n];
+        const expected = ps.reduce((acc, p, j) => acc.add(p.multiply(ks[j])), Pt.ZERO);
+        expect(linCombPublic(ps, ks).equals(expected)).to.equal(true);
+      }
+      const q = randomPoint();
+      for (const k of [2n, 3n, (1n << 128n) - 1n, 1n << 128n, N - 2n, N - (1n << 128n) + 1n, N - (1n << 128n)]) {
+        expect(linCombPublic([q], [k]).equals(q.multiply(k)), `k = ${k}`).to.equal(true);
+      }
+    });
+
+    it("handles P + P, P + (−P) and the identity among the ±1 terms", function () {
+      const q = randomPoint();
+      expect(linCombPublic([q, q], [1n, 1n]).equals(q.double())).to.equal(true);
+      expect(linCombPublic([q, q], [1n, N - 1n]).is0()).to.equal(true);
+      expect(linCombPublic([q, q.negate()], [1n, 1n]).is0()).to.equal(true);
+      expect(linCombPublic([Pt.ZERO, q], [1n, 1n]).equals(q)).to.equal(true);
+      expect(linCombPublic([q, q], [3n, N - 1n]).equals(q.double())).to.equal(true);
+    });
+
+    it("isZeroSumPublic is true exactly when the sum is the identity", function () {
+      for (let i = 0; i < 10; i++) {
+        const e = randomPoint();
+        const [s, h] = [randomScalar(), randomScalar()];
+        // s·G = V + h·E for V = s·G − h·E
+        const v = G.multiply(s).subtract(e.multiply(h));
+        expect(isZeroSumPublic([G, e, v], [s, N - h, N - 1n])).to.equal(true);
+        expect(isZeroSumPublic([G, e, v], [s + 1n, N - h, N - 1n])).to.equal(false);
+        expect(isZeroSumPublic([G, e, v.add(Pt.BASE)], [s, N - h, N - 1n])).to.equal(false);
+      }
+      expect(isZeroSumPublic([], [])).to.equal(true);
+      expect(isZeroSumPublic([Pt.BASE], [1n])).to.equal(false);
+    });
+
+    it("linCombXModNPublic equals the affine x mod n test, and is false for the identity", function () {
+      for (let i = 0; i < 10; i++) {
+        const q = randomPoint();
+        const [a, b] = [randomScalar(), randomScalar()];
+        const r = G.multiply(a).add(q.multiply(b)).toAffine().x % N;
+        expect(linCombXModNPublic([G, q], [a, b], r)).to.equal(true);
+        expect(linCombXModNPublic([G, q], [a, b], r === 1n ? 2n : r - 1n)).to.equal(false);
+      }
+      const q = randomPoint();
+      expect(linCombXModNPublic([q, q], [1n, N - 1n], 1n)).to.equal(false);
+      expect(linCombXModNPublic([q], [1n], 0n)).to.equal(false);
+      expect(linCombXModNPublic([q], [1n], N)).to.equal(false);
+    });
+  });
+
+  describe("square roots and point decompression", function () {
+    const Fp = Pt.Fp;
+
+    it("sqrtP squares back and agrees with noble on squares, non-squares, 0 and 1", function () {
+      for (let i = 0; i < 30; i++) {
+        const a = Fp.create(randomScalar());
+        const sq = Fp.sqr(a);
+        const root = sqrtP(sq) as bigint;
+        expect(Fp.sqr(root)).to.equal(sq);
+        expect(root === a || root === Fp.neg(a)).to.equal(true);
+        // −a² is a non-square (p ≡ 3 mod 4) unless a = 0.
+        expect(sqrtP(Fp.neg(sq))).to.equal(null);
+      }
+      expect(sqrtP(0n)).to.equal(0n);
+      expect(sqrtP(1n)).to.equal(1n);
+    });
+
+    it("liftX and pointFromBytes equal noble's decoding for both parities, and reject what noble rejects", function () {
+      for (let i = 0; i < 30; i++) {
+        const p = randomPoint();
+        const bytes = p.toBytes(true);
+        const { x } = p.toAffine();
+        expect((liftX(x, bytes[0] === 3) as Point).equals(p)).to.equal(true);
+        expect((liftX(x, bytes[0] === 2) as Point).equals(p.negate())).to.equal(true);
+        expect(pointFromBytes(bytes).equals(Pt.fromBytes(bytes))).to.equal(true);
+        // A random x is on the curve about half the time; both decoders must agree.
+        const junk = Uint8Array.of(2 + (i & 1), ...secp256k1.utils.randomSecretKey());
+        let nobleOk = true;
+        try {
+          Pt.fromBytes(junk);
+        } catch {
+          nobleOk = false;
+        }
+        if (nobleOk) expect(pointFromBytes(junk).equals(Pt.fromBytes(junk))).to.equal(true);
+        else expect(() => pointFromBytes(junk)).to.throw(DeserializationError, /not a point/);
+      }
+      expect(liftX(Fp.ORDER, false)).to.equal(null);
+      expect(liftX((1n << 256n) - 1n, true)).to.equal(null);
+      // x ≥ p is not a field element, even where x − p would be on the curve.
+      const overP = Uint8Array.of(2, ...Buffer.from((Fp.ORDER + 1n).toString(16), "hex"));
+      expect(() => Pt.fromBytes(overP)).to.throw();
+      expect(() => pointFromBytes(overP)).to.throw(DeserializationError, /not a point/);
+    });
   });
 });
