@@ -1,12 +1,13 @@
 // Capsule fragments: a proxy's re-encryption (e1 = rk·E, v1 = rk·V) with its Chaum–Pedersen style proof
 // (e2, v2, u2, z) that the same rk is behind e1, v1 and the kfrag commitment U1, plus the kfrag's
 // signature for the receiver. Re-encryption, verification and both encodings.
+import { randomBytes } from "@noble/hashes/utils";
+import { bytesToNumberBE } from "@noble/curves/abstract/utils";
 import {
   bytesEqual,
   CURVE_ORDER,
-  sumOfProducts,
   Fn,
-  mulPublic,
+  isZeroSum,
   mulSecret,
   POINT_SIZE,
   pointFromBytes,
@@ -87,13 +88,28 @@ export class CapsuleFrag {
       );
     }
     const h = this.challenge(capsule);
-    // z and h are public: variable-time multiplication is fine on this path.
-    // z·E − h·e1 = e2 as one two-scalar product (shared doublings); U has a fixed-base table.
-    const minusH = CURVE_ORDER - h;
-    const ok =
-      sumOfProducts([capsule.e, this.e1], [this.z, minusH]).equals(this.e2) &&
-      sumOfProducts([capsule.v, this.v1], [this.z, minusH]).equals(this.v2) &&
-      mulPublic(U, this.z).equals(this.u2.add(mulPublic(this.u1, h)));
+    // z and h are public: variable-time multiplication is fine on this path. The three equations
+    // D_1 = z·E − h·e1 − e2, D_2 = z·V − h·v1 − v2, D_3 = z·U − h·U1 − u2 are checked at once as
+    // D_1 + ρ2·D_2 + ρ3·D_3 = O with fresh random 128-bit ρ2, ρ3 (one multi-scalar product, one run of
+    // doublings). If some D_i ≠ O the sum is O for at most one value of the last such ρ (the group has prime
+    // order), so a false proof passes with probability ≤ 2^-128.
+    const [r2, r3] = batchWeights();
+    const { z } = this;
+    const mh = CURVE_ORDER - h;
+    const ok = isZeroSum(
+      [capsule.e, this.e1, this.e2, capsule.v, this.v1, this.v2, U, this.u1, this.u2],
+      [
+        z,
+        mh,
+        CURVE_ORDER - 1n,
+        Fn.mul(r2, z),
+        Fn.mul(r2, mh),
+        CURVE_ORDER - r2,
+        Fn.mul(r3, z),
+        Fn.mul(r3, mh),
+        CURVE_ORDER - r3,
+      ],
+    );
     if (!ok) throw new ReencryptionProofError("CapsuleFrag re-encryption proof does not hold for this capsule");
     return new VerifiedCapsuleFrag(this);
   }
@@ -203,6 +219,15 @@ export class VerifiedCapsuleFrag {
   toString(): string {
     return `Verified${this.cfrag.toString()}`;
   }
+}
+
+/** Two independent uniformly random weights in [1, 2^128) for the batched proof check. */
+function batchWeights(): [bigint, bigint] {
+  const b = randomBytes(32);
+  const r2 = bytesToNumberBE(b.subarray(0, 16));
+  const r3 = bytesToNumberBE(b.subarray(16));
+  // Zero would drop an equation; redraw (probability 2^-127).
+  return r2 === 0n || r3 === 0n ? batchWeights() : [r2, r3];
 }
 
 /** @internal Re-encryption by a proxy holding `kfrag`; rk and the nonce t are secret. */
