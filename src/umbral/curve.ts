@@ -1,12 +1,21 @@
 // secp256k1 as Umbral uses it: points, scalars, the second generator U, their byte forms, and the two kinds
-// of scalar multiplication. Secret scalars go through `mulSecret` / `linCombSecret` (constant time: noble's
-// fixed-base tables for G and U, `ec.ts`'s GLV windows otherwise); `mulPublic` / `sumOfProducts` are
+// of scalar multiplication. Secret scalars go through `mulSecret` / `linCombSecret` (constant time: `ec.ts`'s
+// fixed-base tables for G and U, its GLV windows otherwise); `mulPublic` / `sumOfProducts` are
 // variable time, for public scalars on verification paths only.
 import { secp256k1, hashToCurve } from "@noble/curves/secp256k1";
 import { bytesToNumberBE } from "@noble/curves/abstract/utils";
 import { randomBytes } from "@noble/hashes/utils";
 import { DeserializationError, UmbralError } from "./errors";
-import { ctLinComb, ctMul, isZeroSumPublic, linCombPublic, linCombXModNPublic, liftX, registerFixedBase } from "./ec";
+import {
+  ctLinComb,
+  ctMul,
+  fixedMulSecret,
+  isZeroSumPublic,
+  linCombPublic,
+  linCombXModNPublic,
+  liftX,
+  registerFixedBase,
+} from "./ec";
 
 export const Point = secp256k1.Point;
 export type Point = InstanceType<typeof secp256k1.Point>;
@@ -31,8 +40,7 @@ registerFixedBase(G);
 export const U: Point = (() => {
   const h = hashToCurve(new TextEncoder().encode("POINT_U"), { DST: "PARAMETERS" });
   const p = Point.fromAffine(h.toAffine());
-  // U is multiplied by every kfrag's rk and every proof nonce: worth the same 8-bit table as G.
-  p.precompute(8, false);
+  // U is multiplied by every kfrag's rk and every proof nonce: worth the same fixed-base table as G.
   registerFixedBase(p);
   return p;
 })();
@@ -108,14 +116,13 @@ export function randomScalar(): bigint {
 }
 
 /**
- * k·P for a secret k in [1, n), in constant time. G and U go through noble's `multiply` with their 8-bit
- * fixed-base tables (noble caches tables by point identity); any other point through `ctMul` (GLV, 4-bit
- * windows, complete formulas).
+ * k·P for a secret k in [1, n), in constant time. G and U use `ec.ts`'s fixed-base tables (33 mixed
+ * additions of table entries selected by index, odd signed digits so no digit is zero); any other point
+ * goes through `ctMul` (GLV, 4-bit windows, complete formulas).
  */
 export function mulSecret(p: Point, k: bigint): Point {
   if (p.is0()) return Point.ZERO;
-  if (p === G || p === U) return p.multiply(k);
-  return ctMul(p, k);
+  return fixedMulSecret(p, k) ?? ctMul(p, k);
 }
 
 /** Σ k_i·P_i for secret k_i in [1, n), in constant time (shared doublings). */

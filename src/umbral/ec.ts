@@ -227,10 +227,24 @@ function normalizeBatch(points: J[]): A[] {
 }
 
 /**
- * A fixed base B with affine tables for public scalars: row i holds j·2^(8i)·B for j = 1..128, and a scalar
- * recoded into signed 8-bit digits d_i ∈ [−127, 128] costs at most 33 mixed additions and no doubling
- * (noble's own `multiplyUnsafe` does the same walk on slower field arithmetic). The 4224-point table is
- * built on first use (~20 ms).
+ * Signed odd 8-bit digits of an odd k < 2^256: d_0 … d_32, each odd in [−255, 255], Σ d_i·2^(8i) = k
+ * (regular recoding, Joye–Tunstall). Step i takes d_i = (k_i mod 2^9) − 2^8 and k_(i+1) = (k_i − d_i)/2^8,
+ * which is (k >> 8(i+1)) | 1, so every digit comes from two adjacent bytes without carries:
+ * d_i = (b_i | 1) + 256·(b_(i+1) & 1) − 256, and the last remainder is d_32 = 1. No digit is zero, so a
+ * product is always the same 33 table additions.
+ */
+export function oddDigits8(k: bigint): Int16Array {
+  const be = Buffer.from(k.toString(16).padStart(64, "0"), "hex");
+  const d = new Int16Array(FIXED_ROWS);
+  for (let i = 0; i < 32; i++) d[i] = (be[31 - i] | 1) - 256 + 256 * (i < 31 ? be[30 - i] & 1 : 0);
+  d[32] = 1;
+  return d;
+}
+
+/**
+ * A fixed base B with affine tables: row i holds the odd multiples (2j + 1)·2^(8i)·B, j = 0..127, and a
+ * scalar in odd signed 8-bit digits (`oddDigits8`; an even k is done as −((n − k)·B)) costs exactly 33 mixed
+ * additions and no doubling, public or secret. The 4224-point table is built on first use (~20 ms).
  */
 class FixedBase {
   private rows?: A[][];
@@ -242,10 +256,11 @@ class FixedBase {
     const all: J[] = [];
     let base = fromPoint(this.point);
     for (let i = 0; i < FIXED_ROWS; i++) {
+      const twice = pdbl(base);
       let p = base;
       all.push(p);
-      for (let j = 1; j < FIXED_HALF; j++) all.push((p = padd(p, base)));
-      base = pdbl(p); // 2 · 128 · 2^(8i)·B = 2^(8(i+1))·B
+      for (let j = 1; j < FIXED_HALF; j++) all.push((p = padd(p, twice)));
+      base = padd(p, base); // 255·2^(8i)·B + 2^(8i)·B = 2^(8(i+1))·B
     }
     const affine = normalizeBatch(all);
     const rows: A[][] = [];
@@ -256,36 +271,55 @@ class FixedBase {
 
   /** k·B for a public k in [0, n), or null for the identity (variable time). */
   mulPublic(k: bigint): J | null {
+    if (k === 0n) return null;
     const rows = this.table();
-    const hex = k.toString(16).padStart(64, "0");
-    let acc: J | null = null;
-    let carry = 0;
+    const even = (k & 1n) === 0n;
+    const d = oddDigits8(even ? N - k : k);
+    let acc: J = ZERO;
     for (let i = 0; i < FIXED_ROWS; i++) {
-      let d = carry + (i < 32 ? parseInt(hex.slice(62 - 2 * i, 64 - 2 * i), 16) : 0);
-      carry = 0;
-      if (d > FIXED_HALF) {
-        d -= 2 * FIXED_HALF;
-        carry = 1;
-      }
-      if (d === 0) continue;
-      const e = d > 0 ? rows[i][d - 1] : rows[i][-d - 1];
-      const q: A = d > 0 ? e : [e[0], P - e[1]];
-      acc = acc === null ? [q[0], q[1], 1n] : madd(acc, q);
+      const di = d[i];
+      const e = rows[i][(Math.abs(di) - 1) >> 1];
+      acc = madd(acc, di > 0 ? e : [e[0], P - e[1]]);
     }
-    return acc;
+    return even ? neg(acc) : acc;
+  }
+
+  /**
+   * k·B for a secret k in [1, n) in constant time: the same 33 mixed additions whatever k; the table entry,
+   * its sign and the final sign are selected by array index, both candidates always computed (noble's
+   * standard for its own `multiply`).
+   */
+  mulSecret(k: bigint): J {
+    const rows = this.table();
+    const even = Number(k & 1n) ^ 1;
+    const d = oddDigits8([k, N - k][even]);
+    let acc: J = ZERO;
+    for (let i = 0; i < FIXED_ROWS; i++) {
+      const di = d[i];
+      const sign = (di >> 15) & 1; // 1 if negative
+      const e = rows[i][((di ^ -sign) + sign - 1) >> 1];
+      acc = madd(acc, [e[0], [e[1], P - e[1]][sign]]);
+    }
+    return [acc, neg(acc)][even];
   }
 }
 
-const FIXED_HALF = 128; // 2^(8 − 1): signed 8-bit digits
-const FIXED_ROWS = 33; // 32 bytes of scalar plus the last digit's carry
+const FIXED_HALF = 128; // odd multiples 1, 3, …, 255 per row
+const FIXED_ROWS = 33; // 32 digits plus the final remainder 1
 const FIXED = new Map<Point, FixedBase>();
 
 /**
- * Marks `point` as a fixed base: `linCombPublic` and `msmPublic` then multiply it with precomputed tables
- * instead of doublings. Points are looked up by identity.
+ * Marks `point` as a fixed base: `linCombPublic`, `msmPublic` and `fixedMulSecret` then multiply it with
+ * precomputed tables instead of doublings. Points are looked up by identity.
  */
 export function registerFixedBase(point: Point): void {
   if (!FIXED.has(point)) FIXED.set(point, new FixedBase(point));
+}
+
+/** k·B for a secret k in [1, n) and a registered fixed base B, in constant time; null if B is not one. */
+export function fixedMulSecret(point: Point, k: bigint): Point | null {
+  const fixed = FIXED.get(point);
+  return fixed ? toPoint(fixed.mulSecret(k)) : null;
 }
 
 const HALF_BITS = 1n << 128n;

@@ -5,11 +5,13 @@ import { secp256k1 } from "@noble/curves/secp256k1";
 import {
   ctLinComb,
   ctMul,
+  fixedMulSecret,
   formulasForTests as F,
   isZeroSumPublic,
   linCombPublic,
   linCombXModNPublic,
   liftX,
+  oddDigits8,
   sqrtP,
 } from "../../src/umbral/ec";
 import { DeserializationError } from "../../src/umbral/errors";
@@ -149,6 +151,30 @@ describe("umbral ec arithmetic", function () {
         expect(linCombPublic([base], [0n]).is0()).to.equal(true);
         expect(linCombPublic([base, base], [5n, N - 5n]).is0()).to.equal(true);
       }
+    });
+
+    it("oddDigits8 gives 33 odd digits in [−255, 255] that sum back to the scalar", function () {
+      for (const k of [...FIXED_EDGE, ...Array.from({ length: 30 }, randomScalar)]) {
+        const odd = k & 1n ? k : N - k;
+        const d = oddDigits8(odd);
+        expect(d.length).to.equal(33);
+        let sum = 0n;
+        d.forEach((di, i) => {
+          expect(Math.abs(di) % 2, `digit ${i} of ${odd}`).to.equal(1);
+          expect(Math.abs(di)).to.be.at.most(255);
+          sum += BigInt(di) << BigInt(8 * i);
+        });
+        expect(sum).to.equal(odd);
+      }
+    });
+
+    it("fixedMulSecret (constant time) equals noble's multiply on G and U, odd and even scalars", function () {
+      for (const base of [G, U]) {
+        for (const k of [...FIXED_EDGE, 2n, N - 2n, ...Array.from({ length: 30 }, randomScalar)]) {
+          expect((fixedMulSecret(base, k) as Point).equals(base.multiply(k)), `k = 0x${k.toString(16)}`).to.equal(true);
+        }
+      }
+      expect(fixedMulSecret(randomPoint(), 5n)).to.equal(null);
     });
 
     it("mixes fixed bases with variable ones: a·G + b·U + c·Q equals noble", function () {
