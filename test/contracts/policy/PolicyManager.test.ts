@@ -2,6 +2,7 @@
 // withdrawals, refunds of missed periods, revocation (by the owner or a signature) and the owner's settings.
 import { expect } from "chai";
 import { ethers } from "hardhat";
+import { signPermit } from "../../../src/token/permit";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import {
@@ -129,22 +130,7 @@ describe("PolicyManager", function () {
         // Signed for one period more than the deposit: still valid if the period turned before mining.
         const value = deposit + RATE;
         const deadline = BigInt(await time.latest()) + 3600n;
-        const { chainId } = await ethers.provider.getNetwork();
-        const sig = ethers.Signature.from(
-          await bob.signTypedData(
-            { name: "KMS Token", version: "1", chainId, verifyingContract: await token.getAddress() },
-            {
-              Permit: [
-                { name: "owner", type: "address" },
-                { name: "spender", type: "address" },
-                { name: "value", type: "uint256" },
-                { name: "nonce", type: "uint256" },
-                { name: "deadline", type: "uint256" },
-              ],
-            },
-            { owner: bob.address, spender: await pm.getAddress(), value, nonce: 0n, deadline },
-          ),
-        );
+        const sig = await signPermit(token, bob, { spender: await pm.getAddress(), value, deadline, nonce: 0n });
         const create = () =>
           pm.connect(bob).createPolicyWithPermit(pid(7), bob.address, [nodes[0].address], start + 4n, RATE, {
             value,

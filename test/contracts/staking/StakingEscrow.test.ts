@@ -2,6 +2,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { signPermit } from "../../../src/token/permit";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { KMSToken, StakingEscrow } from "../../../typechain-types";
 import {
@@ -37,32 +38,6 @@ async function snapshotState(escrow: StakingEscrow, token: KMSToken, stakers: Ha
     reserve: await escrow.unallocatedReserve(),
     balance: await token.balanceOf(await escrow.getAddress()),
   };
-}
-
-/** Signs an EIP-2612 permit of `value` for the escrow. */
-async function signPermit(
-  token: KMSToken,
-  owner: HardhatEthersSigner,
-  spender: string,
-  value: bigint,
-  deadline: bigint,
-) {
-  const { chainId } = await ethers.provider.getNetwork();
-  return ethers.Signature.from(
-    await owner.signTypedData(
-      { name: "KMS Token", version: "1", chainId, verifyingContract: await token.getAddress() },
-      {
-        Permit: [
-          { name: "owner", type: "address" },
-          { name: "spender", type: "address" },
-          { name: "value", type: "uint256" },
-          { name: "nonce", type: "uint256" },
-          { name: "deadline", type: "uint256" },
-        ],
-      },
-      { owner: owner.address, spender, value, nonce: await token.nonces(owner.address), deadline },
-    ),
-  );
 }
 
 describe("StakingEscrow", function () {
@@ -243,11 +218,11 @@ describe("StakingEscrow", function () {
       await token.transfer(stranger.address, kms(3_000));
       const spender = await escrow.getAddress();
       const deadline = BigInt(await time.latest()) + 3_600n;
-      let sig = await signPermit(token, stranger, spender, kms(1_000), deadline);
+      let sig = await signPermit(token, stranger, { spender, value: kms(1_000), deadline });
       await expect(escrow.connect(stranger).depositWithPermit(kms(1_000), deadline, sig.v, sig.r, sig.s))
         .to.emit(escrow, "Deposited")
         .withArgs(stranger.address, kms(1_000));
-      sig = await signPermit(token, stranger, spender, kms(2_000), deadline);
+      sig = await signPermit(token, stranger, { spender, value: kms(2_000), deadline });
       const current = await escrow.getCurrentPeriod();
       await expect(escrow.connect(stranger).depositAndLockWithPermit(kms(2_000), 7n, deadline, sig.v, sig.r, sig.s))
         .to.emit(escrow, "Locked")
@@ -261,7 +236,7 @@ describe("StakingEscrow", function () {
       await token.transfer(stranger.address, kms(1_000));
       const spender = await escrow.getAddress();
       const deadline = BigInt(await time.latest()) + 3_600n;
-      const sig = await signPermit(token, stranger, spender, kms(1_000), deadline);
+      const sig = await signPermit(token, stranger, { spender, value: kms(1_000), deadline });
       await token.connect(owner).permit(stranger.address, spender, kms(1_000), deadline, sig.v, sig.r, sig.s);
       await expect(escrow.connect(stranger).depositWithPermit(kms(1_000), deadline, sig.v, sig.r, sig.s))
         .to.emit(escrow, "Deposited")
@@ -279,7 +254,7 @@ describe("StakingEscrow", function () {
         const { escrow, token, stranger } = await loadFixture(deployEscrowFixture);
         await token.transfer(stranger.address, kms(1_000));
         const deadline = BigInt(await time.latest()) + 3_600n;
-        const sig = await signPermit(token, stranger, await escrow.getAddress(), kms(1), deadline);
+        const sig = await signPermit(token, stranger, { spender: await escrow.getAddress(), value: kms(1), deadline });
         await expect(escrow.connect(stranger).depositWithPermit(kms(1_000), deadline, sig.v, sig.r, sig.s))
           .to.be.revertedWithCustomError(token, "ERC20InsufficientAllowance")
           .withArgs(await escrow.getAddress(), 0n, kms(1_000));
@@ -947,6 +922,32 @@ describe("StakingEscrow", function () {
       expect(await escrow.unallocatedReserve()).to.equal(RESERVE + LOCKS[0]);
       await advancePeriods(escrow, 2);
       expect(await escrow.pendingReward(alice.address)).to.equal(0n);
+    });
+
+    describe("offence counter (kept for the adjudicator in the staker's record)", function () {
+      it("counts one offence per slash and per recorded offence, without touching the stake on a record", async function () {
+        const { escrow, alice, bob, adjudicator, reporter } = await loadFixture(slashFixture);
+        expect(await escrow.slashingStateOf(alice.address)).to.deep.equal([LOCKS[0], 0n]);
+        await escrow.connect(adjudicator).slash(alice.address, kms(10), reporter.address, 0n);
+        expect(await escrow.offencesOf(alice.address)).to.equal(1n);
+        await expect(escrow.connect(adjudicator).recordOffence(alice.address))
+          .to.emit(escrow, "OffenceRecorded")
+          .withArgs(alice.address, 2n);
+        expect(await escrow.slashingStateOf(alice.address)).to.deep.equal([LOCKS[0] - kms(10), 2n]);
+        expect(await escrow.offencesOf(bob.address)).to.equal(0n);
+        // The counter shares the slot with the stake and the commitments: none of them moved.
+        const info = await escrow.getStakerInfo(alice.address);
+        expect(info.stake).to.equal(LOCKS[0] - kms(10));
+        expect(info.lockedValue).to.equal(LOCKS[0] - kms(10));
+      });
+
+      it("refuses to record an offence for any caller but the adjudicator", async function () {
+        const { escrow, alice, stranger } = await loadFixture(slashFixture);
+        await expect(escrow.connect(stranger).recordOffence(alice.address))
+          .to.be.revertedWithCustomError(escrow, "NotAdjudicator")
+          .withArgs(stranger.address);
+        expect(await escrow.offencesOf(alice.address)).to.equal(0n);
+      });
     });
 
     describe("reverts", function () {

@@ -2,8 +2,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import type { KMSToken } from "../../../typechain-types";
-import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { signPermit } from "../../../src/token/permit";
 
 const SUPPLY = 1_000_000_000n * 10n ** 18n;
 
@@ -11,37 +10,6 @@ async function deployTokenFixture() {
   const [holder, alice, bob, spender] = await ethers.getSigners();
   const token = await ethers.deployContract("KMSToken", [holder.address, SUPPLY]);
   return { token, holder, alice, bob, spender };
-}
-
-/** Signs an EIP-2612 permit for `token` with `owner`'s key. */
-async function signPermit(
-  token: KMSToken,
-  owner: HardhatEthersSigner,
-  spender: string,
-  value: bigint,
-  deadline: bigint,
-  nonce?: bigint,
-  claimedOwner: string = owner.address,
-) {
-  const { chainId } = await ethers.provider.getNetwork();
-  const domain = { name: "KMS Token", version: "1", chainId, verifyingContract: await token.getAddress() };
-  const types = {
-    Permit: [
-      { name: "owner", type: "address" },
-      { name: "spender", type: "address" },
-      { name: "value", type: "uint256" },
-      { name: "nonce", type: "uint256" },
-      { name: "deadline", type: "uint256" },
-    ],
-  };
-  const message = {
-    owner: claimedOwner,
-    spender,
-    value,
-    nonce: nonce ?? (await token.nonces(owner.address)),
-    deadline,
-  };
-  return ethers.Signature.from(await owner.signTypedData(domain, types, message));
 }
 
 describe("KMSToken", function () {
@@ -144,7 +112,7 @@ describe("KMSToken", function () {
     it("sets an allowance from a valid signature and bumps the nonce", async function () {
       const { token, holder, spender } = await loadFixture(deployTokenFixture);
       const deadline = BigInt(await time.latest()) + 3600n;
-      const sig = await signPermit(token, holder, spender.address, 777n, deadline);
+      const sig = await signPermit(token, holder, { spender: spender.address, value: 777n, deadline });
       await expect(token.permit(holder.address, spender.address, 777n, deadline, sig.v, sig.r, sig.s))
         .to.emit(token, "Approval")
         .withArgs(holder.address, spender.address, 777n);
@@ -155,7 +123,7 @@ describe("KMSToken", function () {
     it("reverts an expired permit with ERC2612ExpiredSignature", async function () {
       const { token, holder, spender } = await loadFixture(deployTokenFixture);
       const deadline = BigInt(await time.latest()) - 1n;
-      const sig = await signPermit(token, holder, spender.address, 1n, deadline);
+      const sig = await signPermit(token, holder, { spender: spender.address, value: 1n, deadline });
       await expect(token.permit(holder.address, spender.address, 1n, deadline, sig.v, sig.r, sig.s))
         .to.be.revertedWithCustomError(token, "ERC2612ExpiredSignature")
         .withArgs(deadline);
@@ -164,7 +132,7 @@ describe("KMSToken", function () {
     it("reverts a replayed permit with ERC2612InvalidSigner", async function () {
       const { token, holder, spender } = await loadFixture(deployTokenFixture);
       const deadline = BigInt(await time.latest()) + 3600n;
-      const sig = await signPermit(token, holder, spender.address, 5n, deadline);
+      const sig = await signPermit(token, holder, { spender: spender.address, value: 5n, deadline });
       await token.permit(holder.address, spender.address, 5n, deadline, sig.v, sig.r, sig.s);
       await expect(
         token.permit(holder.address, spender.address, 5n, deadline, sig.v, sig.r, sig.s),
@@ -177,7 +145,13 @@ describe("KMSToken", function () {
       const deadline = BigInt(await time.latest()) + 3600n;
       // alice signs a permit that claims to be the holder's (nonce taken from the holder)
       const nonce = await token.nonces(holder.address);
-      const sig = await signPermit(token, alice, spender.address, 9n, deadline, nonce, holder.address);
+      const sig = await signPermit(token, alice, {
+        spender: spender.address,
+        value: 9n,
+        deadline,
+        nonce,
+        owner: holder.address,
+      });
       await expect(token.permit(holder.address, spender.address, 9n, deadline, sig.v, sig.r, sig.s))
         .to.be.revertedWithCustomError(token, "ERC2612InvalidSigner")
         .withArgs(alice.address, holder.address);
@@ -187,7 +161,7 @@ describe("KMSToken", function () {
     it("reverts a permit whose value was changed after signing", async function () {
       const { token, holder, spender } = await loadFixture(deployTokenFixture);
       const deadline = BigInt(await time.latest()) + 3600n;
-      const sig = await signPermit(token, holder, spender.address, 1n, deadline);
+      const sig = await signPermit(token, holder, { spender: spender.address, value: 1n, deadline });
       await expect(
         token.permit(holder.address, spender.address, 2n, deadline, sig.v, sig.r, sig.s),
       ).to.be.revertedWithCustomError(token, "ERC2612InvalidSigner");
