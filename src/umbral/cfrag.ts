@@ -7,7 +7,7 @@ import {
   bytesEqual,
   CURVE_ORDER,
   Fn,
-  isZeroSum,
+  linCombXModN,
   mulSecret,
   POINT_SIZE,
   pointFromBytes,
@@ -21,11 +21,11 @@ import {
 } from "./curve";
 import { pack, splitFixed, Unpacker } from "./encoding";
 import { KeyFragSignatureError, ReencryptionProofError } from "./errors";
-import { concat, hashToCfragVerification, kfragSignatureMessage } from "./hash";
+import { concat, hashToCfragVerification, kfragSignatureMessage, sha256 } from "./hash";
 import type { Capsule } from "./capsule";
 import type { PublicKey } from "./keys";
 import { KFRAG_ID_SIZE, type KeyFrag } from "./kfrag";
-import { Signature, SIGNATURE_SIZE } from "./signing";
+import { ecdsaTerms, Signature, SIGNATURE_SIZE } from "./signing";
 
 export const CFRAG_SIMPLE_SIZE = 7 * POINT_SIZE + KFRAG_ID_SIZE + SCALAR_SIZE + SIGNATURE_SIZE;
 const SIMPLE_LAYOUT = [
@@ -82,36 +82,39 @@ export class CapsuleFrag {
     delegatingPk: PublicKey,
     receivingPk: PublicKey,
   ): VerifiedCapsuleFrag {
-    if (!this.kfragSignature.verify(verifyingPk, this.kfragValidityMessage(delegatingPk, receivingPk))) {
-      throw new KeyFragSignatureError(
+    const message = this.kfragValidityMessage(delegatingPk, receivingPk);
+    const signatureFailed = () =>
+      new KeyFragSignatureError(
         "CapsuleFrag's kfrag signature does not verify under the given verifying, delegating and receiving keys",
       );
-    }
+    const ecdsa = ecdsaTerms(verifyingPk, sha256(message), this.kfragSignature);
+    if (ecdsa === null) throw signatureFailed();
     const h = this.challenge(capsule);
-    // z and h are public: variable-time multiplication is fine on this path. The three equations
-    // D_1 = z·E − h·e1 − e2, D_2 = z·V − h·v1 − v2, D_3 = z·U − h·U1 − u2 are checked at once as
-    // D_1 + ρ2·D_2 + ρ3·D_3 = O with fresh random 128-bit ρ2, ρ3 (one multi-scalar product, one run of
-    // doublings). If some D_i ≠ O the sum is O for at most one value of the last such ρ (the group has prime
-    // order), so a false proof passes with probability ≤ 2^-128.
-    const [r2, r3] = batchWeights();
+    // All scalars here are public: variable-time arithmetic is fine. The three proof equations
+    // D_1 = z·E − h·e1 − e2, D_2 = z·V − h·v1 − v2, D_3 = z·U − h·U1 − u2 and the kfrag signature
+    // (x(W) mod n = r for W = u_1·G + u_2·Q) are checked at once: x(ρ1·D_1 + ρ2·D_2 + ρ3·D_3 + W) mod n = r,
+    // one multi-scalar product with one run of 128 doublings, fresh random 128-bit ρ_i. If every D_i = O this
+    // is exactly the ECDSA check. If some D_j ≠ O, fixing the other weights, ρ_j·D_j + (rest) takes a
+    // different value for each ρ_j and at most 4 points have x ≡ r (mod n), so a false proof passes with
+    // probability ≤ 2^-126 whatever the signature. On failure the signature is checked alone to name the
+    // cause.
+    const rho = batchWeights();
     const { z } = this;
     const mh = CURVE_ORDER - h;
-    const ok = isZeroSum(
-      [capsule.e, this.e1, this.e2, capsule.v, this.v1, this.v2, U, this.u1, this.u2],
-      [
-        z,
-        mh,
-        CURVE_ORDER - 1n,
-        Fn.mul(r2, z),
-        Fn.mul(r2, mh),
-        CURVE_ORDER - r2,
-        Fn.mul(r3, z),
-        Fn.mul(r3, mh),
-        CURVE_ORDER - r3,
-      ],
-    );
-    if (!ok) throw new ReencryptionProofError("CapsuleFrag re-encryption proof does not hold for this capsule");
-    return new VerifiedCapsuleFrag(this);
+    const points = [...ecdsa.points];
+    const scalars = [...ecdsa.scalars];
+    const equations: [Point, Point, Point][] = [
+      [capsule.e, this.e1, this.e2],
+      [capsule.v, this.v1, this.v2],
+      [U, this.u1, this.u2],
+    ];
+    equations.forEach(([base, product, nonce], i) => {
+      points.push(base, product, nonce);
+      scalars.push(Fn.mul(rho[i], z), Fn.mul(rho[i], mh), CURVE_ORDER - rho[i]);
+    });
+    if (linCombXModN(points, scalars, ecdsa.r)) return new VerifiedCapsuleFrag(this);
+    if (!linCombXModN(ecdsa.points, ecdsa.scalars, ecdsa.r)) throw signatureFailed();
+    throw new ReencryptionProofError("CapsuleFrag re-encryption proof does not hold for this capsule");
   }
 
   /** Trusts the cfrag without checking it. `decryptReencrypted` still validates the combination. */
@@ -221,13 +224,12 @@ export class VerifiedCapsuleFrag {
   }
 }
 
-/** Two independent uniformly random weights in [1, 2^128) for the batched proof check. */
-function batchWeights(): [bigint, bigint] {
-  const b = randomBytes(32);
-  const r2 = bytesToNumberBE(b.subarray(0, 16));
-  const r3 = bytesToNumberBE(b.subarray(16));
-  // Zero would drop an equation; redraw (probability 2^-127).
-  return r2 === 0n || r3 === 0n ? batchWeights() : [r2, r3];
+/** Three independent uniformly random weights in [1, 2^128) for the batched proof check. */
+function batchWeights(): bigint[] {
+  const b = randomBytes(48);
+  const rho = [0, 16, 32].map((o) => bytesToNumberBE(b.subarray(o, o + 16)));
+  // Zero would drop an equation; redraw (probability < 2^-126).
+  return rho.includes(0n) ? batchWeights() : rho;
 }
 
 /** @internal Re-encryption by a proxy holding `kfrag`; rk and the nonce t are secret. */

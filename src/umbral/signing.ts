@@ -96,11 +96,25 @@ export class Signature {
  * compared in projective form (no inversion).
  */
 export function verifyDigest(verifyingPk: PublicKey, digest: Uint8Array, sig: Signature): boolean {
+  const terms = ecdsaTerms(verifyingPk, digest, sig);
+  return terms !== null && linCombXModN(terms.points, terms.scalars, terms.r);
+}
+
+/**
+ * @internal The ECDSA acceptance test as terms of a multi-scalar product: the signature is valid iff
+ * x(Σ scalars_i·points_i) mod n = r. Null if the signature is out of range or high-S (never valid).
+ * Lets a caller fold the signature check into a larger product (see `CapsuleFrag.verify`).
+ */
+export function ecdsaTerms(
+  verifyingPk: PublicKey,
+  digest: Uint8Array,
+  sig: Signature,
+): { points: Point[]; scalars: bigint[]; r: bigint } | null {
   const { r, s } = sig;
-  if (r <= 0n || r >= CURVE_ORDER || s <= 0n || s > HALF_ORDER || digest.length !== 32) return false;
+  if (r <= 0n || r >= CURVE_ORDER || s <= 0n || s > HALF_ORDER || digest.length !== 32) return null;
   const e = bytesToNumberBE(digest) % CURVE_ORDER;
   const w = Fn.inv(s);
-  return linCombXModN([G, verifyingPk.point], [Fn.mul(e, w), Fn.mul(r, w)], r);
+  return { points: [G, verifyingPk.point], scalars: [Fn.mul(e, w), Fn.mul(r, w)], r };
 }
 
 /** Signs messages with a secret key; cannot be serialized. */

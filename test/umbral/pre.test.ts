@@ -1,6 +1,7 @@
 // The scheme's failure modes: every tampered object, wrong key or bad combination of fragments fails with
 // a named error, never with a wrong plaintext; thresholds umbral-pre accepts silently are rejected.
 import { expect } from "chai";
+import { secp256k1 } from "@noble/curves/secp256k1";
 import { hex, T, tsParties, tsPolicy, utf8, W, wasmPk, wasmSk } from "./oracle";
 
 /** A copy of `bytes` with the field at `offset` (length `len`) replaced by `patch`. */
@@ -149,6 +150,25 @@ describe("umbral pre", function () {
         expect(() => verifyCFrag(patched(good, CF[field], patch))).to.throw(T.KeyFragSignatureError);
       });
     }
+
+    // CapsuleFrag.verify folds the signature into the proof's multi-scalar product; these pin down which
+    // error names the failure when one or both are wrong.
+    it("a cfrag with a bad signature and a bad proof names the signature (KeyFragSignatureError)", function () {
+      const bad = patched(patched(good, CF.id, new Uint8Array(32).fill(9)), CF.e2, otherPoint);
+      expect(() => verifyCFrag(bad)).to.throw(T.KeyFragSignatureError);
+    });
+
+    it("a cfrag whose kfrag signature has its high-S twin fails with KeyFragSignatureError", function () {
+      const sig = good.slice(CF.sig, CF.sig + 64);
+      const s = BigInt("0x" + Buffer.from(sig.subarray(32)).toString("hex"));
+      const high = Buffer.from((secp256k1.Point.Fn.ORDER - s).toString(16).padStart(64, "0"), "hex");
+      sig.set(high, 32);
+      expect(() => verifyCFrag(patched(good, CF.sig, sig))).to.throw(T.KeyFragSignatureError);
+    });
+
+    it("an honest cfrag passes the randomized batched check every time", function () {
+      for (let i = 0; i < 20; i++) expect(() => verifyCFrag(good)).not.to.throw();
+    });
 
     it("a cfrag checked against another capsule fails with ReencryptionProofError", function () {
       const [other] = T.encrypt(p.delegatingPk, utf8("x"));
