@@ -4,7 +4,7 @@ pragma solidity 0.8.28;
 import {Verdict} from "../lib/ReencryptionValidator.sol";
 
 /// @title ISlashableEscrow
-/// @notice The three StakingEscrow functions the Adjudicator calls (a subset of IStakingEscrow, same signatures).
+/// @notice The StakingEscrow functions the Adjudicator calls (a subset of IStakingEscrow, same signatures).
 /// @dev Kept separate so the Adjudicator depends on exactly what it uses.
 interface ISlashableEscrow {
     /// @notice The staker `operator` was ever bonded to (the mapping is permanent), or 0 if never bonded.
@@ -13,9 +13,18 @@ interface ISlashableEscrow {
     /// @notice All tokens `staker` holds in escrow.
     function stakeOf(address staker) external view returns (uint256);
 
+    /// @notice `staker`'s stake and the offences counted against it, in one call.
+    function slashingStateOf(address staker) external view returns (uint256 stake, uint256 offences);
+
+    /// @notice Offences counted against `staker`.
+    function offencesOf(address staker) external view returns (uint256);
+
     /// @notice Takes `penalty` from `staker`, pays `reward` of it to `reporter`, returns the rest to the mining
-    /// reserve. Only the adjudicator may call it.
+    /// reserve, and counts one offence. Only the adjudicator may call it.
     function slash(address staker, uint256 penalty, address reporter, uint256 reward) external;
+
+    /// @notice Counts one offence against `staker`, taking nothing. Only the adjudicator may call it.
+    function recordOffence(address staker) external;
 }
 
 /// @title IAdjudicator
@@ -73,6 +82,8 @@ interface IAdjudicator {
     function isEvaluated(bytes32 hash) external view returns (bool);
 
     /// @notice How many offences `staker` was slashed for.
+    /// @dev Kept by the escrow in the staker's record ({ISlashableEscrow.offencesOf}): a slash writes that slot
+    /// anyway, where a counter here would cost a new storage slot (22.1k gas) on every staker's first offence.
     /// @param staker The staker.
     /// @return The number of cheating verdicts against the staker's operators.
     function offencesOf(address staker) external view returns (uint256);

@@ -72,6 +72,9 @@ interface IStakingEscrow {
     /// @notice `staker` lost `penalty`; `reward` of it went to `reporter`, the rest back to the mining reserve.
     event Slashed(address indexed staker, uint256 penalty, address indexed reporter, uint256 reward);
 
+    /// @notice A cheating verdict with nothing to take was counted against `staker`: its `offences`-th offence.
+    event OffenceRecorded(address indexed staker, uint256 offences);
+
     /// @notice The policy manager was set to `policyManager`.
     event PolicyManagerSet(address indexed policyManager);
 
@@ -304,12 +307,18 @@ interface IStakingEscrow {
     /// @notice Takes `penalty` (capped at the stake, unlocked tokens first) from `staker`, pays `reward` (capped
     /// at the penalty taken) to `reporter` and returns the rest to the unallocated reserve. Adjudicator only.
     /// @dev Mints the staker's past rewards first, then lowers its lock and the `lockedPerPeriod` entries of
-    /// its open committed periods by the same amount. Emits a {Slashed} event.
+    /// its open committed periods by the same amount, and counts one offence in {offencesOf} (the counter lives
+    /// in the staker's record, a slot this call writes anyway). Emits a {Slashed} event.
     /// @param staker The staker to slash.
     /// @param penalty Amount to take, in wei.
     /// @param reporter Receives `reward`.
     /// @param reward Reporter's share of the penalty, in wei.
     function slash(address staker, uint256 penalty, address reporter, uint256 reward) external;
+
+    /// @notice Counts one offence against `staker` without taking anything: the adjudicator's verdict for a
+    /// cheat whose penalty is zero (nothing left to take). Adjudicator only. Emits an {OffenceRecorded} event.
+    /// @param staker The staker the verdict is against.
+    function recordOffence(address staker) external;
 
     // ----------------------------------------------------------------------------------------------------------
     // Views
@@ -340,6 +349,17 @@ interface IStakingEscrow {
     /// @param staker The staker.
     /// @return The stake in wei.
     function stakeOf(address staker) external view returns (uint256);
+
+    /// @notice How many offences the adjudicator counted against `staker` ({slash} and {recordOffence} calls).
+    /// @param staker The staker.
+    /// @return The number of offences.
+    function offencesOf(address staker) external view returns (uint256);
+
+    /// @notice What the adjudicator needs to size a penalty, in one call: {stakeOf} and {offencesOf}.
+    /// @param staker The staker.
+    /// @return stake All tokens `staker` has in the escrow, in wei.
+    /// @return offences Offences counted so far.
+    function slashingStateOf(address staker) external view returns (uint256 stake, uint256 offences);
 
     /// @notice Mining reward not yet minted for the staker's fully past committed periods.
     /// @param staker The staker.

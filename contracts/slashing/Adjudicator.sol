@@ -10,8 +10,8 @@ import {UmbralBytes} from "../lib/UmbralBytes.sol";
 /// @title Adjudicator
 /// @notice Judges cfrags that nodes signed with their operator keys and slashes the stakers of cheating nodes,
 /// paying the reporter a share. See {IAdjudicator} and docs/slashing.md.
-/// @dev No reentrancy guard: this contract holds no tokens, changes all its state before its one external call
-/// (`escrow.slash`, last), and the escrow is fixed at deployment.
+/// @dev No reentrancy guard: this contract holds no tokens, changes all its state before its one state-changing
+/// external call (`escrow.slash` or `escrow.recordOffence`, last), and the escrow is fixed at deployment.
 contract Adjudicator is IAdjudicator {
     // Immutables are named as the IAdjudicator getters they implement.
     /* solhint-disable immutable-vars-naming */
@@ -33,7 +33,7 @@ contract Adjudicator is IAdjudicator {
     uint256 private constant EVIDENCE_LENGTH = KEYS_AT + UmbralBytes.KEYS_LENGTH;
 
     mapping(bytes32 evidenceHash => bool) private _evaluated;
-    mapping(address staker => uint256) private _offences;
+    // Offences are counted by the escrow, in the staker's record ({ISlashableEscrow.slashingStateOf}).
 
     /// @param escrow_ The staking escrow (must let this contract call `slash`).
     /// @param basePenalty_ Penalty of a first offence, token wei.
@@ -83,14 +83,13 @@ contract Adjudicator is IAdjudicator {
         emit CFragEvaluated(hash, staker, msg.sender, operator, verdict);
         if (verdict == Verdict.Correct) return verdict;
 
-        uint256 offences = _offences[staker];
-        (uint256 penalty, uint256 reward) = _penalty(staker, offences);
-        // Cannot overflow: one increment per judged evidence, each costing far more gas than 2^256 allows.
-        unchecked {
-            _offences[staker] = offences + 1;
-        }
+        (uint256 stake, uint256 offences) = escrow.slashingStateOf(staker);
+        (uint256 penalty, uint256 reward) = _penalty(stake, offences);
+        // The escrow counts the offence in the same call (its slot write is paid by the slash anyway). The
+        // offence count is below 2^32 (the escrow's counter), so + 1 cannot overflow.
         emit Slashed(staker, msg.sender, penalty, reward, offences + 1);
         if (penalty != 0) escrow.slash(staker, penalty, msg.sender, reward);
+        else escrow.recordOffence(staker);
     }
 
     /// @inheritdoc IAdjudicator
@@ -106,12 +105,13 @@ contract Adjudicator is IAdjudicator {
 
     /// @inheritdoc IAdjudicator
     function offencesOf(address staker) external view returns (uint256) {
-        return _offences[staker];
+        return escrow.offencesOf(staker);
     }
 
     /// @inheritdoc IAdjudicator
     function penaltyOf(address staker) external view returns (uint256 penalty, uint256 reward) {
-        return _penalty(staker, _offences[staker]);
+        (uint256 stake, uint256 offences) = escrow.slashingStateOf(staker);
+        return _penalty(stake, offences);
     }
 
     /// @dev Reverts unless `evidence` is 556 bytes of canonical capsule ‖ cfrag ‖ keys.
@@ -121,10 +121,10 @@ contract Adjudicator is IAdjudicator {
     }
 
     /// @dev min(base + historyCoefficient × offences, stake / percentageCoefficient) and penalty / rewardCoefficient.
-    function _penalty(address staker, uint256 offences) private view returns (uint256 penalty, uint256 reward) {
+    function _penalty(uint256 stake, uint256 offences) private view returns (uint256 penalty, uint256 reward) {
         penalty = basePenalty + penaltyHistoryCoefficient * offences;
         // Rounds down: the cap is a promise to stakers that no offence takes more than this share of the stake.
-        uint256 cap = escrow.stakeOf(staker) / percentagePenaltyCoefficient;
+        uint256 cap = stake / percentagePenaltyCoefficient;
         if (penalty > cap) penalty = cap;
         // Rounds down: the reporter's share is floored and the remainder goes back to the mining reserve.
         reward = penalty / rewardCoefficient;

@@ -28,7 +28,8 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
     /// the minted reward lands next to the commitment bookkeeping, so commit+mint writes one staker slot.
     /// Amounts are uint96: each is at most the token's supply, which the constructor checks fits 96 bits.
     /// Periods are uint32: a period at 1-day resolution overflows in 11 million years, and every stored period
-    /// is below an unlock period that was checked against 2^32 - 1 when it was set.
+    /// is below an unlock period that was checked against 2^32 - 1 when it was set. The adjudicator's offence
+    /// counter fills the second slot: a slash writes that slot anyway, so counting costs no new storage slot.
     struct Staker {
         address operator;
         uint96 lockedValue;
@@ -37,6 +38,7 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
         uint32 lastCommittedPeriod;
         uint32 previousCommittedPeriod;
         uint32 operatorBondedPeriod;
+        uint32 offences;
     }
 
     /// @dev Sum of committed locks and the issuance of one period, one slot: both are at most the token supply.
@@ -329,10 +331,21 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
             uint256 previous = info.previousCommittedPeriod;
             if (previous != 0) _subLocked(previous, cut);
         }
+        // Checked: an offence costs the adjudicator a judged evidence (> 100k gas), so 2^32 of them never happen.
+        ++info.offences;
         // Fits: the reserve plus a part of a stake is inside the escrow's balance (< 2^96).
         _unallocatedReserve = uint96(_unallocatedReserve + (penalty - reward));
         emit Slashed(staker, penalty, reporter, reward);
         if (reward != 0) token.safeTransfer(reporter, reward);
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function recordOffence(address staker) external {
+        if (msg.sender != adjudicator) revert NotAdjudicator(msg.sender);
+        Staker storage info = _stakers[staker];
+        // Checked, as in {slash}.
+        uint256 offences = ++info.offences;
+        emit OffenceRecorded(staker, offences);
     }
 
     // ----------------------------------------------------------------------------------------------------------
@@ -358,6 +371,17 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
     /// @inheritdoc IStakingEscrow
     function stakeOf(address staker) external view returns (uint256) {
         return _stakers[staker].stake;
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function offencesOf(address staker) external view returns (uint256) {
+        return _stakers[staker].offences;
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function slashingStateOf(address staker) external view returns (uint256 stake, uint256 offences) {
+        Staker storage info = _stakers[staker];
+        return (info.stake, info.offences);
     }
 
     /// @inheritdoc IStakingEscrow

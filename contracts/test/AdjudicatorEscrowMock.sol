@@ -5,7 +5,8 @@ import {ISlashableEscrow} from "../interfaces/IAdjudicator.sol";
 
 /// @title AdjudicatorEscrowMock
 /// @notice Test double of the StakingEscrow's slashing surface: a permanent operator → staker map, stakes set by
-/// the test, and a `slash` that only the adjudicator may call and that records what it was asked.
+/// the test, and a `slash` that only the adjudicator may call and that records what it was asked; it counts
+/// offences as the real escrow does.
 contract AdjudicatorEscrowMock is ISlashableEscrow {
     /// @notice Emitted by {slash} with its arguments and the stake taken (penalty capped at the stake).
     event MockSlashed(address staker, uint256 penalty, address reporter, uint256 reward, uint256 taken);
@@ -18,6 +19,7 @@ contract AdjudicatorEscrowMock is ISlashableEscrow {
     mapping(address => uint256) public stakeOf;
     mapping(address => uint256) public rewardOf;
     uint256 public reserve;
+    mapping(address => uint256) public offencesOf;
 
     /// @notice Sets the only address allowed to call {slash}.
     function setAdjudicator(address adjudicator_) external {
@@ -39,6 +41,18 @@ contract AdjudicatorEscrowMock is ISlashableEscrow {
         uint256 paid = reward < taken ? reward : taken;
         rewardOf[reporter] += paid;
         reserve += taken - paid;
+        ++offencesOf[staker];
         emit MockSlashed(staker, penalty, reporter, reward, taken);
+    }
+
+    /// @inheritdoc ISlashableEscrow
+    function recordOffence(address staker) external {
+        if (msg.sender != adjudicator) revert MockNotAdjudicator(msg.sender);
+        ++offencesOf[staker];
+    }
+
+    /// @inheritdoc ISlashableEscrow
+    function slashingStateOf(address staker) external view returns (uint256 stake, uint256 offences) {
+        return (stakeOf[staker], offencesOf[staker]);
     }
 }
