@@ -185,16 +185,33 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
     /// @inheritdoc IPolicyCommitHook
     function onCommit(address staker, uint256 period) external {
         if (msg.sender != address(_escrow)) revert NotEscrow(msg.sender);
-        NodeSlot memory node = _nodes[staker];
-        uint256 cursor = node.cursor;
+        // The node's slot as one word (layout in {_addToNode}): one load and one store, where copying the struct
+        // back wrote it field by field (~1.2k gas more per commitment).
+        NodeSlot storage node = _nodes[staker];
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(node.slot)
+        }
+        uint256 cursor = (word >> 64) & type(uint32).max;
         if (period <= cursor) revert CommitNotAfterCursor(staker, period, cursor);
-        uint256 rate = _applyDrops(staker, node.rate, cursor, period);
-        node.previousCommitted = node.cursorCommitted && cursor + 1 == period;
-        node.cursorCommitted = true;
-        node.cursor = SafeCast.toUint32(period);
-        node.rate = uint64(rate); // only decreased from a uint64
-        node.fees += uint64(rate); // checked: fees stay below the supply in units (< 2^64)
-        _nodes[staker] = node;
+        if (period > type(uint32).max) revert SafeCast.SafeCastOverflowedUintDowncast(32, period);
+        uint256 rate = _applyDrops(staker, word & type(uint64).max, cursor, period); // only decreased
+        // Checked: fees stay below the supply in units (< 2^64).
+        uint256 fees = ((word >> 112) & type(uint64).max) + rate;
+        if (fees > type(uint64).max) revert SafeCast.SafeCastOverflowedUintDowncast(64, fees);
+        // previousCommitted: the node committed to the old cursor and it is the period just before.
+        uint256 previousCommitted = ((word >> 96) & 0xff != 0 && cursor + 1 == period) ? 1 : 0;
+        // minFeeRate (bits 176–239) is kept; every other field is rewritten; cursorCommitted = 1.
+        word =
+            (word & (uint256(type(uint64).max) << 176)) |
+            (fees << 112) |
+            (previousCommitted << 104) |
+            (1 << 96) |
+            (period << 64) |
+            rate;
+        assembly ("memory-safe") {
+            sstore(node.slot, word)
+        }
         _commitBits[staker][period >> 8] |= 1 << (period & 0xff);
         emit FeesCredited(staker, period, rate * FEE_UNIT);
     }

@@ -1,0 +1,85 @@
+// `npx hardhat run scripts/gas/trace-commit.ts`: traces the commitments the gas targets are about, with the
+// PolicyManager hook and nodes serving a policy: a bare commit (nothing past to mint), a later commit+mint and
+// the first commit+mint of a period.
+import hre from "hardhat";
+import { traceGas } from "./trace";
+import {
+  DEFAULT_ISSUANCE_RATE,
+  DEFAULT_MAX_STAKE,
+  DEFAULT_MIN_OPERATOR_PERIODS,
+  DEFAULT_MIN_STAKE,
+  DEFAULT_MINING_RESERVE,
+  DEFAULT_PERIOD_DURATION,
+  DEFAULT_TOTAL_SUPPLY,
+  DEFAULT_MIN_LOCK_PERIODS,
+} from "../../ignition/modules/KMS";
+import type { KMSToken, PolicyManager, StakingEscrow } from "../../typechain-types";
+import { randomPolicyId, sortNodes } from "../../src/policy";
+
+async function main(): Promise<void> {
+  const { ethers } = hre;
+  const [deployer, alice, ...accounts] = await ethers.getSigners();
+  const token = (await ethers.deployContract("KMSToken", [
+    deployer.address,
+    DEFAULT_TOTAL_SUPPLY,
+  ])) as unknown as KMSToken;
+  const escrow = (await ethers.deployContract("StakingEscrow", [
+    await token.getAddress(),
+    DEFAULT_PERIOD_DURATION,
+    DEFAULT_MIN_STAKE,
+    DEFAULT_MAX_STAKE,
+    DEFAULT_MIN_LOCK_PERIODS,
+    DEFAULT_MIN_OPERATOR_PERIODS,
+    DEFAULT_ISSUANCE_RATE,
+    deployer.address,
+  ])) as unknown as StakingEscrow;
+  await (await token.approve(await escrow.getAddress(), DEFAULT_MINING_RESERVE)).wait();
+  await (await escrow.fundReserve(DEFAULT_MINING_RESERVE)).wait();
+  const pm = (await ethers.deployContract("PolicyManager", [
+    await escrow.getAddress(),
+    deployer.address,
+    1n,
+    10n ** 24n,
+  ])) as unknown as PolicyManager;
+  await (await escrow.setPolicyManager(await pm.getAddress())).wait();
+  const nodes: { staker: (typeof accounts)[number]; operator: (typeof accounts)[number] }[] = [];
+  for (let i = 0; i < 4; i++) {
+    const staker = accounts[2 * i];
+    const operator = accounts[2 * i + 1];
+    await (await token.transfer(staker.address, DEFAULT_MIN_STAKE * 2n)).wait();
+    await (await token.connect(staker).approve(await escrow.getAddress(), DEFAULT_MIN_STAKE * 2n)).wait();
+    await (await escrow.connect(staker).depositAndLock(DEFAULT_MIN_STAKE * 2n, 365n)).wait();
+    await (await escrow.connect(staker).bondOperator(operator.address)).wait();
+    nodes.push({ staker, operator });
+  }
+  await (await token.transfer(alice.address, 10n ** 24n)).wait();
+  await (await token.connect(alice).approve(await pm.getAddress(), ethers.MaxUint256)).wait();
+  const list = sortNodes(nodes.map((n) => n.staker.address));
+  const start = await pm.getCurrentPeriod();
+  await (await pm.connect(alice).createPolicy(randomPolicyId(), alice.address, list, start + 300n, 10n ** 15n)).wait();
+  const nextPeriod = async (): Promise<void> => {
+    const next = (await escrow.getCurrentPeriod()) + 1n;
+    await hre.network.provider.send("evm_setNextBlockTimestamp", [Number(next * DEFAULT_PERIOD_DURATION + 60n)]);
+    await hre.network.provider.send("evm_mine", []);
+  };
+  const commit = async (i: number) => (await escrow.connect(nodes[i].operator).commitToNextPeriod()).wait();
+  // Nodes 0–2 commit every period (steady state: one past period to mint); node 3 commits for the first time one
+  // period before the measurement, so its measured commitment has nothing to mint.
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 3; i++) await commit(i);
+    await nextPeriod();
+  }
+  for (let i = 0; i < 4; i++) await commit(i);
+  await nextPeriod();
+  const first = await commit(0);
+  const later = await commit(1);
+  const bare = await commit(3);
+  await traceGas(hre, first!.hash, "first commit+mint of a period (hook, node serving a policy)");
+  await traceGas(hre, later!.hash, "later commit+mint (hook, node serving a policy)");
+  await traceGas(hre, bare!.hash, "bare commit, nothing to mint (hook, node serving a policy)");
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
