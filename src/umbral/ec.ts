@@ -8,7 +8,6 @@
 // the scalar; table entries are selected by array index, the same standard as noble's own `multiply`.
 // `linCombPublic` is variable-time (wNAF, skips zero digits) and only for public scalars.
 import { secp256k1 } from "@noble/curves/secp256k1";
-import { _splitEndoScalar } from "@noble/curves/abstract/weierstrass";
 
 type Point = InstanceType<typeof secp256k1.Point>;
 const Point = secp256k1.Point;
@@ -30,6 +29,7 @@ const ZERO: J = [0n, 1n, 0n];
 
 const C = 0x1000003d1n; // 2^256 mod p: p = 2^256 − 2^32 − 977
 const M256 = (1n << 256n) - 1n;
+const HALF_BITS = 1n << 128n;
 
 /**
  * x mod p for 0 ≤ x < 2^524 (a product of lazily reduced values, or a sum of a few such products) by
@@ -104,8 +104,25 @@ const endo = (p: J): J => [mul(p[0], BETA), p[1], p[2]];
 const fromPoint = (p: Point): J => [p.X, p.Y, p.Z];
 const toPoint = (p: J): Point => new Point(p[0], p[1], p[2]);
 
+const [[A1, B1], [A2, B2]] = BASIS;
+const HALF_N = N / 2n;
+
+/**
+ * k = k1·(±1) + k2·(±1)·λ mod n with k1, k2 < 2^128: noble's `_splitEndoScalar` math (Babai rounding
+ * against the lattice basis) without its per-call bit-length loop over n, which cost more than the split.
+ */
 function split(k: bigint): { k1: bigint; k2: bigint; k1neg: boolean; k2neg: boolean } {
-  return _splitEndoScalar(k, BASIS, N);
+  const c1 = (B2 * k + HALF_N) / N;
+  const c2 = (-B1 * k + HALF_N) / N;
+  let k1 = k - c1 * A1 - c2 * A2;
+  let k2 = -c1 * B1 - c2 * B2;
+  const k1neg = k1 < 0n;
+  const k2neg = k2 < 0n;
+  if (k1neg) k1 = -k1;
+  if (k2neg) k2 = -k2;
+  // Cannot happen for k in [0, n) with this basis; checked as noble does (no scalar in the message: k may be secret).
+  if (k1 >= HALF_BITS || k2 >= HALF_BITS) throw new Error("GLV split produced a half of 128 bits or more");
+  return { k1, k2, k1neg, k2neg };
 }
 
 /** 4-bit digits of a scalar below 2^128, most significant first (via hex: one conversion, no BigInt loop). */
@@ -314,8 +331,6 @@ export function fixedMulSecret(point: Point, k: bigint): Point | null {
   return fixed ? toPoint(fixed.mulSecret(k)) : null;
 }
 
-const HALF_BITS = 1n << 128n;
-
 /** Odd multiples Q, 3Q, …, 15Q of a projective point, for width-5 NAF digits. */
 function oddMultiples(b: J): J[] {
   const twice = pdbl(b);
@@ -441,6 +456,7 @@ export function liftX(x: bigint, odd: boolean): Point | null {
  * on edge cases (identity, P + P, P + (−P)). `madd` needs an affine, non-identity second operand.
  */
 export const formulasForTests = {
+  split,
   padd: (p: Point, q: Point): Point => toPoint(padd(fromPoint(p), fromPoint(q))),
   pdbl: (p: Point): Point => toPoint(pdbl(fromPoint(p))),
   madd: (p: Point, q: Point): Point => {

@@ -2,6 +2,7 @@
 // reference `multiply` / `verify` on random and edge-case inputs.
 import { expect } from "chai";
 import { secp256k1 } from "@noble/curves/secp256k1";
+import { _splitEndoScalar } from "@noble/curves/abstract/weierstrass";
 import {
   ctLinComb,
   ctMul,
@@ -99,6 +100,20 @@ describe("umbral ec arithmetic", function () {
   });
 
   describe("formulas on edge cases", function () {
+    it("the GLV split equals noble's _splitEndoScalar and recombines to k", function () {
+      const basis: [[bigint, bigint], [bigint, bigint]] = [
+        [0x3086d221a7d46bcde86c90e49284eb15n, -0xe4437ed6010e88286f547fa90abfe4c3n],
+        [0x114ca50f7a8e2f3f657c1108d9d44cfd8n, 0x3086d221a7d46bcde86c90e49284eb15n],
+      ];
+      for (const k of [0n, ...EDGE, ...Array.from({ length: 50 }, randomScalar)]) {
+        const ours = F.split(k);
+        expect(ours).to.deep.equal(_splitEndoScalar(k, basis, N));
+        const k1 = ours.k1neg ? N - ours.k1 : ours.k1;
+        const k2 = ours.k2neg ? N - ours.k2 : ours.k2;
+        expect((k1 + k2 * LAMBDA) % N, `k = ${k}`).to.equal(k);
+      }
+    });
+
     it("padd, pdbl and madd equal noble's add/double, including O + P, P + P and P + (−P)", function () {
       for (let i = 0; i < 10; i++) {
         const p = randomPoint();
