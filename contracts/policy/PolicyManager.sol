@@ -59,13 +59,20 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
         bool previousCommitted; // the node committed to `cursor - 1`
         uint64 fees; // credited, not withdrawn; includes the credit for `cursor` while it lies ahead
         uint64 minFeeRate; // the node's minimum for new policies
+        // Commitment bits of the 16-period block holding `cursor` (bit `p % 16` for period `p`); they reach
+        // `_commitBits` only when the cursor leaves the block, so a commitment inside a block writes no other slot.
+        uint16 blockCommits;
     }
+
+    /// @dev Periods per block of {NodeSlot.blockCommits}; a power of two dividing 256 (a `_commitBits` word).
+    uint256 private constant BLOCK_BITS = 4;
 
     mapping(bytes16 policyId => bytes32 commitment) private _policies;
     mapping(address node => NodeSlot) private _nodes;
     // Scheduled decreases of a node's rate, in FEE_UNITs.
     mapping(address node => mapping(uint256 period => uint256 decrease)) private _rateDrops;
-    // Bit `p % 256` of word `p / 256` is set when the node committed to period `p`.
+    // Bit `p % 256` of word `p / 256` is set when the node committed to period `p`, for periods outside the block
+    // of the node's cursor (those are in {NodeSlot.blockCommits}).
     mapping(address node => mapping(uint256 word => uint256 bits)) private _commitBits;
 
     /// @notice Connects to `escrow_` (its token and period length) and sets the owner and fee-rate range.
@@ -201,8 +208,10 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
         if (fees > type(uint64).max) revert SafeCast.SafeCastOverflowedUintDowncast(64, fees);
         // previousCommitted: the node committed to the old cursor and it is the period just before.
         uint256 previousCommitted = ((word >> 96) & 0xff != 0 && cursor + 1 == period) ? 1 : 0;
+        uint256 blockCommits = _moveBlock(staker, word >> 240, cursor, period) | (1 << (period & 15));
         // minFeeRate (bits 176–239) is kept; every other field is rewritten; cursorCommitted = 1.
         word =
+            (blockCommits << 240) |
             (word & (uint256(type(uint64).max) << 176)) |
             (fees << 112) |
             (previousCommitted << 104) |
@@ -212,7 +221,6 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
         assembly ("memory-safe") {
             sstore(node.slot, word)
         }
-        _commitBits[staker][period >> 8] |= 1 << (period & 0xff);
         emit FeesCredited(staker, period, rate * FEE_UNIT);
     }
 
@@ -246,6 +254,7 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
         info.rate = uint64(_applyDrops(node, info.rate, cursor, target)); // only decreased
         info.previousCommitted = info.cursorCommitted && cursor + 1 == target;
         info.cursorCommitted = false;
+        info.blockCommits = uint16(_moveBlock(node, info.blockCommits, cursor, target)); // 16 bits in, 16 out
         info.cursor = uint32(target); // target ≤ current period < cursor bound of 2^32 checked at commit
         _nodes[node] = info;
         emit NodeSynced(node, target);
@@ -357,6 +366,9 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
 
     /// @inheritdoc IPolicyManager
     function hasCommitted(address node, uint256 period) external view returns (bool) {
+        NodeSlot storage info = _nodes[node];
+        if (period >> BLOCK_BITS == uint256(info.cursor) >> BLOCK_BITS)
+            return (info.blockCommits >> (period & 15)) & 1 == 1;
         return (_commitBits[node][period >> 8] >> (period & 0xff)) & 1 == 1;
     }
 
@@ -570,8 +582,29 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
         return (missed * policy.feeRate, to);
     }
 
-    /// @dev Number of periods in `[from, to)` (`from < to`) that `node` committed to.
+    /// @dev Moves a node's block of commitment bits from the block of `cursor` to that of `target` (> cursor):
+    /// when the block changes, its bits go to their `_commitBits` word (one slot write per 16 periods instead of
+    /// one per commitment) and the new block starts empty. Returns the bits of `target`'s block.
+    function _moveBlock(address node, uint256 blockCommits, uint256 cursor, uint256 target) private returns (uint256) {
+        uint256 oldBlock = cursor >> BLOCK_BITS;
+        if (oldBlock == target >> BLOCK_BITS) return blockCommits;
+        // A block's bits sit at offset 16 × (block % 16) of word block / 16 (= period / 256 for its periods).
+        if (blockCommits != 0) _commitBits[node][oldBlock >> 4] |= blockCommits << ((oldBlock & 15) << BLOCK_BITS);
+        return 0;
+    }
+
+    /// @dev Number of periods in `[from, to)` (`from < to`) that `node` committed to: the bits in `_commitBits` and
+    /// those of the cursor's block, which are only in the node's slot (the two sets never overlap).
     function _countCommits(address node, uint256 from, uint256 to) private view returns (uint256 count) {
+        NodeSlot storage info = _nodes[node];
+        uint256 blockStart = (uint256(info.cursor) >> BLOCK_BITS) << BLOCK_BITS;
+        uint256 blockCommits = info.blockCommits;
+        if (blockCommits != 0 && from < blockStart + 16 && to > blockStart) {
+            // Mask the block's bits to [from, to) ∩ [blockStart, blockStart + 16).
+            uint256 lo = from > blockStart ? from - blockStart : 0;
+            uint256 hi = to < blockStart + 16 ? to - blockStart : 16;
+            count = _popCount(blockCommits & (((1 << hi) - 1) ^ ((1 << lo) - 1)));
+        }
         mapping(uint256 => uint256) storage words = _commitBits[node];
         uint256 firstWord = from >> 8;
         uint256 lastWord = (to - 1) >> 8;

@@ -77,6 +77,15 @@ async function main(): Promise<void> {
   await traceGas(hre, first!.hash, "first commit+mint of a period (hook, node serving a policy)");
   await traceGas(hre, later!.hash, "later commit+mint (hook, node serving a policy)");
   await traceGas(hre, bare!.hash, "bare commit, nothing to mint (hook, node serving a policy)");
+  // A commitment into a new 16-period block moves the node's block of commitment bits into _commitBits.
+  await nextPeriod();
+  while (((await escrow.getCurrentPeriod()) + 1n) % 16n !== 0n) {
+    for (let i = 0; i < 4; i++) await commit(i);
+    await nextPeriod();
+  }
+  await commit(0);
+  const boundary = await commit(1);
+  await traceGas(hre, boundary!.hash, "later commit+mint into a new 16-period block (hook, node serving a policy)");
 }
 
 main().catch((error: unknown) => {

@@ -411,6 +411,34 @@ describe("PolicyManager", function () {
         .withArgs(nodes[0].address, next, next);
     });
 
+    it("keeps every commitment across 16-period blocks of commitment bits, also a block left by syncNode", async function () {
+      const ctx = await loadFixture(deployPolicyFixture);
+      const { pm, escrow, token, alice, nodes } = ctx;
+      const [n] = nodes;
+      const p = await createPolicy(ctx, { id: pid(1), nodes: [n], periods: 40n });
+      // Commit in period start+k (to start+k+1) when k % 3 != 0, except for a long gap 20..37 in which a stranger
+      // moves the cursor by syncNode; one last commitment at k = 38. Spans at least two block boundaries.
+      const committed = new Set<bigint>();
+      for (let k = 0n; k < 39n; k++) {
+        if (k === 30n) await pm.syncNode(n.address, p.startPeriod + k);
+        if ((k % 3n !== 0n && k < 20n) || k === 38n) {
+          await escrow.commitToNextPeriod(n.address);
+          committed.add(p.startPeriod + k + 1n);
+        }
+        await advance();
+      }
+      for (let q = p.startPeriod; q < p.endPeriod; q++) {
+        expect(await pm.hasCommitted(n.address, q), `period start+${q - p.startPeriod}`).to.equal(committed.has(q));
+      }
+      // Now start+39: every period of the policy is settled; each one without a commitment is refunded.
+      const missed = 40n - BigInt(committed.size);
+      const before = await token.balanceOf(alice.address);
+      await expect(pm.connect(alice).refund(pid(1), p))
+        .to.emit(pm, "PolicyRefunded")
+        .withArgs(pid(1), p.endPeriod, missed * RATE);
+      expect(await token.balanceOf(alice.address)).to.equal(before + missed * RATE);
+    });
+
     describe("syncNode", function () {
       it("applies a long-idle node's decreases in steps without crediting anything", async function () {
         const ctx = await loadFixture(deployPolicyFixture);
