@@ -348,6 +348,21 @@ function oddMultiples(b: J): J[] {
   return odd;
 }
 
+// The public tables of a point (odd multiples, and their images under φ for GLV) by point identity: the same
+// capsule points and keys come back for every cfrag of a capsule and every kfrag of a policy. Only public
+// points reach `msmPublic`; a WeakMap lets them go with their point.
+const PUBLIC_TABLES = new WeakMap<Point, { odd: J[]; endo?: J[] }>();
+
+function publicTables(q: Point, withEndo: boolean): { odd: J[]; endo?: J[] } {
+  let t = PUBLIC_TABLES.get(q);
+  if (!t) {
+    t = { odd: oddMultiples(fromPoint(q)) };
+    PUBLIC_TABLES.set(q, t);
+  }
+  if (withEndo && !t.endo) t.endo = t.odd.map(endo);
+  return t;
+}
+
 /**
  * Σ k_i·Q_i for public scalars (variable time), as a projective triple; Z = 0 for the identity.
  * Straus' interleaving over one shared run of ≤ 128 doublings: scalars of 128 bits or more are split by GLV
@@ -361,7 +376,8 @@ function msmPublic(points: Point[], scalars: bigint[]): J {
   let tail: J = ZERO;
   points.forEach((q, i) => {
     const k = ((scalars[i] % N) + N) % N;
-    if (k === 0n || q.is0()) return;
+    // Z = 0 is the identity (noble keeps coordinates reduced); noble's is0() is an equals() with 4 products.
+    if (k === 0n || q.Z === 0n) return;
     const fixed = FIXED.get(q);
     if (fixed) {
       const r = fixed.mulPublic(k);
@@ -374,14 +390,14 @@ function msmPublic(points: Point[], scalars: bigint[]): J {
       return;
     }
     if (k < HALF_BITS || N - k < HALF_BITS) {
-      const odd = oddMultiples(b);
+      const { odd } = publicTables(q, false);
       tables.push(k < HALF_BITS ? odd : odd.map(neg));
       nafs.push(wnaf5(k < HALF_BITS ? k : N - k));
       return;
     }
     const { k1, k2, k1neg, k2neg } = split(k);
-    const odd = oddMultiples(b);
-    tables.push(k1neg ? odd.map(neg) : odd, k2neg ? odd.map((p) => neg(endo(p))) : odd.map(endo));
+    const { odd, endo: odd2 } = publicTables(q, true) as { odd: J[]; endo: J[] };
+    tables.push(k1neg ? odd.map(neg) : odd, k2neg ? odd2.map(neg) : odd2);
     nafs.push(wnaf5(k1), wnaf5(k2));
   });
   let top = -1;

@@ -218,6 +218,18 @@ describe("umbral ec arithmetic", function () {
       }
     });
 
+    it("reuses a point's cached tables correctly: short scalar first, then full and negative ones", function () {
+      const q = randomPoint();
+      const ks = [short(), randomScalar(), N - short(), randomScalar(), 5n, N - randomScalar()];
+      for (const k of ks) expect(linCombPublic([q], [k]).equals(q.multiply(k)), `k = ${k}`).to.equal(true);
+      const other = randomPoint();
+      expect(
+        linCombPublic([q, other, q], [ks[1], ks[3], ks[5]]).equals(
+          q.multiply((ks[1] + ks[5]) % N).add(other.multiply(ks[3])),
+        ),
+      ).to.equal(true);
+    });
+
     it("handles P + P, P + (−P) and the identity among the ±1 terms", function () {
       const q = randomPoint();
       expect(linCombPublic([q, q], [1n, 1n]).equals(q.double())).to.equal(true);
