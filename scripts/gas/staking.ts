@@ -2,7 +2,7 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { GasRow, GasSection } from "./types";
-import { gasOf } from "./types";
+import { alignToBlock, gasOf } from "./types";
 import {
   DEFAULT_ISSUANCE_RATE,
   DEFAULT_MAX_FEE_RATE,
@@ -84,6 +84,8 @@ async function commitMint(
   withPolicyManager = false,
 ): Promise<{ first: bigint; later: bigint }> {
   const { token, escrow, deployer } = await deploy(hre);
+  // The measured commitments stay inside one 16-period block of the PolicyManager's commitment bits.
+  await alignToBlock(hre, DEFAULT_PERIOD_DURATION);
   if (withPolicyManager) {
     const manager = await hre.ethers.deployContract("PolicyManager", [
       await escrow.getAddress(),

@@ -22,6 +22,7 @@ export async function traceGas(hre: HardhatRuntimeEnvironment, hash: string, lab
   ])) as { structLogs: StructLog[] };
   const logs = trace.structLogs;
   const perDepth = new Map<number, number>();
+  const perOp = new Map<string, number>();
   const lines: string[] = [];
   for (let i = 0; i < logs.length; i++) {
     const step = logs[i];
@@ -38,6 +39,8 @@ export async function traceGas(hre: HardhatRuntimeEnvironment, hash: string, lab
       cost = after ? step.gas - after.gas - (calleeStart - calleeEnd) : step.gasCost;
     }
     perDepth.set(step.depth, (perDepth.get(step.depth) ?? 0) + cost);
+    const opKey = `${step.depth} ${step.op}`;
+    perOp.set(opKey, (perOp.get(opKey) ?? 0) + cost);
     if (LISTED.has(step.op)) {
       // The storage key (top of the stack) for SLOAD/SSTORE, shortened.
       const top = step.stack && step.stack.length > 0 ? step.stack[step.stack.length - 1] : "";
@@ -53,4 +56,9 @@ export async function traceGas(hre: HardhatRuntimeEnvironment, hash: string, lab
   console.log(`== ${label}: gasUsed ${receipt?.gasUsed}`);
   for (const line of lines) console.log(line);
   for (const [depth, gas] of perDepth) console.log(`  execution at depth ${depth}: ${gas}`);
+  if (process.env.GAS_TRACE_OPS) {
+    // The costliest opcodes per depth (set GAS_TRACE_OPS=1).
+    const top = [...perOp.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25);
+    for (const [op, gas] of top) console.log(`  op ${op.padEnd(18)} ${gas}`);
+  }
 }
