@@ -491,3 +491,47 @@ export const formulasForTests = {
     return toPoint(madd(fromPoint(p), [x, y]));
   },
 };
+
+/**
+ * a^-1 mod m for a public a coprime to m (variable time): Lehmer's extended Euclid. The quotients of
+ * ~26 steps at a time are found on the top 52 bits as JavaScript numbers (exact: every value stays below
+ * 2^53, and floor(x / y) of integers below 2^53 is exact in doubles), with Jebelean's test that both bounds
+ * give the same quotient, and applied to the BigInts as one 2×2 matrix; ~4× faster than noble's
+ * division-per-step `invert`. For public values only (the ECDSA s).
+ */
+export function invertPublic(a: bigint, m: bigint): bigint {
+  let r0 = m;
+  let r1 = ((a % m) + m) % m;
+  let t0 = 0n;
+  let t1 = 1n;
+  while (r1 !== 0n) {
+    const shift = r0.toString(16).length * 4 - 52; // the bit length rounded up to a nibble, minus 52
+    let A = 1;
+    let B = 0;
+    let C = 0;
+    let D = 1;
+    if (shift > 0) {
+      let x = Number(r0 >> BigInt(shift));
+      let y = Number(r1 >> BigInt(shift));
+      while (y + C !== 0 && y + D !== 0) {
+        const q = Math.floor((x + A) / (y + C));
+        if (q !== Math.floor((x + B) / (y + D))) break;
+        [A, C] = [C, A - q * C];
+        [B, D] = [D, B - q * D];
+        [x, y] = [y, x - q * y];
+      }
+    }
+    if (B === 0) {
+      // No simulated step was certain (or the numbers are small): one exact division step.
+      const q = r0 / r1;
+      [r0, r1] = [r1, r0 - q * r1];
+      [t0, t1] = [t1, t0 - q * t1];
+    } else {
+      const [bA, bB, bC, bD] = [BigInt(A), BigInt(B), BigInt(C), BigInt(D)];
+      [r0, r1] = [bA * r0 + bB * r1, bC * r0 + bD * r1];
+      [t0, t1] = [bA * t0 + bB * t1, bC * t0 + bD * t1];
+    }
+  }
+  if (r0 !== 1n) throw new RangeError("invertPublic: the value is not invertible modulo m");
+  return ((t0 % m) + m) % m;
+}

@@ -5,6 +5,7 @@ import { secp256k1 } from "@noble/curves/secp256k1";
 import { bytesToNumberBE } from "@noble/curves/abstract/utils";
 import { CURVE_ORDER, Fn, G, linCombXModN, scalarToBytes, type Point } from "./curve";
 import { DeserializationError } from "./errors";
+import { invertPublic } from "./ec";
 import { concat, sha256 } from "./hash";
 import { PublicKey, secretScalar, type SecretKey } from "./keys";
 
@@ -113,7 +114,7 @@ export function ecdsaTerms(
   const { r, s } = sig;
   if (r <= 0n || r >= CURVE_ORDER || s <= 0n || s > HALF_ORDER || digest.length !== 32) return null;
   const e = bytesToNumberBE(digest) % CURVE_ORDER;
-  const w = Fn.inv(s);
+  const w = invertPublic(s, CURVE_ORDER); // s is public: Lehmer's variable-time inverse
   return { points: [G, verifyingPk.point], scalars: [Fn.mul(e, w), Fn.mul(r, w)], r };
 }
 

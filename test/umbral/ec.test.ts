@@ -8,6 +8,7 @@ import {
   ctMul,
   fixedMulSecret,
   formulasForTests as F,
+  invertPublic,
   isZeroSumPublic,
   linCombPublic,
   linCombXModNPublic,
@@ -265,6 +266,22 @@ describe("umbral ec arithmetic", function () {
       expect(linCombXModNPublic([q, q], [1n, N - 1n], 1n)).to.equal(false);
       expect(linCombXModNPublic([q], [1n], 0n)).to.equal(false);
       expect(linCombXModNPublic([q], [1n], N)).to.equal(false);
+    });
+  });
+
+  describe("invertPublic (Lehmer)", function () {
+    it("equals noble's inverse modulo n and p on edge and random values", function () {
+      const P = Pt.Fp.ORDER;
+      for (const m of [N, P]) {
+        const edge = [1n, 2n, 3n, m - 1n, m - 2n, (m + 1n) / 2n, 1n << 52n, (1n << 53n) + 1n, 1n << 200n, m + 5n];
+        for (const a of [...edge, ...Array.from({ length: 200 }, randomScalar)]) {
+          const inv = invertPublic(a, m);
+          expect(inv, `a = ${a}`).to.equal(m === N ? Pt.Fn.inv(a % m) : Pt.Fp.inv(a % m));
+          expect((inv * a) % m).to.equal(1n);
+        }
+      }
+      expect(() => invertPublic(0n, N)).to.throw(RangeError);
+      expect(() => invertPublic(N, N)).to.throw(RangeError);
     });
   });
 
