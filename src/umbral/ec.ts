@@ -234,7 +234,7 @@ function normalizeBatch(points: J[]): A[] {
     prefix[i] = acc;
     acc = mul(acc, points[i][2]);
   }
-  let inv = Fp.inv(acc);
+  let inv = invertPublic(acc, P); // only public points (tables of G, U and of public MSM bases) come here
   const out: A[] = new Array<A>(points.length);
   for (let i = points.length - 1; i >= 0; i--) {
     const zInv = mul(inv, prefix[i]);
@@ -348,32 +348,27 @@ function oddMultiples(b: J): J[] {
   return odd;
 }
 
-// The public tables of a point (odd multiples, and their images under φ for GLV) by point identity: the same
-// capsule points and keys come back for every cfrag of a capsule and every kfrag of a policy. Only public
-// points reach `msmPublic`; a WeakMap lets them go with their point.
-const PUBLIC_TABLES = new WeakMap<Point, { odd: J[]; endo?: J[] }>();
+// The public tables of a point (affine odd multiples, and their images under φ for GLV) by point identity:
+// the same capsule points and keys come back for every cfrag of a capsule and every kfrag of a policy. Only
+// public points reach `msmPublic`; a WeakMap lets them go with their point.
+const PUBLIC_TABLES = new WeakMap<Point, { odd: A[]; endo?: A[] }>();
 
-function publicTables(q: Point, withEndo: boolean): { odd: J[]; endo?: J[] } {
-  let t = PUBLIC_TABLES.get(q);
-  if (!t) {
-    t = { odd: oddMultiples(fromPoint(q)) };
-    PUBLIC_TABLES.set(q, t);
-  }
-  if (withEndo && !t.endo) t.endo = t.odd.map(endo);
-  return t;
-}
+// Affine points here are never the identity (odd multiples up to 15 of a point of prime order), and no
+// curve point has y = 0 (x³ + 7 has no root in F_p), so P − y is the negation.
+const negA = (a: A): A => [a[0], P - a[1]];
+const endoA = (a: A): A => [mul(a[0], BETA), a[1]];
 
 /**
  * Σ k_i·Q_i for public scalars (variable time), as a projective triple; Z = 0 for the identity.
  * Straus' interleaving over one shared run of ≤ 128 doublings: scalars of 128 bits or more are split by GLV
  * into two halves, shorter ones (and n − k for short k, i.e. small negative scalars) are used as they are;
  * scalars ±1 add their point once at the end; registered fixed bases (G, U) use their tables and no
- * doublings.
+ * doublings. The width-5 tables are affine (all new ones normalised with one inversion), so every digit
+ * costs a mixed addition.
  */
 function msmPublic(points: Point[], scalars: bigint[]): J {
-  const tables: J[][] = [];
-  const nafs: Int8Array[] = [];
   let tail: J = ZERO;
+  const vars: [Point, bigint][] = [];
   points.forEach((q, i) => {
     const k = ((scalars[i] % N) + N) % N;
     // Z = 0 is the identity (noble keeps coordinates reduced); noble's is0() is an equals() with 4 products.
@@ -382,24 +377,32 @@ function msmPublic(points: Point[], scalars: bigint[]): J {
     if (fixed) {
       const r = fixed.mulPublic(k);
       if (r) tail = padd(tail, r);
-      return;
-    }
-    const b = fromPoint(q);
-    if (k === 1n || k === N - 1n) {
+    } else if (k === 1n || k === N - 1n) {
+      const b = fromPoint(q);
       tail = padd(tail, k === 1n ? b : neg(b));
-      return;
+    } else {
+      vars.push([q, k]);
     }
+  });
+  const fresh = vars.map(([q]) => q).filter((q, i, all) => !PUBLIC_TABLES.has(q) && all.indexOf(q) === i);
+  if (fresh.length > 0) {
+    const affine = normalizeBatch(fresh.flatMap((q) => oddMultiples(fromPoint(q))));
+    fresh.forEach((q, j) => PUBLIC_TABLES.set(q, { odd: affine.slice(8 * j, 8 * j + 8) }));
+  }
+  const tables: A[][] = [];
+  const nafs: Int8Array[] = [];
+  for (const [q, k] of vars) {
+    const t = PUBLIC_TABLES.get(q) as { odd: A[]; endo?: A[] };
     if (k < HALF_BITS || N - k < HALF_BITS) {
-      const { odd } = publicTables(q, false);
-      tables.push(k < HALF_BITS ? odd : odd.map(neg));
+      tables.push(k < HALF_BITS ? t.odd : t.odd.map(negA));
       nafs.push(wnaf5(k < HALF_BITS ? k : N - k));
-      return;
+      continue;
     }
     const { k1, k2, k1neg, k2neg } = split(k);
-    const { odd, endo: odd2 } = publicTables(q, true) as { odd: J[]; endo: J[] };
-    tables.push(k1neg ? odd.map(neg) : odd, k2neg ? odd2.map(neg) : odd2);
+    t.endo ??= t.odd.map(endoA);
+    tables.push(k1neg ? t.odd.map(negA) : t.odd, k2neg ? t.endo.map(negA) : t.endo);
     nafs.push(wnaf5(k1), wnaf5(k2));
-  });
+  }
   let top = -1;
   for (const n of nafs) for (let i = n.length - 1; i > top; i--) if (n[i] !== 0) top = i;
   let acc: J = ZERO;
@@ -407,8 +410,8 @@ function msmPublic(points: Point[], scalars: bigint[]): J {
     acc = pdbl(acc);
     for (let t = 0; t < nafs.length; t++) {
       const d = nafs[t][i];
-      if (d > 0) acc = padd(acc, tables[t][d >> 1]);
-      else if (d < 0) acc = padd(acc, neg(tables[t][-d >> 1]));
+      if (d > 0) acc = madd(acc, tables[t][d >> 1]);
+      else if (d < 0) acc = madd(acc, negA(tables[t][-d >> 1]));
     }
   }
   return padd(acc, tail);

@@ -219,6 +219,12 @@ describe("umbral ec arithmetic", function () {
       }
     });
 
+    it("builds the tables of a new point once when it appears twice in one product", function () {
+      const q = randomPoint();
+      const [a, b] = [randomScalar(), randomScalar()];
+      expect(linCombPublic([q, q], [a, b]).equals(q.multiply((a + b) % N))).to.equal(true);
+    });
+
     it("reuses a point's cached tables correctly: short scalar first, then full and negative ones", function () {
       const q = randomPoint();
       const ks = [short(), randomScalar(), N - short(), randomScalar(), 5n, N - randomScalar()];
