@@ -2,6 +2,7 @@
 // delegating secret key, and the self-check s·G = V + h·E that every decoded capsule must pass.
 import {
   bytesEqual,
+  cacheCompressed,
   CURVE_ORDER,
   Fn,
   G,
@@ -96,6 +97,7 @@ export class Capsule {
       if (ru === 0n) continue;
       const e = mulSecret(G, r);
       const v = mulSecret(G, u);
+      cacheCompressed([e, v]); // both are published: one inversion for the two encodings
       const h = hashCapsulePoints(e, v);
       const s = Fn.add(u, Fn.mul(r, h));
       if (s === 0n) continue;

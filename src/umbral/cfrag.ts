@@ -5,6 +5,7 @@ import { randomBytes } from "@noble/hashes/utils";
 import { bytesToNumberBE } from "@noble/curves/abstract/utils";
 import {
   bytesEqual,
+  cacheCompressed,
   CURVE_ORDER,
   Fn,
   linCombXModN,
@@ -242,6 +243,8 @@ export function reencryptWith(capsule: Capsule, kfrag: KeyFrag): CapsuleFrag {
     const e2 = mulSecret(capsule.e, t);
     const v2 = mulSecret(capsule.v, t);
     const u2 = mulSecret(U, t);
+    // All five are published in the cfrag: encode them with one inversion before hashing.
+    cacheCompressed([e1, v1, e2, v2, u2]);
     const h = hashToCfragVerification(capsule.e, e1, e2, capsule.v, v1, v2, kfrag.commitment, u2);
     const z = Fn.add(Fn.mul(rk, h), t);
     // z = 0 (probability ~2^-256) could not be serialized; a new nonce gives a new proof.

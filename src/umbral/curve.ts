@@ -7,6 +7,7 @@ import { bytesToNumberBE } from "@noble/curves/abstract/utils";
 import { randomBytes } from "@noble/hashes/utils";
 import { DeserializationError, UmbralError } from "./errors";
 import {
+  affineBatch,
   ctLinComb,
   ctMul,
   fixedMulSecret,
@@ -68,6 +69,21 @@ export function pointToBytes(p: Point, cache = true): Uint8Array {
   out.set(be32(x), 1);
   if (cache) COMPRESSED.set(p, out);
   return out;
+}
+
+/**
+ * Computes and caches the compressed forms of several public points with one field inversion instead of
+ * one each (noble's `toAffine`): for the fresh points of a capsule or cfrag, which are hashed right away.
+ */
+export function cacheCompressed(points: Point[]): void {
+  const todo = points.filter((p, i) => p.Z !== 0n && !COMPRESSED.has(p) && points.indexOf(p) === i);
+  if (todo.length < 2) return;
+  affineBatch(todo).forEach(({ x, y }, i) => {
+    const out = new Uint8Array(POINT_SIZE);
+    out[0] = y & 1n ? 0x03 : 0x02;
+    out.set(be32(x), 1);
+    COMPRESSED.set(todo[i], out);
+  });
 }
 
 /** Parses a 33-byte compressed SEC1 point (prefix 02/03, x < p, on the curve). */

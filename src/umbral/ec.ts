@@ -538,3 +538,11 @@ export function invertPublic(a: bigint, m: bigint): bigint {
   if (r0 !== 1n) throw new RangeError("invertPublic: the value is not invertible modulo m");
   return ((t0 % m) + m) % m;
 }
+
+/**
+ * Affine (x, y) of non-identity points with one inversion for all (Montgomery's trick on `invertPublic`,
+ * variable time like noble's own `toAffine`): for encoding several fresh points at once.
+ */
+export function affineBatch(points: Point[]): { x: bigint; y: bigint }[] {
+  return normalizeBatch(points.map(fromPoint)).map(([x, y]) => ({ x, y }));
+}

@@ -17,11 +17,12 @@ import {
   sqrtP,
 } from "../../src/umbral/ec";
 import { DeserializationError } from "../../src/umbral/errors";
-import { G, pointFromBytes, randomScalar, U, type Point } from "../../src/umbral/curve";
+import { cacheCompressed, G, pointFromBytes, pointToBytes, randomScalar, U, type Point } from "../../src/umbral/curve";
 import { verifyDigest } from "../../src/umbral/signing";
 import { T } from "./oracle";
 
 const Pt = secp256k1.Point;
+const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 const N = Pt.Fn.ORDER;
 const LAMBDA = 0x5363ad4cc05c30e0a5261c028812645a122e22ea20816678df02967c1b23bd72n;
 // A point in projective form with Z ≠ 1, as the arithmetic sees intermediate results.
@@ -306,6 +307,14 @@ describe("umbral ec arithmetic", function () {
       }
       expect(sqrtP(0n)).to.equal(0n);
       expect(sqrtP(1n)).to.equal(1n);
+    });
+
+    it("cacheCompressed encodes a batch of points (with repeats and the identity) as noble does", function () {
+      const ps = Array.from({ length: 6 }, randomPoint);
+      const batch = [...ps, ps[0], Pt.ZERO, ps[3].negate()];
+      cacheCompressed(batch);
+      for (const p of [...ps, ps[3].negate()]) expect(hex(pointToBytes(p))).to.equal(hex(p.toBytes(true)));
+      expect(() => pointToBytes(Pt.ZERO)).to.throw(/infinity/);
     });
 
     it("liftX and pointFromBytes equal noble's decoding for both parities, and reject what noble rejects", function () {
