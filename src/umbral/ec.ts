@@ -500,7 +500,8 @@ export const formulasForTests = {
  * ~26 steps at a time are found on the top 52 bits as JavaScript numbers (exact: every value stays below
  * 2^53, and floor(x / y) of integers below 2^53 is exact in doubles), with Jebelean's test that both bounds
  * give the same quotient, and applied to the BigInts as one 2×2 matrix; ~4× faster than noble's
- * division-per-step `invert`. For public values only (the ECDSA s).
+ * division-per-step `invert`. For the ECDSA s (public) and the Z coordinates of points being encoded (the
+ * same standard as noble's `toAffine`, itself a variable-time Euclid); never for secret scalars.
  */
 export function invertPublic(a: bigint, m: bigint): bigint {
   let r0 = m;
