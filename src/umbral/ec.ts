@@ -109,7 +109,6 @@ function pdbl(p: J): J {
 }
 
 const neg = (p: J): J => [p[0], p[1] === 0n ? 0n : P - p[1], p[2]];
-const endo = (p: J): J => [mul(p[0], BETA), p[1], p[2]];
 const fromPoint = (p: Point): J => [p.X, p.Y, p.Z];
 const toPoint = (p: J): Point => new Point(p[0], p[1], p[2]);
 
@@ -134,12 +133,20 @@ function split(k: bigint): { k1: bigint; k2: bigint; k1neg: boolean; k2neg: bool
   return { k1, k2, k1neg, k2neg };
 }
 
-/** 4-bit digits of a scalar below 2^128, most significant first (via hex: one conversion, no BigInt loop). */
-function digits4(k: bigint): number[] {
-  const hex = k.toString(16).padStart(32, "0");
-  const out = new Array<number>(32);
-  for (let i = 0; i < 32; i++) out[i] = parseInt(hex[i], 16);
-  return out;
+/**
+ * Odd signed 5-bit digits d_0 … d_26 of an odd k < 2^130: d_i ∈ {±1, ±3, …, ±31}, Σ d_i·2^(5i) = k (the
+ * regular recoding of `oddDigits8` with 5-bit windows: d_i = (((k >> 5i) mod 2^6) | 1) − 32, d_26 = 1).
+ */
+function oddDigits5(k: bigint): Int8Array {
+  const bin = k.toString(2).padStart(135, "0");
+  const d = new Int8Array(27);
+  for (let i = 0; i < 26; i++) {
+    let v = 0;
+    for (let b = 5; b >= 0; b--) v = (v << 1) | (bin.charCodeAt(134 - (5 * i + b)) - 48);
+    d[i] = (v | 1) - 32;
+  }
+  d[26] = 1;
+  return d;
 }
 
 /** k·Q for a secret k in [1, n), with a scalar-independent sequence of group operations. */
@@ -148,35 +155,61 @@ export function ctMul(q: Point, k: bigint): Point {
 }
 
 /**
- * Σ k_i·Q_i for secret k_i in [1, n), in constant time: one shared run of 128 doublings, and per point
- * 14 table additions plus 64 window additions (a digit of 0 adds the identity, at the same cost).
+ * Σ k_i·Q_i for secret k_i in [1, n), in constant time. Each k_i is split by GLV into two halves below
+ * 2^128; each half k is made odd as k | 1 (k + 1 when even) and recoded into 27 odd signed 5-bit digits, so
+ * no digit is zero: one shared run of 130 doublings, then per half exactly 27 mixed additions of an entry of
+ * the affine table of odd multiples 1·Q … 31·Q (its φ-image for the second half), entry and sign selected by
+ * array index, and one complete addition of −Q or the identity (selected by index) to undo the + 1. The
+ * tables are multiples of the public Q, computed and normalised (one inversion for all) before any secret
+ * is involved; the halves' secret signs only select.
  */
-export function ctLinComb(points: Point[], scalars: bigint[]): Point {
-  const tables: J[][] = [];
-  const digits: number[][] = [];
-  points.forEach((q, i) => {
+export function ctLinComb(allPoints: Point[], allScalars: bigint[]): Point {
+  // The identity (public) contributes nothing and has no affine table.
+  const points = allPoints.filter((q) => q.Z !== 0n);
+  const scalars = allScalars.filter((_, i) => allPoints[i].Z !== 0n);
+  const proj: J[] = [];
+  for (const q of points) {
+    const b = fromPoint(q);
+    const twice = pdbl(b);
+    let p = b;
+    proj.push(p);
+    for (let j = 1; j < 16; j++) proj.push((p = padd(p, twice)));
+  }
+  const affine = normalizeBatch(proj);
+  const tables: A[][] = [];
+  const signs: number[] = [];
+  const digits: Int8Array[] = [];
+  const corrections: J[] = [];
+  points.forEach((_, i) => {
+    const t1 = affine.slice(16 * i, 16 * i + 16);
+    const t2 = t1.map(endoA);
     const { k1, k2, k1neg, k2neg } = split(scalars[i]);
-    // Fold the signs of k1, k2 into the bases; both signs are always computed and one is selected, as
-    // noble's `negateCt`.
-    const base = fromPoint(q);
-    const negBase = neg(base);
-    const b1: J = k1neg ? negBase : base;
-    const t1: J[] = [ZERO, b1];
-    for (let j = 2; j < 16; j++) t1.push(padd(t1[j - 1], b1));
-    const flip = k1neg !== k2neg;
-    const t2: J[] = t1.map((p) => {
-      const e = endo(p);
-      const ne = neg(e);
-      return flip ? ne : e;
-    });
-    tables.push(t1, t2);
-    digits.push(digits4(k1), digits4(k2));
+    const halves: [A[], bigint, boolean][] = [
+      [t1, k1, k1neg],
+      [t2, k2, k2neg],
+    ];
+    for (const [table, k, negative] of halves) {
+      const sign = Number(negative);
+      const even = Number(k & 1n) ^ 1;
+      tables.push(table);
+      signs.push(sign);
+      digits.push(oddDigits5(k | 1n));
+      const [bx, by] = table[0];
+      const signedY = [by, P - by][sign];
+      corrections.push([ZERO, [bx, P - signedY, 1n] as J][even]);
+    }
   });
   let acc: J = ZERO;
-  for (let w = 0; w < 32; w++) {
-    acc = pdbl(pdbl(pdbl(pdbl(acc))));
-    for (let t = 0; t < tables.length; t++) acc = padd(acc, tables[t][digits[t][w]]);
+  for (let w = 26; w >= 0; w--) {
+    if (w < 26) acc = pdbl(pdbl(pdbl(pdbl(pdbl(acc)))));
+    for (let t = 0; t < tables.length; t++) {
+      const d = digits[t][w];
+      const negD = (d >> 7) & 1; // 1 if the digit is negative
+      const e = tables[t][((d ^ -negD) + negD - 1) >> 1]; // |d| = 2j + 1 → entry j
+      acc = madd(acc, [e[0], [e[1], P - e[1]][negD ^ signs[t]]]);
+    }
   }
+  for (const c of corrections) acc = padd(acc, c);
   return toPoint(acc);
 }
 

@@ -67,6 +67,11 @@ describe("umbral ec arithmetic", function () {
     }
     const q = randomPoint();
     expect(ctLinComb([q, q], [5n, N - 5n]).is0()).to.equal(true);
+    // The identity among the points contributes nothing; halves that are 0, 1 or even need the correction.
+    expect(ctLinComb([Pt.ZERO, q], [7n, 9n]).equals(q.multiply(9n))).to.equal(true);
+    for (const k of [LAMBDA, N - LAMBDA, LAMBDA + 1n, 2n * LAMBDA, (LAMBDA + 2n) % N, 64n, 1n << 127n]) {
+      expect(ctLinComb([q], [k]).equals(q.multiply(k)), `k = ${k}`).to.equal(true);
+    }
   });
 
   it("linCombPublic equals noble for random, edge and zero scalars", function () {
