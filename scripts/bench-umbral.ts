@@ -195,9 +195,10 @@ function main(): void {
     ),
     "",
     "Where the time goes (microbenchmarks, min of 15 rounds, same machine): a constant-time product by a " +
-      "secret on a variable point (`ec.ts` `ctMul`: GLV, 4-bit windows, 128 doublings + 78 complete additions) " +
-      "≈ 0.48 ms; a public single-point product (GLV, width-5 wNAF) ≈ 0.38 ms, two points sharing the doublings " +
-      "≈ 0.51 ms; a product by G or U on the fixed-base tables (33 mixed additions, secret or public) ≈ 0.06 ms; " +
+      "secret on a variable point (`ec.ts` `ctMul`: GLV, odd signed 5-bit digits, 130 doublings + 54 mixed " +
+      "additions) ≈ 0.38 ms; a public single-point product (GLV, width-5 wNAF) ≈ 0.32 ms, two points sharing the " +
+      "doublings ≈ 0.46 ms; a product by G or U on the fixed-base tables (33 mixed additions, secret or public) " +
+      "≈ 0.06 ms; " +
       "a 33-byte point decompression (square root) ≈ 0.04 ms. Every verification is one multi-scalar product " +
       "compared in projective form (the cfrag's three proof equations and its kfrag signature together, with " +
       "random 128-bit weights), so they do as few or fewer group operations than rust-umbral; what remains of " +

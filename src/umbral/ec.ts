@@ -1,12 +1,13 @@
-// Faster secp256k1 scalar multiplication for variable base points, on top of noble's Point representation
-// (homogeneous projective X, Y, Z). noble's `multiply` on a point without a table walks one bit at a time
-// with a dummy addition per bit; here the GLV endomorphism halves the scalar and 4-bit windows cut the
-// additions, with the complete a = 0 formulas of Renes–Costello–Batina (2015, algorithms 7 and 9) so that
-// no input (identity, P = Q, P = −Q) needs a special case.
+// secp256k1 arithmetic for Umbral on top of noble's Point representation (homogeneous projective X, Y, Z):
+// a folding reduction for p = 2^256 − 2^32 − 977 with lazy reduction inside the complete a = 0 formulas of
+// Renes–Costello–Batina (2015, algorithms 7, 8 and 9), so no input (identity, P = Q, P = −Q) needs a special
+// case; fixed-base tables for G and U; GLV (the endomorphism halves every scalar) for any other point.
 //
-// `ctMul` is the constant-time path for secret scalars: the same 128 doublings and 78 additions whatever
-// the scalar; table entries are selected by array index, the same standard as noble's own `multiply`.
-// `linCombPublic` is variable-time (wNAF, skips zero digits) and only for public scalars.
+// Constant-time paths for secret scalars (`ctMul`, `ctLinComb`, `fixedMulSecret`): odd signed digits (no
+// zero digit), so the same doublings and additions whatever the scalar; table entries and signs selected by
+// array index, the same standard as noble's own `multiply`. Variable-time paths (`linCombPublic`,
+// `isZeroSumPublic`, `linCombXModNPublic`, `invertPublic`) are for public scalars only: wNAF skips zero
+// digits, Straus shares one chain of doublings between all terms.
 import { secp256k1 } from "@noble/curves/secp256k1";
 
 type Point = InstanceType<typeof secp256k1.Point>;
