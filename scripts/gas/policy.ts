@@ -5,6 +5,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { GasRow, GasSection } from "./types";
 import { alignToBlock, gasOf } from "./types";
+import { signPermit } from "../../src/token/permit";
 import {
   DEFAULT_ISSUANCE_RATE,
   DEFAULT_MAX_STAKE,
@@ -135,25 +136,10 @@ export const policyGas: GasSection = {
     const wallet = hre.ethers.Wallet.createRandom().connect(hre.ethers.provider);
     await hre.network.provider.send("hardhat_setBalance", [wallet.address, "0x56BC75E2D63100000"]);
     await (await token.transfer(wallet.address, 10n ** 21n)).wait();
-    const { chainId } = await hre.ethers.provider.getNetwork();
     const start = await pm.getCurrentPeriod();
     const deposit = RATE * PERIODS;
     const deadline = start * DEFAULT_PERIOD_DURATION + 10n ** 6n;
-    const sig = hre.ethers.Signature.from(
-      await wallet.signTypedData(
-        { name: "KMS Token", version: "1", chainId, verifyingContract: await token.getAddress() },
-        {
-          Permit: [
-            { name: "owner", type: "address" },
-            { name: "spender", type: "address" },
-            { name: "value", type: "uint256" },
-            { name: "nonce", type: "uint256" },
-            { name: "deadline", type: "uint256" },
-          ],
-        },
-        { owner: wallet.address, spender: pmAddress, value: deposit, nonce: 0n, deadline },
-      ),
-    );
+    const sig = await signPermit(token, wallet, { spender: pmAddress, value: deposit, deadline, nonce: 0n });
     rows.push({
       operation: "createPolicyWithPermit, 1 node",
       gas: await gasOf(

@@ -3,6 +3,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { GasRow, GasSection } from "./types";
 import { alignToBlock, gasOf } from "./types";
+import { signPermit } from "../../src/token/permit";
 import {
   DEFAULT_ISSUANCE_RATE,
   DEFAULT_MAX_FEE_RATE,
@@ -130,23 +131,8 @@ export const stakingGas: GasSection = {
     const c = ethers.Wallet.createRandom().connect(ethers.provider);
     await hre.network.provider.send("hardhat_setBalance", [c.address, "0x56BC75E2D63100000"]);
     await (await token.transfer(c.address, STAKE)).wait();
-    const { chainId } = await ethers.provider.getNetwork();
     const deadline = BigInt(Math.floor(Date.now() / 1000)) + 10n ** 9n;
-    const signature = ethers.Signature.from(
-      await c.signTypedData(
-        { name: "KMS Token", version: "1", chainId, verifyingContract: await token.getAddress() },
-        {
-          Permit: [
-            { name: "owner", type: "address" },
-            { name: "spender", type: "address" },
-            { name: "value", type: "uint256" },
-            { name: "nonce", type: "uint256" },
-            { name: "deadline", type: "uint256" },
-          ],
-        },
-        { owner: c.address, spender: escrowAddress, value: STAKE, nonce: 0n, deadline },
-      ),
-    );
+    const signature = await signPermit(token, c, { spender: escrowAddress, value: STAKE, deadline, nonce: 0n });
     rows.push({
       operation: "depositAndLockWithPermit (new staker)",
       gas: await gasOf(

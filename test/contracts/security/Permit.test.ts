@@ -5,40 +5,15 @@
 import { expect } from "chai";
 import { ethers, ignition } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import KMSModule, {
   DEFAULT_MIN_FEE_RATE,
   DEFAULT_MIN_LOCK_PERIODS,
   DEFAULT_MIN_STAKE,
 } from "../../../ignition/modules/KMS";
 import type { KMSToken, PolicyManager, StakingEscrow } from "../../../typechain-types";
+import { signPermit } from "../../../src/token/permit";
 
 const RATE = DEFAULT_MIN_FEE_RATE;
-
-async function signPermit(
-  token: KMSToken,
-  owner: HardhatEthersSigner,
-  spender: string,
-  value: bigint,
-  deadline: bigint,
-) {
-  const { chainId } = await ethers.provider.getNetwork();
-  return ethers.Signature.from(
-    await owner.signTypedData(
-      { name: "KMS Token", version: "1", chainId, verifyingContract: await token.getAddress() },
-      {
-        Permit: [
-          { name: "owner", type: "address" },
-          { name: "spender", type: "address" },
-          { name: "value", type: "uint256" },
-          { name: "nonce", type: "uint256" },
-          { name: "deadline", type: "uint256" },
-        ],
-      },
-      { owner: owner.address, spender, value, nonce: await token.nonces(owner.address), deadline },
-    ),
-  );
-}
 
 async function deployedFixture() {
   const [deployer, alice, mallory, node, operator] = await ethers.getSigners();
@@ -70,7 +45,7 @@ describe("security: permit edge cases", function () {
       const f = await loadFixture(deployedFixture);
       const { token, escrow, alice, mallory, deadline } = f;
       const value = DEFAULT_MIN_STAKE;
-      const sig = await signPermit(token, alice, await escrow.getAddress(), value, deadline);
+      const sig = await signPermit(token, alice, { spender: await escrow.getAddress(), value, deadline });
       await expectNoBalanceChange(f, async () => {
         // The permit is checked for the caller: Mallory's call permits nothing and Mallory approved nothing.
         await expect(escrow.connect(mallory).depositWithPermit(value, deadline, sig.v, sig.r, sig.s))
@@ -87,7 +62,7 @@ describe("security: permit edge cases", function () {
       const f = await loadFixture(deployedFixture);
       const { token, escrow, alice, deadline } = f;
       const value = DEFAULT_MIN_STAKE;
-      const sig = await signPermit(token, alice, await escrow.getAddress(), value, deadline);
+      const sig = await signPermit(token, alice, { spender: await escrow.getAddress(), value, deadline });
       await escrow
         .connect(alice)
         .depositAndLockWithPermit(value, DEFAULT_MIN_LOCK_PERIODS, deadline, sig.v, sig.r, sig.s);
@@ -104,9 +79,9 @@ describe("security: permit edge cases", function () {
       const { token, escrow, alice } = f;
       const spender = await escrow.getAddress();
       const past = BigInt(await time.latest()) - 1n;
-      const expired = await signPermit(token, alice, spender, DEFAULT_MIN_STAKE, past);
+      const expired = await signPermit(token, alice, { spender, value: DEFAULT_MIN_STAKE, deadline: past });
       const later = BigInt(await time.latest()) + 3_600n;
-      const short = await signPermit(token, alice, spender, DEFAULT_MIN_STAKE - 1n, later);
+      const short = await signPermit(token, alice, { spender, value: DEFAULT_MIN_STAKE - 1n, deadline: later });
       await expectNoBalanceChange(f, async () => {
         await expect(escrow.connect(alice).depositWithPermit(DEFAULT_MIN_STAKE, past, expired.v, expired.r, expired.s))
           .to.be.revertedWithCustomError(token, "ERC20InsufficientAllowance")
@@ -122,7 +97,11 @@ describe("security: permit edge cases", function () {
     it("a permit signed for the PolicyManager cannot be spent by the escrow", async function () {
       const f = await loadFixture(deployedFixture);
       const { token, escrow, pm, alice, deadline } = f;
-      const sig = await signPermit(token, alice, await pm.getAddress(), DEFAULT_MIN_STAKE, deadline);
+      const sig = await signPermit(token, alice, {
+        spender: await pm.getAddress(),
+        value: DEFAULT_MIN_STAKE,
+        deadline,
+      });
       await expectNoBalanceChange(f, async () => {
         await expect(escrow.connect(alice).depositWithPermit(DEFAULT_MIN_STAKE, deadline, sig.v, sig.r, sig.s))
           .to.be.revertedWithCustomError(token, "ERC20InsufficientAllowance")
@@ -138,7 +117,7 @@ describe("security: permit edge cases", function () {
       const { token, pm, alice, node, deadline } = f;
       const end = (await pm.getCurrentPeriod()) + 3n;
       const deposit = RATE * 3n;
-      const sig = await signPermit(token, alice, await pm.getAddress(), deposit - 1n, deadline);
+      const sig = await signPermit(token, alice, { spender: await pm.getAddress(), value: deposit - 1n, deadline });
       const permit = { value: deposit - 1n, deadline, v: sig.v, r: sig.r, s: sig.s };
       const id = ethers.zeroPadValue("0x01", 16);
       await expectNoBalanceChange(f, async () => {
@@ -158,7 +137,7 @@ describe("security: permit edge cases", function () {
       const { token, pm, alice, mallory, node, deadline } = f;
       const end = (await pm.getCurrentPeriod()) + 3n;
       const deposit = RATE * 3n;
-      const sig = await signPermit(token, alice, await pm.getAddress(), deposit, deadline);
+      const sig = await signPermit(token, alice, { spender: await pm.getAddress(), value: deposit, deadline });
       const permit = { value: deposit, deadline, v: sig.v, r: sig.r, s: sig.s };
       const id = ethers.zeroPadValue("0x02", 16);
       await expectNoBalanceChange(f, async () => {
@@ -177,7 +156,7 @@ describe("security: permit edge cases", function () {
       const { token, pm, alice, node } = f;
       const end = (await pm.getCurrentPeriod()) + 2n;
       const past = BigInt(await time.latest()) - 1n;
-      const sig = await signPermit(token, alice, await pm.getAddress(), RATE * 2n, past);
+      const sig = await signPermit(token, alice, { spender: await pm.getAddress(), value: RATE * 2n, deadline: past });
       const id = ethers.zeroPadValue("0x03", 16);
       await expectNoBalanceChange(f, async () => {
         await expect(
