@@ -2,19 +2,14 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { GasRow, GasSection } from "./types";
+import { deployTokenAndEscrow } from "./types";
 import { alignToBlock, gasOf } from "./types";
 import { signPermit } from "../../src/token/permit";
 import {
-  DEFAULT_ISSUANCE_RATE,
   DEFAULT_MAX_FEE_RATE,
   DEFAULT_MIN_FEE_RATE,
-  DEFAULT_MAX_STAKE,
-  DEFAULT_MIN_LOCK_PERIODS,
-  DEFAULT_MIN_OPERATOR_PERIODS,
   DEFAULT_MIN_STAKE,
-  DEFAULT_MINING_RESERVE,
   DEFAULT_PERIOD_DURATION,
-  DEFAULT_TOTAL_SUPPLY,
 } from "../../ignition/modules/KMS";
 import type { KMSToken, StakingEscrow } from "../../typechain-types";
 
@@ -24,22 +19,7 @@ const LOCK_PERIODS = 365n;
 async function deploy(hre: HardhatRuntimeEnvironment) {
   const { ethers } = hre;
   const [deployer] = await ethers.getSigners();
-  const token = (await ethers.deployContract("KMSToken", [
-    deployer.address,
-    DEFAULT_TOTAL_SUPPLY,
-  ])) as unknown as KMSToken;
-  const escrow = (await ethers.deployContract("StakingEscrow", [
-    await token.getAddress(),
-    DEFAULT_PERIOD_DURATION,
-    DEFAULT_MIN_STAKE,
-    DEFAULT_MAX_STAKE,
-    DEFAULT_MIN_LOCK_PERIODS,
-    DEFAULT_MIN_OPERATOR_PERIODS,
-    DEFAULT_ISSUANCE_RATE,
-    deployer.address,
-  ])) as unknown as StakingEscrow;
-  await (await token.approve(await escrow.getAddress(), DEFAULT_MINING_RESERVE)).wait();
-  await (await escrow.fundReserve(DEFAULT_MINING_RESERVE)).wait();
+  const { token, escrow } = await deployTokenAndEscrow(hre, deployer);
   return { token, escrow, deployer };
 }
 

@@ -3,38 +3,15 @@
 // the first commit+mint of a period.
 import hre from "hardhat";
 import { traceGas } from "./trace";
-import {
-  DEFAULT_ISSUANCE_RATE,
-  DEFAULT_MAX_STAKE,
-  DEFAULT_MIN_OPERATOR_PERIODS,
-  DEFAULT_MIN_STAKE,
-  DEFAULT_MINING_RESERVE,
-  DEFAULT_PERIOD_DURATION,
-  DEFAULT_TOTAL_SUPPLY,
-  DEFAULT_MIN_LOCK_PERIODS,
-} from "../../ignition/modules/KMS";
-import type { KMSToken, PolicyManager, StakingEscrow } from "../../typechain-types";
+import { deployTokenAndEscrow } from "./types";
+import { DEFAULT_MIN_STAKE, DEFAULT_PERIOD_DURATION } from "../../ignition/modules/KMS";
+import type { PolicyManager } from "../../typechain-types";
 import { randomPolicyId, sortNodes } from "../../src/policy";
 
 async function main(): Promise<void> {
   const { ethers } = hre;
   const [deployer, alice, ...accounts] = await ethers.getSigners();
-  const token = (await ethers.deployContract("KMSToken", [
-    deployer.address,
-    DEFAULT_TOTAL_SUPPLY,
-  ])) as unknown as KMSToken;
-  const escrow = (await ethers.deployContract("StakingEscrow", [
-    await token.getAddress(),
-    DEFAULT_PERIOD_DURATION,
-    DEFAULT_MIN_STAKE,
-    DEFAULT_MAX_STAKE,
-    DEFAULT_MIN_LOCK_PERIODS,
-    DEFAULT_MIN_OPERATOR_PERIODS,
-    DEFAULT_ISSUANCE_RATE,
-    deployer.address,
-  ])) as unknown as StakingEscrow;
-  await (await token.approve(await escrow.getAddress(), DEFAULT_MINING_RESERVE)).wait();
-  await (await escrow.fundReserve(DEFAULT_MINING_RESERVE)).wait();
+  const { token, escrow } = await deployTokenAndEscrow(hre, deployer);
   const pm = (await ethers.deployContract("PolicyManager", [
     await escrow.getAddress(),
     deployer.address,

@@ -1,5 +1,17 @@
 // Shared shape of a gas benchmark section: each contract area measures its own operations.
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import type { Signer } from "ethers";
+import type { KMSToken, StakingEscrow } from "../../typechain-types";
+import {
+  DEFAULT_ISSUANCE_RATE,
+  DEFAULT_MAX_STAKE,
+  DEFAULT_MIN_LOCK_PERIODS,
+  DEFAULT_MIN_OPERATOR_PERIODS,
+  DEFAULT_MIN_STAKE,
+  DEFAULT_MINING_RESERVE,
+  DEFAULT_PERIOD_DURATION,
+  DEFAULT_TOTAL_SUPPLY,
+} from "../../ignition/modules/KMS";
 
 /** One measured operation: gas used by one transaction (or the stated sum of several). */
 export interface GasRow {
@@ -40,4 +52,37 @@ export async function alignToBlock(
   const target = (current / multiple + 1n) * multiple;
   await hre.network.provider.send("evm_setNextBlockTimestamp", [Number(target * periodDuration + 60n)]);
   await hre.network.provider.send("evm_mine", []);
+}
+
+/**
+ * A KMSToken and a StakingEscrow with the Ignition module's defaults and its mining reserve funded, owned
+ * by `deployer`: the base every staking and policy gas measurement starts from.
+ */
+export async function deployTokenAndEscrow(
+  hre: HardhatRuntimeEnvironment,
+  deployer: Signer,
+): Promise<{ token: KMSToken; escrow: StakingEscrow }> {
+  const owner = await deployer.getAddress();
+  const token = (await hre.ethers.deployContract(
+    "KMSToken",
+    [owner, DEFAULT_TOTAL_SUPPLY],
+    deployer,
+  )) as unknown as KMSToken;
+  const escrow = (await hre.ethers.deployContract(
+    "StakingEscrow",
+    [
+      await token.getAddress(),
+      DEFAULT_PERIOD_DURATION,
+      DEFAULT_MIN_STAKE,
+      DEFAULT_MAX_STAKE,
+      DEFAULT_MIN_LOCK_PERIODS,
+      DEFAULT_MIN_OPERATOR_PERIODS,
+      DEFAULT_ISSUANCE_RATE,
+      owner,
+    ],
+    deployer,
+  )) as unknown as StakingEscrow;
+  await (await token.connect(deployer).approve(await escrow.getAddress(), DEFAULT_MINING_RESERVE)).wait();
+  await (await escrow.connect(deployer).fundReserve(DEFAULT_MINING_RESERVE)).wait();
+  return { token, escrow };
 }
