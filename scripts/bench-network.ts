@@ -53,7 +53,7 @@ async function main(): Promise<void> {
 
     // 1. Throughput: one capsule per request, CONCURRENCY requests in flight, REQUESTS in all, to one node.
     const [capsule] = encrypt(policyKey, new Uint8Array(32));
-    const body = JSON.stringify({ capsules: ["0x" + Buffer.from(capsule.toBytes()).toString("hex")] });
+    const body = JSON.stringify({ capsules: [hre.ethers.hexlify(capsule.toBytes())] });
     const url = `${nodes[0].url}/v1/policies/${policy.policyId}/reencrypt`;
     let sent = 0;
     let failed = 0;

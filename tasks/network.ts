@@ -2,12 +2,13 @@
 // Thin: parse arguments, call src/node and src/client, print.
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { types } from "hardhat/config";
+import { hexlify } from "ethers";
 import { kms } from "./scope";
 import { signerFor } from "./accounts";
 import { loadDeployment } from "../src/deployment";
 import { parseKms, formatKms } from "../src/units";
 import { startNode } from "../src/node/daemon";
-import { AliceKeys, createKeyFile, parsePublicKey, readBobKey } from "../src/client/keys";
+import { AliceKeys, createKeyFile, parsePublicKey, readSecretKeyFile } from "../src/client/keys";
 import { grant } from "../src/client/alice";
 import { encryptFile } from "../src/client/enrico";
 import { decryptFile } from "../src/client/bob";
@@ -36,11 +37,9 @@ kms
   .addParam("out", "File to create (mode 0600; never overwritten)", undefined, types.string)
   .setAction(async ({ out }: { out: string }) => {
     createKeyFile(out);
-    const bob = readBobKey(out);
+    const bob = readSecretKeyFile(out);
     console.log(`wrote ${out}`);
-    console.log(
-      `as Bob's key, its public (receiving) key is 0x${Buffer.from(bob.publicKey().toCompressedBytes()).toString("hex")}`,
-    );
+    console.log(`as Bob's key, its public (receiving) key is ${hexlify(bob.publicKey().toCompressedBytes())}`);
   });
 
 kms
@@ -183,7 +182,7 @@ kms
     ) => {
       const policy = readGrant(args.grant);
       const size = statSync(args.in).size;
-      await decryptFile(policy, readBobKey(args.bobKey), args.in, args.out, {
+      await decryptFile(policy, readSecretKeyFile(args.bobKey), args.in, args.out, {
         timeoutMs: args.timeout * 1000,
         onProgress: (message) => console.log(message),
         onBytes: byteProgress("decrypting", size),

@@ -1,7 +1,7 @@
 // Alice: grants Bob m-of-n access through staked nodes (sample by stake, make kfrags, pay the policy
 // deposit, deliver one kfrag to each node). Revocation is src/policy's revokePolicy.
 import { randomBytes } from "@noble/hashes/utils";
-import { getBytes, type Signer } from "ethers";
+import { getBytes, hexlify, type Signer } from "ethers";
 import type { KMSToken, NodeDirectory, PolicyManager, StakingEscrow } from "../../typechain-types";
 import { generateKFrags, type PublicKey } from "../umbral";
 import { createPolicy, randomPolicyId } from "../policy";
@@ -104,8 +104,8 @@ export async function grant(contracts: GrantContracts, request: GrantRequest): P
       const { capsule, ciphertext } = sealKFrag(contact.encryptingKey, kfrags[i], keys);
       const digest = deliveryDigest(chainId, pmAddress, policyId, contact.staker, capsule, ciphertext);
       const body: KFragDelivery = {
-        capsule: hex(capsule),
-        ciphertext: hex(ciphertext),
+        capsule: hexlify(capsule),
+        ciphertext: hexlify(ciphertext),
         ownerSignature: await request.owner.signMessage(getBytes(digest)),
       };
       try {
@@ -126,16 +126,12 @@ export async function grant(contracts: GrantContracts, request: GrantRequest): P
     policyManager: pmAddress,
     policyId,
     owner: await request.owner.getAddress(),
-    delegatingKey: hex(keys.delegatingPk.toCompressedBytes()),
-    verifyingKey: hex(keys.verifyingPk.toCompressedBytes()),
-    receivingKey: hex(keys.receivingPk.toCompressedBytes()),
+    delegatingKey: hexlify(keys.delegatingPk.toCompressedBytes()),
+    verifyingKey: hexlify(keys.verifyingPk.toCompressedBytes()),
+    receivingKey: hexlify(keys.receivingPk.toCompressedBytes()),
     threshold: request.threshold,
     nodes: contacts.map((c) => ({ staker: c.staker, url: c.url })),
     startPeriod: created.record.startPeriod.toString(),
     endPeriod: created.record.endPeriod.toString(),
   };
-}
-
-function hex(bytes: Uint8Array): string {
-  return "0x" + Buffer.from(bytes).toString("hex");
 }

@@ -12,6 +12,7 @@ import {
   type SecretKey,
   type VerifiedCapsuleFrag,
 } from "../umbral";
+import { getBytes, hexlify } from "ethers";
 import { recoverOperator, type SignedCFrag } from "../slashing";
 import type { ReencryptionRequest, ReencryptionResponse } from "../network/protocol";
 import { requestJson } from "./http";
@@ -65,7 +66,7 @@ export async function retrieveCFrags(
   const delegatingPk = publicKeyOf(grant.delegatingKey);
   const receivingPk = publicKeyOf(grant.receivingKey);
   const verifyingPk = publicKeyOf(grant.verifyingKey);
-  const body: ReencryptionRequest = { capsules: [hex(capsule.toBytes())] };
+  const body: ReencryptionRequest = { capsules: [hexlify(capsule.toBytes())] };
   const cancel = new AbortController();
   const good: VerifiedCapsuleFrag[] = [];
   const failures: { staker: string; reason: string }[] = [];
@@ -89,7 +90,7 @@ export async function retrieveCFrags(
           );
           const returned = answer.cfrags?.[0];
           if (!returned) throw new Error("answer holds no cfrag");
-          const cfrag = CapsuleFrag.fromBytes(bytes(returned.cfrag));
+          const cfrag = CapsuleFrag.fromBytes(getBytes(returned.cfrag));
           try {
             const verified = cfrag.verify(capsule, verifyingPk, delegatingPk, receivingPk);
             if (good.length < grant.threshold) {
@@ -104,7 +105,7 @@ export async function retrieveCFrags(
               delegatingKey: delegatingPk.toCompressedBytes(),
               receivingKey: receivingPk.toCompressedBytes(),
               verifyingKey: verifyingPk.toCompressedBytes(),
-              nodeSignature: bytes(returned.signature),
+              nodeSignature: getBytes(returned.signature),
             };
             // Only a cfrag signed by the node's operator is evidence; anything else is just a bad answer.
             let operator: string | undefined;
@@ -194,9 +195,3 @@ export async function decryptBytes(
   for await (const part of decryptStream(grant, receivingSk, source, options)) parts.push(part);
   return Buffer.concat(parts);
 }
-
-const hex = (b: Uint8Array): string => "0x" + Buffer.from(b).toString("hex");
-const bytes = (s: string): Uint8Array => {
-  if (typeof s !== "string" || !/^0x([0-9a-fA-F]{2})*$/.test(s)) throw new Error("node answered a non-hex field");
-  return Buffer.from(s.slice(2), "hex");
-};

@@ -50,8 +50,8 @@ export class AliceKeys {
   }
 }
 
-/** Bob's receiving secret key from a key file. */
-export function readBobKey(file: string): SecretKey {
+/** The secret key in a key file (Bob's receiving key, a node's encrypting key). */
+export function readSecretKeyFile(file: string): SecretKey {
   return SecretKey.fromBEBytes(readSecretHex(file));
 }
 

@@ -11,6 +11,7 @@ import {
   reencrypt,
   type VerifiedKeyFrag,
 } from "../umbral";
+import { hexlify } from "ethers";
 import type { KFragPayload } from "./protocol";
 
 /** Raised by a node for a delivery that does not decrypt, parse or verify. */
@@ -21,7 +22,6 @@ export class KFragDeliveryError extends Error {
   }
 }
 
-const toHex = (b: Uint8Array): string => "0x" + Buffer.from(b).toString("hex");
 const fromHex = (s: string, what: string): Uint8Array => {
   if (typeof s !== "string" || !/^0x([0-9a-fA-F]{2})*$/.test(s)) throw new KFragDeliveryError(`${what} is not hex`);
   return Buffer.from(s.slice(2), "hex");
@@ -41,10 +41,10 @@ export function sealKFrag(
   keys: PolicyKeys,
 ): { capsule: Uint8Array; ciphertext: Uint8Array } {
   const payload: KFragPayload = {
-    kfrag: toHex(kfrag.toBytes()),
-    delegatingKey: toHex(keys.delegatingPk.toCompressedBytes()),
-    receivingKey: toHex(keys.receivingPk.toCompressedBytes()),
-    verifyingKey: toHex(keys.verifyingPk.toCompressedBytes()),
+    kfrag: hexlify(kfrag.toBytes()),
+    delegatingKey: hexlify(keys.delegatingPk.toCompressedBytes()),
+    receivingKey: hexlify(keys.receivingPk.toCompressedBytes()),
+    verifyingKey: hexlify(keys.verifyingPk.toCompressedBytes()),
   };
   const [capsule, ciphertext] = encrypt(nodeEncryptingKey, new TextEncoder().encode(JSON.stringify(payload)));
   return { capsule: capsule.toBytes(), ciphertext };

@@ -1,13 +1,14 @@
 // The re-encryption node daemon: loads (or creates) its Umbral key, opens its kfrag store, announces itself
 // in the NodeDirectory, serves the HTTP API, and commits to every next period on its own.
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
-import type { Signer } from "ethers";
+import { hexlify, type Signer } from "ethers";
 import type { NodeDirectory, PolicyManager, StakingEscrow } from "../../typechain-types";
 import { SecretKey } from "../umbral";
 import { policyViewOf } from "../network/chain";
 import { KFragStore } from "./store";
+import { createKeyFile, readSecretKeyFile } from "../client/keys";
 import { buildNodeServer } from "./server";
 
 /** Raised when the daemon cannot start: not an operator, bad key file, port taken, ... */
@@ -59,13 +60,8 @@ export interface RunningNode {
 export function loadOrCreateNodeKey(dataDir: string): SecretKey {
   mkdirSync(dataDir, { recursive: true });
   const file = path.join(dataDir, "node.key");
-  if (!existsSync(file)) {
-    writeFileSync(file, Buffer.from(SecretKey.random().toBEBytes()).toString("hex") + "\n", { mode: 0o600 });
-    chmodSync(file, 0o600);
-  }
-  const hex = readFileSync(file, "utf8").trim();
-  if (!/^[0-9a-f]{64}$/i.test(hex)) throw new NodeStartError(`${file} does not hold a 32-byte hex secret key`);
-  return SecretKey.fromBEBytes(Buffer.from(hex, "hex"));
+  if (!existsSync(file)) createKeyFile(file);
+  return readSecretKeyFile(file);
 }
 
 /** Starts a node; resolves once it listens and has announced itself. */
@@ -112,7 +108,7 @@ export async function startNode(options: NodeDaemonOptions): Promise<RunningNode
   const log = app.log;
 
   // Announce only when the on-chain record differs, so restarts cost no gas.
-  const keyHex = "0x" + Buffer.from(encryptingKey.publicKey().toCompressedBytes()).toString("hex");
+  const keyHex = hexlify(encryptingKey.publicKey().toCompressedBytes());
   const record = await options.nodeDirectory.nodeOf(staker);
   if (record.url !== url || record.encryptingKey.toLowerCase() !== keyHex || record.operator !== operatorAddress) {
     await (await options.nodeDirectory.connect(options.operator).announce(url, keyHex)).wait();

@@ -5,7 +5,7 @@
 // Every check against the chain (policy exists, lists this node, not revoked, not expired, owner signed) is
 // made on each request: the chain is the source of truth, the store only a cache of what Alice sent.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
-import { verifyMessage } from "ethers";
+import { getBytes as hexBytes, hexlify as toHex, verifyMessage } from "ethers";
 import type { KFragStore } from "./store";
 import {
   POLICY_ID_HEX,
@@ -63,9 +63,6 @@ class NodeRequestError extends Error {
     super(message);
   }
 }
-
-const hexBytes = (s: string): Uint8Array => Buffer.from(s.slice(2), "hex");
-const toHex = (b: Uint8Array): string => "0x" + Buffer.from(b).toString("hex");
 
 /** Builds the node's fastify app (not yet listening). */
 export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
