@@ -2,11 +2,12 @@
 //
 // The compiler comes from the npm `solc` package (pinned to SOLC_VERSION in package.json), never from
 // the network: this machine and CI have no internet beyond the npm registry.
-import { subtask, vars, type HardhatUserConfig } from "hardhat/config";
-import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
+import { subtask, task, vars, type HardhatUserConfig } from "hardhat/config";
+import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, TASK_TEST } from "hardhat/builtin-tasks/task-names";
 import "@nomicfoundation/hardhat-toolbox";
 
 import "./tasks";
+import { mochaHooks } from "./test/support/isolation";
 
 /** The one compiler version this project builds with; `solc` in package.json must be the same. */
 export const SOLC_VERSION = "0.8.28";
@@ -26,6 +27,28 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
     version: SOLC_VERSION,
     longVersion: `${SOLC_VERSION}+commit.7893614a`,
   };
+});
+
+/**
+ * Where the tests' chain starts: the first block each test file mines has this timestamp (the genesis is one
+ * second earlier). Pinned so that no test depends on the day it runs or on where "now" falls in a period;
+ * `KMS_TEST_START` (ISO 8601 or Unix seconds) moves it, e.g. to one second before a period boundary years
+ * from now, which `npm run test:isolation` does. Only `hardhat test` uses it: `npx hardhat node`, the demo
+ * and the tasks keep the wall clock.
+ */
+export const DEFAULT_TEST_START = "2026-01-01T12:00:00Z";
+
+function testGenesisDate(): string {
+  const given = process.env.KMS_TEST_START?.trim() || DEFAULT_TEST_START;
+  const seconds = /^\d+$/.test(given) ? Number(given) : Date.parse(given) / 1000;
+  if (!Number.isFinite(seconds)) throw new Error(`KMS_TEST_START: not a date or Unix time: ${given}`);
+  return new Date((Math.floor(seconds) - 1) * 1000).toISOString();
+}
+
+task(TASK_TEST, async (args, hre, runSuper) => {
+  // The in-process chain is created on its first request, after this: its genesis date can still be set.
+  if (hre.network.name === "hardhat") hre.config.networks.hardhat.initialDate = testGenesisDate();
+  return runSuper(args);
 });
 
 // Remote network settings come from Hardhat configuration variables (`npx hardhat vars set KMS_RPC_URL`),
@@ -54,6 +77,8 @@ const config: HardhatUserConfig = {
   },
   mocha: {
     timeout: 120_000,
+    // Each test file starts from the pristine chain and leaves it so (test/support/isolation.ts).
+    rootHooks: mochaHooks,
   },
 };
 

@@ -5,6 +5,7 @@
 // deploy` recorded under ignition/deployments/chain-<id>/ are used.
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { keccak256, type BaseContract } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { Adjudicator, KMSToken, NodeDirectory, PolicyManager, StakingEscrow } from "../typechain-types";
 import KMSModule from "../ignition/modules/KMS";
@@ -38,28 +39,72 @@ export class DeploymentNotFoundError extends Error {
   }
 }
 
+/** Raised when the recorded deployment has no contract code on the connected chain (the chain was reset). */
+export class DeploymentGoneError extends Error {
+  constructor(chainId: bigint, file: string, missing: string[]) {
+    super(
+      `the umbral-kms deployment recorded in ${file} is not on chain ${chainId} (no code at ${missing.join(", ")}); ` +
+        `the chain was probably restarted: redeploy with npx hardhat ignition deploy ignition/modules/KMS.ts ` +
+        `--network <name> --reset`,
+    );
+    this.name = "DeploymentGoneError";
+  }
+}
+
+interface CacheEntry {
+  deployment: Promise<Deployment>;
+  /** keccak256 of each contract's runtime code as deployed, by address (in-process network only). */
+  code?: Promise<Map<string, string>>;
+}
+
 // Keyed by the provider: a task's action receives its own wrapper of the runtime environment, so keying by
 // `hre` would deploy a second system for every task run from a test or script.
-const cache = new WeakMap<object, { deployment: Promise<Deployment>; block?: Promise<string | undefined> }>();
+const cache = new WeakMap<object, CacheEntry>();
 
-/** Returns the deployment for `hre`'s network, deploying it first on the in-process network. */
+/**
+ * Forgets the deployment cached for `hre`'s chain, so the next {@link loadDeployment} resolves it anew. Tests
+ * call it whenever they put the chain back to a state from before the deployment (test/support/isolation.ts).
+ */
+export function forgetDeployments(hre: HardhatRuntimeEnvironment): void {
+  cache.delete(hre.network.provider);
+}
+
+async function codeHashes(hre: HardhatRuntimeEnvironment, deployment: Deployment): Promise<Map<string, string>> {
+  const hashes = new Map<string, string>();
+  for (const contract of Object.values(deployment) as BaseContract[]) {
+    const address = await contract.getAddress();
+    hashes.set(address, keccak256(await hre.ethers.provider.getCode(address)));
+  }
+  return hashes;
+}
+
+/**
+ * Whether the chain still holds, at every cached address, exactly the code deployed there. A revert to a
+ * snapshot from before the deployment erases the code (and a later deployment to the same addresses of other
+ * contracts changes it); the same code at the same address is the same contract, whatever state it holds now.
+ */
+async function stillDeployed(hre: HardhatRuntimeEnvironment, entry: CacheEntry): Promise<boolean> {
+  const recorded = await entry.code?.catch(() => undefined);
+  if (!recorded) return false;
+  for (const [address, hash] of recorded) {
+    if (keccak256(await hre.ethers.provider.getCode(address)) !== hash) return false;
+  }
+  return true;
+}
+
+/**
+ * Returns the deployment for `hre`'s network, deploying it first on the in-process network. A recorded
+ * deployment with no code on the chain is refused with {@link DeploymentGoneError}.
+ */
 export async function loadDeployment(hre: HardhatRuntimeEnvironment): Promise<Deployment> {
   let entry = cache.get(hre.network.provider);
-  // On the in-process chain a test's snapshot revert can erase a deployment made after the snapshot, and a
-  // later deployment by the same account lands at the same addresses with other state. The cached one is
-  // kept only while the chain still holds the block it was made in.
-  if (entry?.block) {
-    const [hash, deployed] = await Promise.all([entry.block.catch(() => undefined), entry.deployment.catch(() => 0)]);
-    const block = hash ? await hre.ethers.provider.getBlock(hash) : null;
-    if (!block || !deployed) entry = undefined;
-  }
+  if (entry?.code && !(await stillDeployed(hre, entry))) entry = undefined;
   if (!entry) {
     const deployment = resolveDeployment(hre);
-    const block =
-      hre.network.name === "hardhat"
-        ? deployment.then(async () => (await hre.ethers.provider.getBlock("latest"))?.hash ?? undefined)
-        : undefined;
-    entry = { deployment, block };
+    const code = hre.network.name === "hardhat" ? deployment.then((d) => codeHashes(hre, d)) : undefined;
+    entry = { deployment, code };
+    // A failed resolution is not cached: the next call tries again (e.g. after the user deployed).
+    deployment.catch(() => cache.get(hre.network.provider) === entry && cache.delete(hre.network.provider));
     cache.set(hre.network.provider, entry);
   }
   return entry.deployment;
@@ -86,6 +131,12 @@ async function resolveDeployment(hre: HardhatRuntimeEnvironment): Promise<Deploy
       if (!address) throw new DeploymentNotFoundError(chainId, file);
       addresses[field] = address;
     }
+    const missing: string[] = [];
+    for (const [field, address] of Object.entries(addresses)) {
+      if ((await hre.ethers.provider.getCode(address)) === "0x")
+        missing.push(`${CONTRACT_NAMES[field as keyof Deployment]} ${address}`);
+    }
+    if (missing.length > 0) throw new DeploymentGoneError(chainId, file, missing);
   }
   const entries = await Promise.all(
     Object.entries(CONTRACT_NAMES).map(async ([field, name]) => [
