@@ -17,10 +17,19 @@ export interface PolicyHistory {
   refunded: bigint;
 }
 
-/** Rebuilds the current record of `policyId` and checks it against the stored commitment. */
-export async function readPolicy(pm: PolicyManager, policyId: string): Promise<PolicyHistory> {
+/**
+ * Rebuilds the current record of `policyId` and checks it against the stored commitment. Events are searched
+ * from `options.fromBlock` (default 0); pass the PolicyManager's deployment block, since many RPC providers
+ * refuse log queries from block 0.
+ */
+export async function readPolicy(
+  pm: PolicyManager,
+  policyId: string,
+  options: { fromBlock?: number } = {},
+): Promise<PolicyHistory> {
   const id = parsePolicyId(policyId);
-  const [created] = await pm.queryFilter(pm.filters.PolicyCreated(id));
+  const fromBlock = options.fromBlock ?? 0;
+  const [created] = await pm.queryFilter(pm.filters.PolicyCreated(id), fromBlock);
   if (!created) throw new PolicyNotFoundError(id);
   const c = created.args;
   const record: PolicyRecord = {
@@ -33,12 +42,12 @@ export async function readPolicy(pm: PolicyManager, policyId: string): Promise<P
   };
   let refunded = 0n;
   let revoked = false;
-  for (const event of await pm.queryFilter(pm.filters.PolicyRevoked(id))) {
+  for (const event of await pm.queryFilter(pm.filters.PolicyRevoked(id), fromBlock)) {
     revoked = true;
     refunded += event.args.refund;
     if (event.args.endPeriod < record.endPeriod) record.endPeriod = event.args.endPeriod;
   }
-  for (const event of await pm.queryFilter(pm.filters.PolicyRefunded(id))) {
+  for (const event of await pm.queryFilter(pm.filters.PolicyRefunded(id), fromBlock)) {
     refunded += event.args.refund;
     if (event.args.refundedThrough > record.refundedThrough) record.refundedThrough = event.args.refundedThrough;
   }
