@@ -17,7 +17,7 @@ import { startLocalNodes, stakeAndBond, type LocalNodeSpec } from "../src/networ
 import { AliceKeys } from "../src/client/keys";
 import { grant } from "../src/client/alice";
 import { encryptFile } from "../src/client/enrico";
-import { decryptFile } from "../src/client/bob";
+import { decryptFile, escrowOperatorCheck } from "../src/client/bob";
 import { reportEvidence } from "../src/slashing";
 import { publicKeyOf } from "../src/client/grant";
 import { advancePeriods, mint } from "../src/staking";
@@ -87,6 +87,7 @@ async function main(): Promise<void> {
     await decryptFile(policy, bobKey, path.join(work, "film.sealed"), path.join(work, "film.out"), {
       auditAll: true,
       onProgress: (message) => console.log(message),
+      isOperatorOf: escrowOperatorCheck(escrow),
       onCheat: async (cheat) => {
         console.log(`Bob caught node ${cheat.staker}: ${cheat.reason}`);
         step("4. the cheater is reported and slashed on-chain");

@@ -11,7 +11,7 @@ import { startNode } from "../src/node/daemon";
 import { AliceKeys, createKeyFile, parsePublicKey, readSecretKeyFile } from "../src/client/keys";
 import { grant } from "../src/client/alice";
 import { encryptFile } from "../src/client/enrico";
-import { decryptFile } from "../src/client/bob";
+import { decryptFile, escrowOperatorCheck } from "../src/client/bob";
 import { reportEvidence } from "../src/slashing";
 import { parseGrant, publicKeyOf } from "../src/client/grant";
 import { parsePeriods } from "../src/staking";
@@ -186,6 +186,10 @@ kms
         timeoutMs: args.timeout * 1000,
         onProgress: (message) => console.log(message),
         onBytes: byteProgress("decrypting", size),
+        onWarning: (message) => console.warn(`warning: ${message}`),
+        // A wrong cfrag is reported only if the escrow confirms its signer is the node's bonded operator.
+        isOperatorOf: async (staker, operator) =>
+          escrowOperatorCheck((await loadDeployment(hre)).escrow)(staker, operator),
         onCheat: async (cheat) => {
           console.log(`node ${cheat.staker} returned a wrong cfrag it signed: ${cheat.reason}`);
           if (args.noReport) return;

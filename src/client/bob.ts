@@ -1,6 +1,21 @@
 // Bob: asks the policy's nodes for cfrags in parallel, verifies every one, keeps the first `threshold` good
-// ones, reports any bad one a node signed (slashing evidence), and decrypts.
-import { createReadStream, createWriteStream, renameSync, rmSync } from "node:fs";
+// ones with distinct kfrag ids from one kfrag set, reports any bad one that the node's bonded operator signed
+// (slashing evidence), and decrypts.
+//
+// What a hostile node can do to Bob, and what stops it:
+// - answer with another node's genuine cfrag (relayed, or a man in the middle): counted once per kfrag id, so
+//   the copy is set aside and Bob waits for another node;
+// - answer with a genuine cfrag of another kfrag set of the same policy (an old delivery): cfrags are kept per
+//   set and only one set's cfrags are combined;
+// - answer with a wrong cfrag signed by a key of its choosing: the signer must be the staker's operator on
+//   chain before anything is reported, and no report — refused, reverted or thrown — ever fails decryption:
+//   it is printed and the evidence saved to a file;
+// - answer with a huge body: the HTTP client stops reading past MAX_ANSWER_BYTES (./http).
+import { createReadStream, renameSync, rmSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import {
@@ -12,11 +27,12 @@ import {
   type SecretKey,
   type VerifiedCapsuleFrag,
 } from "../umbral";
-import { getBytes, hexlify } from "ethers";
-import { recoverOperator, type SignedCFrag } from "../slashing";
+import { getBytes, hexlify, keccak256 } from "ethers";
+import { recoverOperator, writeEvidenceFile, type SignedCFrag } from "../slashing";
 import type { ReencryptionRequest, ReencryptionResponse } from "../network/protocol";
 import { requestJson } from "./http";
 import { publicKeyOf, type PolicyGrant } from "./grant";
+import { CREATE_EXCLUSIVE } from "./keys";
 import { openStream } from "./sealed";
 
 /** Raised when fewer than `threshold` nodes returned a correct cfrag. */
@@ -33,12 +49,21 @@ export class NotEnoughCFragsError extends Error {
   }
 }
 
-/** A cfrag that failed verification, signed by the node that returned it: evidence for the Adjudicator. */
+/** A cfrag that failed verification, signed by the node's bonded operator: evidence for the Adjudicator. */
 export interface CheatingNode {
   staker: string;
+  /** The address that signed the cfrag (recovered from the signature, not as the node names it). */
   operator: string;
   evidence: SignedCFrag;
   reason: string;
+}
+
+/** Resolves whether `operator` is, on chain, the operator bonded to `staker` now. */
+export type OperatorCheck = (staker: string, operator: string) => Promise<boolean>;
+
+/** An {@link OperatorCheck} that reads `escrow.operatorOf(staker)` (IStakingEscrow). */
+export function escrowOperatorCheck(escrow: { operatorOf(staker: string): Promise<string> }): OperatorCheck {
+  return async (staker, operator) => (await escrow.operatorOf(staker)).toLowerCase() === operator.toLowerCase();
 }
 
 export interface RetrieveOptions {
@@ -49,14 +74,75 @@ export interface RetrieveOptions {
    * cfrags: slower, but every node is audited and every cheater reported. Default false.
    */
   auditAll?: boolean;
-  /** Called for every node caught returning a wrong cfrag it signed (e.g. submit to the Adjudicator). */
+  /**
+   * Called for every node caught returning a wrong cfrag signed by its operator (e.g. submit it to the
+   * Adjudicator). If it throws or rejects, Bob warns, saves the evidence to a file and decrypts all the same.
+   */
   onCheat?: (cheat: CheatingNode) => void | Promise<void>;
+  /**
+   * Confirms on chain that a wrong cfrag's signer is the node's bonded operator before `onCheat` is called
+   * (see {@link escrowOperatorCheck}). Without it Bob can only compare the signer with the operator the node
+   * names in its answer, which the node chooses.
+   */
+  isOperatorOf?: OperatorCheck;
+  /** Where evidence is saved when it cannot be reported; default the system's temporary directory. */
+  evidenceDir?: string;
   onProgress?: (message: string) => void;
+  /** Warnings (a report that failed, a signer that could not be checked); default onProgress, else console.warn. */
+  onWarning?: (message: string) => void;
+}
+
+/** The address that signed a node's attestation of `evidence`, or undefined if it is not a valid signature. */
+function attestationSigner(evidence: SignedCFrag): string | undefined {
+  // The one place Bob recovers a node's signature.
+  try {
+    return recoverOperator(evidence);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
- * Asks every node of `grant` at once and resolves as soon as `threshold` correct cfrags arrived (the rest
- * are cancelled), or throws NotEnoughCFragsError once too many failed.
+ * Verified cfrags, grouped by kfrag set (the precursor every kfrag of one generateKFrags call shares) and
+ * within a set by kfrag id: only distinct kfrags of one set combine, so a copy of a cfrag another node
+ * returned, or a cfrag of an older kfrag set, never takes the place of a fresh one.
+ */
+class CFragSets {
+  private readonly sets = new Map<string, Map<string, { cfrag: VerifiedCapsuleFrag; staker: string }>>();
+
+  constructor(private readonly threshold: number) {}
+
+  /** Keeps `cfrag` from `staker`; returns its set's size, or the staker that already returned its kfrag id. */
+  add(staker: string, cfrag: VerifiedCapsuleFrag): { count: number } | { repeats: string } {
+    const raw = cfrag.unverify();
+    const setId = raw.precursor.toHex(true);
+    const id = hexlify(raw.kfragId);
+    const set = this.sets.get(setId) ?? new Map<string, { cfrag: VerifiedCapsuleFrag; staker: string }>();
+    this.sets.set(setId, set);
+    const earlier = set.get(id);
+    if (earlier) return { repeats: earlier.staker };
+    set.set(id, { cfrag, staker });
+    return { count: set.size };
+  }
+
+  /** The first `threshold` cfrags of the first set that has that many, else undefined. */
+  complete(): VerifiedCapsuleFrag[] | undefined {
+    for (const set of this.sets.values()) {
+      if (set.size >= this.threshold) return [...set.values()].slice(0, this.threshold).map((k) => k.cfrag);
+    }
+    return undefined;
+  }
+
+  /** The size of the largest set. */
+  best(): number {
+    return Math.max(0, ...[...this.sets.values()].map((s) => s.size));
+  }
+}
+
+/**
+ * Asks every node of `grant` at once and resolves as soon as `threshold` correct cfrags with distinct kfrag
+ * ids of one kfrag set arrived (the rest are cancelled), or throws NotEnoughCFragsError once too many failed.
+ * Never rejects because of a report: see {@link RetrieveOptions.onCheat}.
  */
 export async function retrieveCFrags(
   grant: PolicyGrant,
@@ -68,61 +154,102 @@ export async function retrieveCFrags(
   const verifyingPk = publicKeyOf(grant.verifyingKey);
   const body: ReencryptionRequest = { capsules: [hexlify(capsule.toBytes())] };
   const cancel = new AbortController();
-  const good: VerifiedCapsuleFrag[] = [];
+  const kept = new CFragSets(grant.threshold);
   const failures: { staker: string; reason: string }[] = [];
   const progress = options.onProgress ?? (() => undefined);
-  const reports: Promise<void>[] = [];
+  const warn = options.onWarning ?? options.onProgress ?? ((message: string) => console.warn(message));
+  const reports: Promise<string>[] = [];
+
+  /** Saves evidence that could not be reported; returns where, or why it could not be saved. */
+  function saveEvidence(staker: string, evidence: SignedCFrag): string {
+    const file = path.join(
+      options.evidenceDir ?? tmpdir(),
+      `evidence-${staker.slice(2, 10).toLowerCase()}-${keccak256(evidence.cfrag).slice(2, 14)}.json`,
+    );
+    try {
+      writeEvidenceFile(file, evidence);
+      return `evidence saved to ${file} (submit it with: npx hardhat kms report --evidence ${file})`;
+    } catch (error) {
+      return `evidence could not be saved to ${file}: ${(error as Error).message}`;
+    }
+  }
+
+  /**
+   * Judges a wrong cfrag: reports it through `onCheat` if its signer is the node's bonded operator. Never
+   * rejects; resolves with what became of it, for the failure's message.
+   */
+  async function accuse(staker: string, named: unknown, evidence: SignedCFrag, reason: string): Promise<string> {
+    const signer = attestationSigner(evidence);
+    if (signer === undefined) return "not validly signed: not reportable";
+    let bonded: boolean;
+    try {
+      bonded = options.isOperatorOf
+        ? await options.isOperatorOf(staker, signer)
+        : signer.toLowerCase() === String(named).toLowerCase();
+    } catch (error) {
+      const saved = saveEvidence(staker, evidence);
+      warn(
+        `could not check on chain that ${signer} is the operator of ${staker}: ${(error as Error).message}; ${saved}`,
+      );
+      return `signed by ${signer}, unconfirmed on chain; ${saved}`;
+    }
+    if (!bonded) return `signed by ${signer}, which is not the operator bonded to ${staker}: not reportable`;
+    if (!options.onCheat) return `signed by the node's operator ${signer}`;
+    try {
+      await options.onCheat({ staker, operator: signer, evidence, reason });
+      return `signed by the node's operator ${signer}: reported`;
+    } catch (error) {
+      const saved = saveEvidence(staker, evidence);
+      warn(`reporting ${staker} (operator ${signer}) failed: ${(error as Error).message}; ${saved}`);
+      return `signed by the node's operator ${signer}: report failed; ${saved}`;
+    }
+  }
+
+  /** One node's verified cfrag; throws with the reason the node's answer is not one. */
+  async function ask(node: { staker: string; url: string }): Promise<VerifiedCapsuleFrag> {
+    const answer = await requestJson<ReencryptionResponse>(
+      `${node.url}/v1/policies/${grant.policyId}/reencrypt`,
+      body,
+      {
+        timeoutMs: options.timeoutMs ?? 10_000,
+        signal: options.auditAll ? undefined : cancel.signal,
+      },
+    );
+    const returned = answer?.cfrags?.[0];
+    if (!returned) throw new Error("answer holds no cfrag");
+    const cfrag = CapsuleFrag.fromBytes(getBytes(returned.cfrag));
+    try {
+      return cfrag.verify(capsule, verifyingPk, delegatingPk, receivingPk);
+    } catch (e) {
+      if (!(e instanceof CapsuleFragVerificationError)) throw e;
+      const evidence: SignedCFrag = {
+        capsule: capsule.toBytesSimple(),
+        cfrag: cfrag.toBytesSimple(),
+        delegatingKey: delegatingPk.toCompressedBytes(),
+        receivingKey: receivingPk.toCompressedBytes(),
+        verifyingKey: verifyingPk.toCompressedBytes(),
+        nodeSignature: getBytes(returned.signature),
+      };
+      // Registered at once, so that Bob awaits it even if enough good cfrags arrive in the meantime.
+      const judged = accuse(node.staker, answer.operator, evidence, e.message);
+      reports.push(judged);
+      throw new Error(`wrong cfrag (${e.message}), ${await judged}`);
+    }
+  }
 
   await new Promise<void>((resolve) => {
     let settled = 0;
-    const finishOne = () => {
-      settled++;
-      const enough = good.length >= grant.threshold && !options.auditAll;
-      if (enough || settled === grant.nodes.length) resolve();
-    };
     for (const node of grant.nodes) {
       void (async () => {
         try {
-          const answer = await requestJson<ReencryptionResponse>(
-            `${node.url}/v1/policies/${grant.policyId}/reencrypt`,
-            body,
-            { timeoutMs: options.timeoutMs ?? 10_000, signal: options.auditAll ? undefined : cancel.signal },
-          );
-          const returned = answer.cfrags?.[0];
-          if (!returned) throw new Error("answer holds no cfrag");
-          const cfrag = CapsuleFrag.fromBytes(getBytes(returned.cfrag));
-          try {
-            const verified = cfrag.verify(capsule, verifyingPk, delegatingPk, receivingPk);
-            if (good.length < grant.threshold) {
-              good.push(verified);
-              progress(`cfrag ${good.length}/${grant.threshold} from ${node.staker}`);
-            }
-          } catch (e) {
-            if (!(e instanceof CapsuleFragVerificationError)) throw e;
-            const evidence: SignedCFrag = {
-              capsule: capsule.toBytesSimple(),
-              cfrag: cfrag.toBytesSimple(),
-              delegatingKey: delegatingPk.toCompressedBytes(),
-              receivingKey: receivingPk.toCompressedBytes(),
-              verifyingKey: verifyingPk.toCompressedBytes(),
-              nodeSignature: getBytes(returned.signature),
-            };
-            // Only a cfrag signed by the node's operator is evidence; anything else is just a bad answer.
-            let operator: string | undefined;
-            try {
-              operator = recoverOperator(evidence);
-            } catch {
-              operator = undefined;
-            }
-            const signedByNode = operator !== undefined && operator.toLowerCase() === answer.operator.toLowerCase();
-            if (signedByNode && options.onCheat) {
-              reports.push(
-                Promise.resolve(
-                  options.onCheat({ staker: node.staker, operator: operator!, evidence, reason: e.message }),
-                ),
-              );
-            }
-            throw new Error(`wrong cfrag (${e.message})${signedByNode ? ", signed by the node: reported" : ""}`);
+          const verified = await ask(node);
+          const outcome = kept.add(node.staker, verified);
+          if ("repeats" in outcome) {
+            const reason = `repeats the kfrag id of the cfrag from ${outcome.repeats} (one of the two relays the other's)`;
+            failures.push({ staker: node.staker, reason });
+            progress(`cfrag from ${node.staker} not counted: ${reason}`);
+          } else {
+            progress(`cfrag ${outcome.count}/${grant.threshold} from ${node.staker}`);
           }
         } catch (e) {
           failures.push({
@@ -130,15 +257,18 @@ export async function retrieveCFrags(
             reason: e instanceof UmbralError ? `malformed cfrag: ${e.message}` : (e as Error).message,
           });
         } finally {
-          finishOne();
+          settled++;
+          const enough = kept.complete() !== undefined && !options.auditAll;
+          if (enough || settled === grant.nodes.length) resolve();
         }
       })();
     }
   });
   cancel.abort();
   await Promise.all(reports);
-  if (good.length < grant.threshold) throw new NotEnoughCFragsError(grant.threshold, good.length, failures);
-  return good;
+  const cfrags = kept.complete();
+  if (!cfrags) throw new NotEnoughCFragsError(grant.threshold, kept.best(), failures);
+  return cfrags;
 }
 
 /** Decrypts a sealed stream: parses the header, retrieves cfrags for its capsule, opens the file key. */
@@ -159,7 +289,11 @@ export function decryptStream(
   );
 }
 
-/** Retrieves and decrypts the sealed file `inPath` into `outPath`. */
+/**
+ * Retrieves and decrypts the sealed file `inPath` into `outPath`, which ends up mode 0600 (an existing file
+ * there is replaced). Evidence that could not be reported is saved beside `outPath` unless `evidenceDir` says
+ * otherwise.
+ */
 export async function decryptFile(
   grant: PolicyGrant,
   receivingSk: SecretKey,
@@ -167,12 +301,16 @@ export async function decryptFile(
   outPath: string,
   options: RetrieveOptions & { onBytes?: (bytes: number) => void } = {},
 ): Promise<void> {
-  // Write beside the target and rename at the end, so a failure never leaves a truncated plaintext behind.
-  const partial = `${outPath}.partial`;
+  // Written beside the target under an unpredictable name, created exclusively with mode 0600 and never
+  // through a symbolic link, then renamed: a failure never leaves a truncated plaintext behind, and no one
+  // else can read the plaintext at any point, whatever the umask.
+  const partial = `${outPath}.${randomBytes(8).toString("hex")}.partial`;
+  const withEvidence = { evidenceDir: path.dirname(path.resolve(outPath)), ...options };
+  const file = await open(partial, CREATE_EXCLUSIVE, 0o600);
   try {
     await pipeline(
-      Readable.from(decryptStream(grant, receivingSk, createReadStream(inPath), options)),
-      createWriteStream(partial),
+      Readable.from(decryptStream(grant, receivingSk, createReadStream(inPath), withEvidence)),
+      file.createWriteStream(),
     );
     renameSync(partial, outPath);
   } catch (error) {
