@@ -92,6 +92,9 @@ export interface RetrieveOptions {
   onWarning?: (message: string) => void;
 }
 
+/** The message of anything thrown. */
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
 /** The address that signed a node's attestation of `evidence`, or undefined if it is not a valid signature. */
 function attestationSigner(evidence: SignedCFrag): string | undefined {
   // The one place Bob recovers a node's signature.
@@ -157,7 +160,15 @@ export async function retrieveCFrags(
   const kept = new CFragSets(grant.threshold);
   const failures: { staker: string; reason: string }[] = [];
   const progress = options.onProgress ?? (() => undefined);
-  const warn = options.onWarning ?? options.onProgress ?? ((message: string) => console.warn(message));
+  const onWarning = options.onWarning ?? options.onProgress ?? ((message: string) => console.warn(message));
+  /** A warning never throws into Bob, whatever the callback does. */
+  const warn = (message: string) => {
+    try {
+      onWarning(message);
+    } catch {
+      // The evidence file is written either way.
+    }
+  };
   const reports: Promise<string>[] = [];
 
   /** Saves evidence that could not be reported; returns where, or why it could not be saved. */
@@ -170,7 +181,7 @@ export async function retrieveCFrags(
       writeEvidenceFile(file, evidence);
       return `evidence saved to ${file} (submit it with: npx hardhat kms report --evidence ${file})`;
     } catch (error) {
-      return `evidence could not be saved to ${file}: ${(error as Error).message}`;
+      return `evidence could not be saved to ${file}: ${messageOf(error)}`;
     }
   }
 
@@ -188,19 +199,20 @@ export async function retrieveCFrags(
         : signer.toLowerCase() === String(named).toLowerCase();
     } catch (error) {
       const saved = saveEvidence(staker, evidence);
-      warn(
-        `could not check on chain that ${signer} is the operator of ${staker}: ${(error as Error).message}; ${saved}`,
-      );
+      warn(`could not check on chain that ${signer} is the operator of ${staker}: ${messageOf(error)}; ${saved}`);
       return `signed by ${signer}, unconfirmed on chain; ${saved}`;
     }
-    if (!bonded) return `signed by ${signer}, which is not the operator bonded to ${staker}: not reportable`;
+    if (!bonded) {
+      const whose = options.isOperatorOf ? `the operator bonded to ${staker}` : "the operator the node names";
+      return `signed by ${signer}, which is not ${whose}: not reportable`;
+    }
     if (!options.onCheat) return `signed by the node's operator ${signer}`;
     try {
       await options.onCheat({ staker, operator: signer, evidence, reason });
       return `signed by the node's operator ${signer}: reported`;
     } catch (error) {
       const saved = saveEvidence(staker, evidence);
-      warn(`reporting ${staker} (operator ${signer}) failed: ${(error as Error).message}; ${saved}`);
+      warn(`reporting ${staker} (operator ${signer}) failed: ${messageOf(error)}; ${saved}`);
       return `signed by the node's operator ${signer}: report failed; ${saved}`;
     }
   }
@@ -254,7 +266,7 @@ export async function retrieveCFrags(
         } catch (e) {
           failures.push({
             staker: node.staker,
-            reason: e instanceof UmbralError ? `malformed cfrag: ${e.message}` : (e as Error).message,
+            reason: e instanceof UmbralError ? `malformed cfrag: ${e.message}` : messageOf(e),
           });
         } finally {
           settled++;
