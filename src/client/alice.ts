@@ -1,14 +1,22 @@
 // Alice: grants Bob m-of-n access through staked nodes (sample by stake, make kfrags, pay the policy
-// deposit, deliver one kfrag to each node). Revocation is src/policy's revokePolicy.
+// deposit, deliver one kfrag to each node), and re-delivers a fresh kfrag set to a policy's nodes.
+// Revocation is src/policy's revokePolicy.
 import { randomBytes } from "@noble/hashes/utils";
-import { getBytes, hexlify, type Signer } from "ethers";
+import { getBytes, hexlify, verifyMessage, type Signer } from "ethers";
 import type { KMSToken, NodeDirectory, PolicyManager, StakingEscrow } from "../../typechain-types";
 import { generateKFrags, type PublicKey } from "../umbral";
 import { createPolicy, randomPolicyId } from "../policy";
 import { loadActiveNodes, sampleNodes } from "../staking";
 import { nodeContactOf, type NodeContact } from "../network/chain";
 import { sealKFrag } from "../network/delivery";
-import { deliveryDigest, type KFragDelivery } from "../network/protocol";
+import {
+  deliveryDigest,
+  nodeEndpoint,
+  parseNodeUrl,
+  storageAckDigest,
+  type KFragDelivery,
+  type KFragReceipt,
+} from "../network/protocol";
 import { requestJson } from "./http";
 import type { AliceKeys } from "./keys";
 import type { PolicyGrant } from "./grant";
@@ -35,8 +43,21 @@ export interface GrantRequest {
   seed?: Uint8Array;
   /** Policy id (16 bytes hex); random by default. Also the label of the policy's delegating key. */
   policyId?: string;
+  /** Version of the kfrag set (see KFragDelivery.version); default the current Unix time in milliseconds. */
+  version?: number;
   timeoutMs?: number;
   onProgress?: (message: string) => void;
+}
+
+/** Raised when a node's acknowledgement of storage is missing or not signed by the staker's operator. */
+export class StorageAckError extends Error {
+  constructor(
+    readonly staker: string,
+    reason: string,
+  ) {
+    super(`node ${staker} did not acknowledge storage: ${reason}`);
+    this.name = "StorageAckError";
+  }
 }
 
 /** Raised when a kfrag could not be delivered to a node; the policy exists on-chain and can be revoked. */
@@ -70,7 +91,9 @@ export async function grant(contracts: GrantContracts, request: GrantRequest): P
   if (stakers.length !== request.shares) {
     throw new RangeError(`shares is ${request.shares} but ${stakers.length} nodes were given`);
   }
-  const contacts: NodeContact[] = await Promise.all(stakers.map((s) => nodeContactOf(contracts.nodeDirectory, s)));
+  // Every announced URL is checked before anything is paid.
+  const contacts = await contactsOf(contracts, stakers);
+  const version = request.version ?? Date.now();
 
   // generateKFrags checks 1 ≤ threshold ≤ shares before anything is paid.
   const kfrags = generateKFrags(
@@ -98,27 +121,7 @@ export async function grant(contracts: GrantContracts, request: GrantRequest): P
   };
   const { chainId } = await request.owner.provider!.getNetwork();
   const pmAddress = await contracts.policyManager.getAddress();
-  const failures: { staker: string; reason: string }[] = [];
-  await Promise.all(
-    contacts.map(async (contact, i) => {
-      const { capsule, ciphertext } = sealKFrag(contact.encryptingKey, kfrags[i], keys);
-      const digest = deliveryDigest(chainId, pmAddress, policyId, contact.staker, capsule, ciphertext);
-      const body: KFragDelivery = {
-        capsule: hexlify(capsule),
-        ciphertext: hexlify(ciphertext),
-        ownerSignature: await request.owner.signMessage(getBytes(digest)),
-      };
-      try {
-        await requestJson(`${contact.url}/v1/policies/${policyId}/kfrag`, body, {
-          timeoutMs: request.timeoutMs ?? 10_000,
-        });
-        progress(`kfrag ${i + 1}/${contacts.length} delivered to ${contact.staker}`);
-      } catch (e) {
-        failures.push({ staker: contact.staker, reason: (e as Error).message });
-      }
-    }),
-  );
-  if (failures.length) throw new KFragDeliveryFailedError(policyId, failures);
+  await deliverSet(contracts, request.owner, policyId, version, contacts, kfrags, keys, request, progress);
 
   return {
     version: 1,
@@ -134,4 +137,130 @@ export async function grant(contracts: GrantContracts, request: GrantRequest): P
     startPeriod: created.record.startPeriod.toString(),
     endPeriod: created.record.endPeriod.toString(),
   };
+}
+
+/** What `redeliver` needs: the policy, its owner and keys, and the kfrag set's parameters. */
+export interface RedeliveryRequest {
+  owner: Signer;
+  keys: AliceKeys;
+  policyId: string;
+  receivingKey: PublicKey;
+  threshold: number;
+  /** The policy's nodes, in the policy's order. */
+  nodes: string[];
+  /** Must exceed the version the nodes hold; default the current Unix time in milliseconds. */
+  version?: number;
+  timeoutMs?: number;
+  onProgress?: (message: string) => void;
+}
+
+/**
+ * Makes a fresh kfrag set for an existing policy and delivers it to the policy's nodes, replacing the set they
+ * hold (which stops working for Bob with it). Resolves once every node acknowledged its kfrag.
+ */
+export async function redeliver(contracts: GrantContracts, request: RedeliveryRequest): Promise<void> {
+  const progress = request.onProgress ?? (() => undefined);
+  const contacts = await contactsOf(contracts, request.nodes);
+  const delegatingSk = request.keys.delegatingKey(request.policyId);
+  const signer = request.keys.signer();
+  const kfrags = generateKFrags(
+    delegatingSk,
+    request.receivingKey,
+    signer,
+    request.threshold,
+    request.nodes.length,
+    true,
+    true,
+  );
+  const keys = {
+    delegatingPk: delegatingSk.publicKey(),
+    receivingPk: request.receivingKey,
+    verifyingPk: signer.verifyingKey(),
+  };
+  const version = request.version ?? Date.now();
+  await deliverSet(contracts, request.owner, request.policyId, version, contacts, kfrags, keys, request, progress);
+}
+
+/** Reads each staker's node from the NodeDirectory and checks its announced URL (NodeUrlError). */
+async function contactsOf(contracts: GrantContracts, stakers: string[]): Promise<NodeContact[]> {
+  const contacts = await Promise.all(stakers.map((s) => nodeContactOf(contracts.nodeDirectory, s)));
+  for (const contact of contacts) parseNodeUrl(contact.url);
+  return contacts;
+}
+
+/**
+ * Delivers `kfrags[i]` to `contacts[i]` as version `version` of the policy's kfrag set, each signed by the
+ * owner, and checks every node's acknowledgement: signed by the staker's bonded operator over exactly this
+ * delivery. Throws KFragDeliveryFailedError naming every node that did not acknowledge.
+ */
+async function deliverSet(
+  contracts: GrantContracts,
+  owner: Signer,
+  policyId: string,
+  version: number,
+  contacts: NodeContact[],
+  kfrags: ReturnType<typeof generateKFrags>,
+  keys: Parameters<typeof sealKFrag>[2],
+  options: { timeoutMs?: number },
+  progress: (message: string) => void,
+): Promise<void> {
+  const { chainId } = await owner.provider!.getNetwork();
+  const policyManager = await contracts.policyManager.getAddress();
+  const failures: { staker: string; reason: string }[] = [];
+  await Promise.all(
+    contacts.map(async (contact, i) => {
+      const { capsule, ciphertext } = sealKFrag(contact.encryptingKey, kfrags[i], keys);
+      const digest = deliveryDigest({
+        chainId,
+        policyManager,
+        policyId,
+        staker: contact.staker,
+        version,
+        capsule,
+        ciphertext,
+      });
+      const body: KFragDelivery = {
+        capsule: hexlify(capsule),
+        ciphertext: hexlify(ciphertext),
+        version,
+        ownerSignature: await owner.signMessage(getBytes(digest)),
+      };
+      try {
+        const receipt = await requestJson<KFragReceipt>(
+          nodeEndpoint(contact.url, "v1", "policies", policyId, "kfrag"),
+          body,
+          {
+            timeoutMs: options.timeoutMs ?? 10_000,
+          },
+        );
+        await checkStorageAck(contracts.escrow, contact.staker, digest, receipt);
+        progress(`kfrag ${i + 1}/${contacts.length} delivered to ${contact.staker}`);
+      } catch (e) {
+        failures.push({ staker: contact.staker, reason: (e as Error).message });
+      }
+    }),
+  );
+  if (failures.length) throw new KFragDeliveryFailedError(policyId, failures);
+}
+
+/** Checks that `receipt` is signed by `staker`'s bonded operator over `digest`; throws StorageAckError. */
+async function checkStorageAck(
+  escrow: StakingEscrow,
+  staker: string,
+  digest: Uint8Array,
+  receipt: KFragReceipt | undefined,
+): Promise<void> {
+  if (typeof receipt !== "object" || receipt === null || typeof receipt.signature !== "string") {
+    throw new StorageAckError(staker, "the answer carries no signed acknowledgement");
+  }
+  let signer: string;
+  try {
+    signer = verifyMessage(storageAckDigest(digest), receipt.signature);
+  } catch {
+    throw new StorageAckError(staker, "the acknowledgement's signature is malformed");
+  }
+  const operator = await escrow.operatorOf(staker);
+  if (signer !== operator) {
+    throw new StorageAckError(staker, `acknowledgement signed by ${signer}, not by the operator ${operator}`);
+  }
 }

@@ -21,6 +21,10 @@ export interface NodeStatus {
   chainId: string;
   currentPeriod: number;
   kfrags: number;
+  /** Kfrags deleted because their policy was revoked or ended, over the store's life. */
+  deletedKFrags: number;
+  /** Kfrags the node acknowledged and its store no longer holds (a damaged store; see the node's log). */
+  lostKFrags: number;
 }
 
 /** `POST /v1/policies/:policyId/kfrag`: a kfrag encrypted to the node and authorised by the policy owner. */
@@ -29,8 +33,23 @@ export interface KFragDelivery {
   capsule: string;
   /** Umbral DEM ciphertext (hex) of the JSON `KFragPayload`. */
   ciphertext: string;
+  /**
+   * Version of the kfrag set, chosen by the owner (a counter or a timestamp, 1 … 2^53 − 1). A node refuses a
+   * delivery older than the kfrag it holds, so an old delivery replayed after a re-delivery changes nothing.
+   */
+  version: number;
   /** EIP-191 signature by the policy owner's Ethereum account over `deliveryDigest(...)`. */
   ownerSignature: string;
+}
+
+/** The node's answer to an accepted delivery: its operator's signed acknowledgement that it stored it. */
+export interface KFragReceipt {
+  policyId: string;
+  version: number;
+  stored: true;
+  operator: string;
+  /** EIP-191 signature by the node's operator over `storageAckDigest(deliveryDigest(...))`. */
+  signature: string;
 }
 
 /** What a delivery decrypts to. */
@@ -67,28 +86,100 @@ export interface ErrorResponse {
   error: string;
 }
 
+/** What a delivery is for: the fields the owner's signature binds. */
+export interface DeliveryTarget {
+  chainId: bigint;
+  policyManager: string;
+  policyId: string;
+  staker: string;
+  version: number;
+  capsule: Uint8Array;
+  ciphertext: Uint8Array;
+}
+
 /**
  * The 32-byte digest the policy owner signs (EIP-191) to authorise delivering an encrypted kfrag to `staker`'s
  * node for `policyId` on `chainId` at `policyManager`. Binding chain, contract, node and ciphertext stops a
- * delivery from being replayed to another node, policy or deployment.
+ * delivery from being replayed to another node, policy or deployment; binding the kfrag set's `version` lets
+ * the node refuse an older delivery replayed to itself.
  */
-export function deliveryDigest(
-  chainId: bigint,
-  policyManager: string,
-  policyId: string,
-  staker: string,
-  capsule: Uint8Array,
-  ciphertext: Uint8Array,
-): Uint8Array {
+export function deliveryDigest(target: DeliveryTarget): Uint8Array {
   return getBytes(
     keccak256(
       concat([
-        toUtf8Bytes("umbral-kms/kfrag-delivery/v1"),
+        toUtf8Bytes("umbral-kms/kfrag-delivery/v2"),
         solidityPacked(
-          ["uint256", "address", "bytes16", "address", "bytes32"],
-          [chainId, policyManager, policyId, staker, keccak256(concat([capsule, ciphertext]))],
+          ["uint256", "address", "bytes16", "address", "uint64", "bytes32"],
+          [
+            target.chainId,
+            target.policyManager,
+            target.policyId,
+            target.staker,
+            target.version,
+            keccak256(concat([target.capsule, target.ciphertext])),
+          ],
         ),
       ]),
     ),
   );
+}
+
+/** The digest a node's operator signs (EIP-191) to acknowledge it stored the delivery of `deliveryDigest`. */
+export function storageAckDigest(deliveryDigest: Uint8Array): Uint8Array {
+  return getBytes(keccak256(concat([toUtf8Bytes("umbral-kms/kfrag-stored/v1"), deliveryDigest])));
+}
+
+/** Raised for a node URL that must not be used: not http(s), or with credentials, a query or a fragment. */
+export class NodeUrlError extends Error {
+  constructor(
+    readonly url: string,
+    reason: string,
+  ) {
+    super(`node URL ${JSON.stringify(url.slice(0, 300))} is not usable: ${reason}`);
+    this.name = "NodeUrlError";
+  }
+}
+
+/** Longest node URL, in bytes, as the NodeDirectory accepts. */
+export const MAX_NODE_URL_BYTES = 256;
+
+/**
+ * Checks a node's base URL as announced in the NodeDirectory: `http:` or `https:`, a host, no user name or
+ * password, no query and no fragment (not even empty ones), no whitespace or control characters (which
+ * `new URL` would silently drop), at most MAX_NODE_URL_BYTES. A path is allowed (a reverse proxy's prefix).
+ * Returns the parsed URL; throws NodeUrlError.
+ */
+export function parseNodeUrl(url: string): URL {
+  if (typeof url !== "string" || url.length === 0) throw new NodeUrlError(String(url), "empty");
+  if (Buffer.byteLength(url) > MAX_NODE_URL_BYTES) {
+    throw new NodeUrlError(url, `longer than ${MAX_NODE_URL_BYTES} bytes`);
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\u0000-\u001f\u007f]/.test(url)) throw new NodeUrlError(url, "contains whitespace or control characters");
+  if (url.includes("?")) throw new NodeUrlError(url, "has a query");
+  if (url.includes("#")) throw new NodeUrlError(url, "has a fragment");
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new NodeUrlError(url, "not a URL");
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new NodeUrlError(url, `scheme ${parsed.protocol} is not http: or https:`);
+  }
+  if (parsed.username || parsed.password || /^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(url)) {
+    throw new NodeUrlError(url, "has credentials");
+  }
+  if (!parsed.hostname) throw new NodeUrlError(url, "has no host");
+  return parsed;
+}
+
+/**
+ * The URL of `route` (a path relative to the API root, e.g. `v1/status`, each segment of which is
+ * percent-encoded here) on the node whose base URL is `base`; throws NodeUrlError for an unusable base.
+ */
+export function nodeEndpoint(base: string, ...route: string[]): string {
+  const root = parseNodeUrl(base);
+  if (!root.pathname.endsWith("/")) root.pathname += "/";
+  return new URL(route.map(encodeURIComponent).join("/"), root).href;
 }

@@ -13,7 +13,9 @@ import {
   MAX_BODY_BYTES,
   MAX_CAPSULES_PER_REQUEST,
   deliveryDigest,
+  storageAckDigest,
   type KFragDelivery,
+  type KFragReceipt,
   type NodeStatus,
   type ReencryptionRequest,
   type ReencryptionResponse,
@@ -94,12 +96,22 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
     if (!policy.nodes.some((n) => n.toLowerCase() === identity.staker.toLowerCase())) {
       throw new NodeRequestError(403, "NOT_A_POLICY_NODE", `policy ${policyId} does not list node ${identity.staker}`);
     }
-    if (policy.revoked) throw new NodeRequestError(410, "POLICY_REVOKED", `policy ${policyId} was revoked`);
+    if (policy.revoked) {
+      await forgetKFrag(policyId, "revoked");
+      throw new NodeRequestError(410, "POLICY_REVOKED", `policy ${policyId} was revoked`);
+    }
     const period = await policies.currentPeriod();
     if (period >= policy.endPeriod) {
+      await forgetKFrag(policyId, "expired");
       throw new NodeRequestError(410, "POLICY_EXPIRED", `policy ${policyId} ended at period ${policy.endPeriod}`);
     }
     return policy;
+  }
+
+  /** Deletes the kfrag of a revoked or ended policy on the first request that finds it so (the sweep does the rest). */
+  async function forgetKFrag(policyId: string, reason: "revoked" | "expired") {
+    kfragCache.delete(policyId);
+    if (store.has(policyId) && (await store.delete(policyId))) app.log.info({ policyId, reason }, "kfrag deleted");
   }
 
   /**
@@ -143,6 +155,8 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
     chainId: identity.chainId.toString(),
     currentPeriod: Number(await policies.currentPeriod()),
     kfrags: await store.count(),
+    deletedKFrags: store.deleted(),
+    lostKFrags: store.lost().length,
   }));
 
   app.post<{ Params: { policyId: string }; Body: KFragDelivery }>(
@@ -152,11 +166,12 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
         params: policyParams,
         body: {
           type: "object",
-          required: ["capsule", "ciphertext", "ownerSignature"],
+          required: ["capsule", "ciphertext", "version", "ownerSignature"],
           additionalProperties: false,
           properties: {
             capsule: { type: "string", pattern: HEX, maxLength: 1024 },
             ciphertext: { type: "string", pattern: HEX, maxLength: 8192 },
+            version: { type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
             ownerSignature: { type: "string", pattern: "^0x[0-9a-fA-F]{130}$" },
           },
         },
@@ -167,14 +182,16 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
       const policy = await requireLivePolicy(policyId);
       const capsule = hexBytes(request.body.capsule);
       const ciphertext = hexBytes(request.body.ciphertext);
-      const digest = deliveryDigest(
-        identity.chainId,
-        identity.policyManager,
+      const { version } = request.body;
+      const digest = deliveryDigest({
+        chainId: identity.chainId,
+        policyManager: identity.policyManager,
         policyId,
-        identity.staker,
+        staker: identity.staker,
+        version,
         capsule,
         ciphertext,
-      );
+      });
       let signer: string;
       try {
         signer = verifyMessage(digest, request.body.ownerSignature);
@@ -195,10 +212,32 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
         if (e instanceof KFragDeliveryError) throw new NodeRequestError(400, "BAD_DELIVERY", e.message);
         throw e;
       }
-      await store.put({ policyId, ...payload, receivedAt: Date.now() });
+      // Only a newer kfrag set replaces the one held: an old delivery replayed changes nothing.
+      const put = await store.putNewer({
+        policyId,
+        ...payload,
+        receivedAt: Date.now(),
+        version,
+        deliveryId: toHex(digest),
+        endPeriod: policy.endPeriod.toString(),
+      });
+      if (put.outcome === "stale" || put.outcome === "conflict") {
+        const held = put.held.version ?? 0;
+        throw put.outcome === "stale"
+          ? new NodeRequestError(409, "STALE_DELIVERY", `this node holds version ${held}, newer than ${version}`)
+          : new NodeRequestError(409, "DELIVERY_CONFLICT", `this node holds another delivery of version ${held}`);
+      }
       kfragCache.delete(policyId);
-      request.log.info({ policyId }, "kfrag stored");
-      return reply.status(201).send({ policyId, stored: true });
+      request.log.info({ policyId, version, outcome: put.outcome }, "kfrag stored");
+      // The signed acknowledgement: the operator vouches it stored exactly this delivery.
+      const receipt: KFragReceipt = {
+        policyId,
+        version,
+        stored: true,
+        operator: identity.operator,
+        signature: await identity.operatorSigner.signMessage(storageAckDigest(digest)),
+      };
+      return reply.status(put.outcome === "stored" ? 201 : 200).send(receipt);
     },
   );
 

@@ -174,14 +174,16 @@ describe("umbral-kms network (end to end)", function () {
       verifyingPk: aliceKeys.signer().verifyingKey(),
     });
     const { chainId } = await hre.ethers.provider.getNetwork();
-    const digest = deliveryDigest(
+    const version = Date.now();
+    const digest = deliveryDigest({
       chainId,
-      await deployment.policyManager.getAddress(),
-      policy.policyId,
-      node.staker,
-      sealedKFrag.capsule,
-      sealedKFrag.ciphertext,
-    );
+      policyManager: await deployment.policyManager.getAddress(),
+      policyId: policy.policyId,
+      staker: node.staker,
+      version,
+      capsule: sealedKFrag.capsule,
+      ciphertext: sealedKFrag.ciphertext,
+    });
     const signer = options.signer ?? alice;
     return fetch(`${node.url}/v1/policies/${policy.policyId}/kfrag`, {
       method: "POST",
@@ -189,6 +191,7 @@ describe("umbral-kms network (end to end)", function () {
       body: JSON.stringify({
         capsule: hex(sealedKFrag.capsule),
         ciphertext: hex(sealedKFrag.ciphertext),
+        version,
         ownerSignature: await signer.signMessage(getBytes(digest)),
       }),
     });
