@@ -4,7 +4,7 @@
 // Traffic goes only to 127.0.0.1, to nodes this script starts, in a bounded number of requests.
 import { cpus, totalmem } from "node:os";
 import { randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import hre from "hardhat";
 import { loadDeployment } from "../src/deployment";
@@ -16,6 +16,9 @@ import { encryptBytes } from "../src/client/enrico";
 import { decryptBytes } from "../src/client/bob";
 import { publicKeyOf } from "../src/client/grant";
 import { encrypt, SecretKey } from "../src/umbral";
+
+/** The marker scripts/bench-flood.ts writes its section after (the same string there). */
+const FLOOD_SECTION = "<!-- bench-flood: scripts/bench-flood.ts writes from here to the end -->";
 
 const REQUESTS = 600;
 const CONCURRENCY = 16;
@@ -105,7 +108,11 @@ async function main(): Promise<void> {
       "attestation; Bob verifies every cfrag before combining them.",
       "",
     ].join("\n");
-    writeFileSync(path.join(hre.config.paths.root, "docs", "bench-network.md"), doc);
+    // Keep the flood section that scripts/bench-flood.ts writes at the end.
+    const file = path.join(hre.config.paths.root, "docs", "bench-network.md");
+    const previous = existsSync(file) ? readFileSync(file, "utf8") : "";
+    const flood = previous.indexOf(FLOOD_SECTION);
+    writeFileSync(file, flood >= 0 ? doc + "\n" + previous.slice(flood) : doc);
     console.log("wrote docs/bench-network.md");
   } finally {
     await Promise.all(nodes.map((node) => node.stop()));

@@ -12,7 +12,18 @@ export interface AdmissionLimits {
   maxCapsulesPerClient: number;
   /** Seconds a refused client is told to wait (`Retry-After`). */
   retryAfterSeconds: number;
+  /**
+   * A refusal (429 or 503) is answered after this many ms. A client that ignores Retry-After then gets at most
+   * one refusal per connection per delay, so refusing a flood costs the node little; waiting costs nothing.
+   */
+  refusalDelayMs: number;
 }
+
+/**
+ * Requests of at most this many capsules (what Bob sends: one capsule per file) may use the whole global cap;
+ * larger ones only the first three quarters of it, so a flood of full requests cannot crowd out small ones.
+ */
+export const SMALL_REQUEST_CAPSULES = 4;
 
 /**
  * 256 capsules in flight is ~1 s of one core's re-encryption work here (docs/bench-network.md): a request
@@ -23,6 +34,7 @@ export const DEFAULT_ADMISSION: AdmissionLimits = {
   maxCapsulesInFlight: 256,
   maxCapsulesPerClient: 32,
   retryAfterSeconds: 1,
+  refusalDelayMs: 1000,
 };
 
 /** A request refused for lack of capacity: the node (503) or the client's own share (429) is full. */
@@ -50,7 +62,9 @@ export class WorkAdmission {
 
   constructor(readonly limits: AdmissionLimits = DEFAULT_ADMISSION) {
     for (const [name, value] of Object.entries(limits)) {
-      if (!Number.isInteger(value) || value < 1) throw new RangeError(`admission limit ${name} must be ≥ 1`);
+      if (!Number.isInteger(value) || value < (name === "refusalDelayMs" ? 0 : 1)) {
+        throw new RangeError(`admission limit ${name} must be a whole number ≥ ${name === "refusalDelayMs" ? 0 : 1}`);
+      }
     }
   }
 
@@ -72,7 +86,11 @@ export class WorkAdmission {
           `retry after ${retryAfterSeconds} s`,
       );
     }
-    if (this.total + capsules > maxCapsulesInFlight) {
+    const cap =
+      capsules <= SMALL_REQUEST_CAPSULES
+        ? maxCapsulesInFlight
+        : maxCapsulesInFlight - Math.floor(maxCapsulesInFlight / 4);
+    if (this.total + capsules > cap) {
       throw new AdmissionRefusedError(
         503,
         "OVERLOADED",

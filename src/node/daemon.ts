@@ -13,7 +13,7 @@ import { KFragStore } from "./store";
 import { sendReliably, TransactionStuckError, type SendOptions, type SentAttempt } from "./transactions";
 import { sweepKFrags } from "./sweep";
 import { createKeyFile, readSecretKeyFile } from "../client/keys";
-import { buildNodeServer } from "./server";
+import { buildNodeServer, type NodeLoggerOptions, type NodeServerLimits } from "./server";
 
 /** Raised when the daemon cannot start: not an operator, bad key file, port taken, ... */
 export class NodeStartError extends Error {
@@ -50,7 +50,13 @@ export interface NodeDaemonOptions {
   stopTimeoutMs?: number;
   /** How long a policy read from the chain is reused; default 2 s. */
   policyCacheMs?: number;
-  logger?: FastifyBaseLogger | boolean | { level: string };
+  /** The PolicyManager's deployment block (policy logs are searched from it); default: found on-chain once. */
+  deploymentBlock?: number;
+  /** Rate limits, work caps, timeouts and connection caps of the HTTP server (defaults: DEFAULT_LIMITS). */
+  limits?: Partial<NodeServerLimits>;
+  /** The reverse proxy's address(es) whose X-Forwarded-For is trusted (docs/operations.md); default none. */
+  trustProxy?: boolean | string | string[];
+  logger?: NodeLoggerOptions;
   /** Fault injection for slashing demos/tests: return corrupted (still signed) cfrags. */
   cheat?: boolean;
 }
@@ -114,7 +120,10 @@ export async function startNode(options: NodeDaemonOptions): Promise<RunningNode
     throw new NodeStartError((cause as Error).message, { cause });
   });
   const { chainId } = await options.operator.provider!.getNetwork();
-  const policies = policyViewOf(options.policyManager, { cacheMs: options.policyCacheMs ?? 2000 });
+  const policies = policyViewOf(options.policyManager, {
+    cacheMs: options.policyCacheMs ?? 2000,
+    fromBlock: options.deploymentBlock,
+  });
   const app = buildNodeServer({
     identity: {
       staker,
@@ -126,7 +135,9 @@ export async function startNode(options: NodeDaemonOptions): Promise<RunningNode
     },
     store,
     policies,
-    logger: options.logger === undefined ? false : (options.logger as FastifyBaseLogger | boolean),
+    logger: options.logger ?? false,
+    limits: options.limits,
+    trustProxy: options.trustProxy,
     cheat: options.cheat,
   });
   const log = app.log;

@@ -4,7 +4,16 @@
 //   POST /v1/policies/:policyId/reencrypt   Bob asks for cfrags of up to 32 capsules
 // Every check against the chain (policy exists, lists this node, not revoked, not expired, owner signed) is
 // made on each request: the chain is the source of truth, the store only a cache of what Alice sent.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
+//
+// Against hostile clients (docs/operations.md): a request rate per client address (429), a cap on the
+// re-encryption work in flight per client (429) and in all (503), both with Retry-After; the crypto runs one
+// capsule at a time in arrival order with the event loop given back in between; header, request, idle and
+// keep-alive timeouts; a cap on connections in all and per client address. Logs at info level carry no client
+// address, so they do not link a client to the policies it asks about.
+import type { Socket } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import rateLimit from "@fastify/rate-limit";
 import { getBytes as hexBytes, hexlify as toHex, verifyMessage } from "ethers";
 import type { KFragStore } from "./store";
 import {
@@ -25,6 +34,13 @@ import { KFragDeliveryError, openKFrag } from "../network/delivery";
 import { Capsule, KeyFrag, PublicKey, reencrypt, UmbralError, type SecretKey, type VerifiedKeyFrag } from "../umbral";
 import { corruptCFrag } from "./fault";
 import { evidenceDigest } from "../slashing";
+import {
+  AdmissionRefusedError,
+  CryptoTurns,
+  DEFAULT_ADMISSION,
+  WorkAdmission,
+  type AdmissionLimits,
+} from "./admission";
 
 /** Verified kfrags kept in memory; a node serving more policies reads the rest from its store. */
 const KFRAG_CACHE_SIZE = 10_000;
@@ -43,11 +59,58 @@ export interface NodeIdentity {
   operatorSigner: { signMessage(message: Uint8Array): Promise<string> };
 }
 
+/** How much a node takes from its clients before refusing; every field has a default (DEFAULT_LIMITS). */
+export interface NodeServerLimits extends AdmissionLimits {
+  /** Requests one client address may make per `rateWindowMs` over all routes; past it: 429 + Retry-After. */
+  rateMax: number;
+  rateWindowMs: number;
+  /** Time (ms) a client has to send a request's headers. */
+  headersTimeoutMs: number;
+  /** Time (ms) a client has to send a whole request (headers and body). */
+  requestTimeoutMs: number;
+  /** A connection with no traffic for this long (ms) is closed. */
+  idleTimeoutMs: number;
+  /** An idle kept-alive connection is closed after this long (ms). */
+  keepAliveTimeoutMs: number;
+  /** How often (ms) the server checks the header and request timeouts. */
+  timeoutCheckIntervalMs: number;
+  /** Most open connections in all, and from one client address; more are closed at once. */
+  maxConnections: number;
+  maxConnectionsPerClient: number;
+}
+
+export const DEFAULT_LIMITS: NodeServerLimits = {
+  ...DEFAULT_ADMISSION,
+  rateMax: 1200,
+  rateWindowMs: 60_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 20_000,
+  idleTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  timeoutCheckIntervalMs: 1_000,
+  maxConnections: 1024,
+  maxConnectionsPerClient: 128,
+};
+
+/** Admission weight of a kfrag delivery: opening and checking one costs about as much as four re-encryptions. */
+const DELIVERY_WEIGHT = 4;
+
+/** Logger settings: `true` is info level. Client addresses are logged only with `logClientAddress`. */
+export type NodeLoggerOptions =
+  boolean | { level: string; stream?: { write(line: string): void }; logClientAddress?: boolean };
+
 export interface NodeServerOptions {
   identity: NodeIdentity;
   store: KFragStore;
   policies: PolicyView;
-  logger?: FastifyBaseLogger | boolean;
+  logger?: NodeLoggerOptions;
+  /** Overrides of DEFAULT_LIMITS. */
+  limits?: Partial<NodeServerLimits>;
+  /**
+   * Fastify's trustProxy: set it to the reverse proxy's address when there is one, so rate limits and caps
+   * apply to the client address it forwards (X-Forwarded-For), not to the proxy's.
+   */
+  trustProxy?: boolean | string | string[];
   /**
    * Fault injection for demos and tests of slashing only: when set, the node corrupts every cfrag it returns
    * (still signing it). A real node never sets it; the daemon's CLI exposes it only on local chains.
@@ -66,14 +129,85 @@ class NodeRequestError extends Error {
   }
 }
 
+/** The fastify logger configuration: the request serializer drops the client address unless asked for. */
+function loggerConfig(logger: NodeLoggerOptions | undefined) {
+  if (!logger) return false;
+  const { level, stream, logClientAddress } = logger === true ? { level: "info" } : logger;
+  return {
+    level,
+    ...(stream ? { stream } : {}),
+    serializers: {
+      req: (req: FastifyRequest) => ({
+        method: req.method,
+        url: req.url,
+        ...(logClientAddress ? { remoteAddress: req.ip, remotePort: req.socket?.remotePort } : {}),
+      }),
+    },
+  };
+}
+
+/** Closes connections past `maxConnectionsPerClient` from one address (the total is capped by the server). */
+function capConnectionsPerClient(app: FastifyInstance, max: number): void {
+  const open = new Map<string, number>();
+  app.server.on("connection", (socket: Socket) => {
+    const address = socket.remoteAddress ?? "unknown";
+    const count = (open.get(address) ?? 0) + 1;
+    if (count > max) {
+      socket.destroy();
+      return;
+    }
+    open.set(address, count);
+    socket.once("close", () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left > 0) open.set(address, left);
+      else open.delete(address);
+    });
+  });
+}
+
 /** Builds the node's fastify app (not yet listening). */
 export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
   const { identity, store, policies } = options;
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: MAX_BODY_BYTES });
+  const limits: NodeServerLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const app = Fastify({
+    logger: loggerConfig(options.logger),
+    bodyLimit: MAX_BODY_BYTES,
+    trustProxy: options.trustProxy ?? false,
+    connectionTimeout: limits.idleTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: limits.timeoutCheckIntervalMs,
+    },
+  });
+  app.server.maxConnections = limits.maxConnections;
+  capConnectionsPerClient(app, limits.maxConnectionsPerClient);
   const encryptingKey = identity.encryptingKey.publicKey().toCompressedBytes();
+  const admission = new WorkAdmission({
+    maxCapsulesInFlight: limits.maxCapsulesInFlight,
+    maxCapsulesPerClient: limits.maxCapsulesPerClient,
+    retryAfterSeconds: limits.retryAfterSeconds,
+    refusalDelayMs: limits.refusalDelayMs,
+  });
+  /** Holds a refusal for refusalDelayMs, then throws it (see AdmissionLimits.refusalDelayMs). */
+  async function refuseLater(error: unknown): Promise<never> {
+    if (limits.refusalDelayMs > 0) await sleep(limits.refusalDelayMs);
+    throw error;
+  }
+  const cpu = new CryptoTurns();
 
   app.setErrorHandler(
     (error: Error & { statusCode?: number; code?: string; validation?: unknown }, request, reply: FastifyReply) => {
+      if (error instanceof AdmissionRefusedError) {
+        // Debug only: a flood must not become a flood of log lines.
+        request.log.debug({ code: error.code }, error.message);
+        return reply
+          .status(error.statusCode)
+          .header("retry-after", String(error.retryAfterSeconds))
+          .send({ statusCode: error.statusCode, code: error.code, error: error.message });
+      }
       if (error instanceof NodeRequestError) {
         request.log.info({ code: error.code }, error.message);
         return reply
@@ -142,6 +276,21 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
     return entry;
   }
 
+  // One request budget per client address over all routes, refused before the body is read. The limiter's
+  // own store is an LRU of 5000 addresses, so a spray of addresses cannot grow it without bound.
+  void app.register(rateLimit, {
+    global: false,
+    max: limits.rateMax,
+    timeWindow: limits.rateWindowMs,
+    errorResponseBuilder: (_request, context) =>
+      new NodeRequestError(429, "RATE_LIMITED", `too many requests from this client; retry in ${context.after}`),
+  });
+  let limitRate: ReturnType<FastifyInstance["rateLimit"]> | undefined;
+  // A root hook, so it covers every route and unknown paths too; the limiter exists once the plugin loaded.
+  app.addHook("onRequest", (request, reply) =>
+    (limitRate ??= app.rateLimit()).call(app, request, reply).catch(refuseLater),
+  );
+
   const policyParams = {
     type: "object",
     required: ["policyId"],
@@ -206,11 +355,21 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
         );
       }
       let payload;
+      let ticket;
+      try {
+        ticket = admission.admit(request.ip, DELIVERY_WEIGHT);
+      } catch (e) {
+        return refuseLater(e);
+      }
+      const endTurn = await cpu.turn();
       try {
         payload = openKFrag(identity.encryptingKey, capsule, ciphertext);
       } catch (e) {
         if (e instanceof KFragDeliveryError) throw new NodeRequestError(400, "BAD_DELIVERY", e.message);
         throw e;
+      } finally {
+        endTurn();
+        ticket.release();
       }
       // Only a newer kfrag set replaces the one held: an old delivery replayed changes nothing.
       const put = await store.putNewer({
@@ -263,32 +422,48 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
     },
     async (request): Promise<ReencryptionResponse> => {
       const policyId = request.params.policyId.toLowerCase();
-      await requireLivePolicy(policyId);
-      const held = await loadKFrag(policyId);
-      const cfrags = [];
-      for (const [index, capsuleHex] of request.body.capsules.entries()) {
-        let capsule: Capsule;
-        try {
-          capsule = Capsule.fromBytes(hexBytes(capsuleHex));
-        } catch (e) {
-          if (e instanceof UmbralError)
-            throw new NodeRequestError(400, "BAD_CAPSULE", `capsule ${index}: ${e.message}`);
-          throw e;
-        }
-        const verified = reencrypt(capsule, held.kfrag).unverify();
-        // The cheat option corrupts the cfrag and signs it all the same: what slashing exists to catch.
-        const cfrag = options.cheat ? corruptCFrag(verified) : verified;
-        // No self-check of the cfrag before signing: it is correct by construction, and the kfrag's signature
-        // for the receiver — the one part the node did not compute — was checked when the kfrag was accepted.
-        const digest = evidenceDigest({
-          capsule: capsule.toBytesSimple(),
-          cfrag: cfrag.toBytesSimple(),
-          ...held.attestedKeys,
-        });
-        cfrags.push({ cfrag: toHex(cfrag.toBytes()), signature: await identity.operatorSigner.signMessage(digest) });
+      // Admitted before anything costs an RPC call or a disk read; released however the request ends.
+      let ticket;
+      try {
+        ticket = admission.admit(request.ip, request.body.capsules.length);
+      } catch (e) {
+        return refuseLater(e);
       }
-      request.log.info({ policyId, capsules: cfrags.length }, "re-encrypted");
-      return { operator: identity.operator, cfrags };
+      let endTurn: (() => void) | undefined;
+      try {
+        await requireLivePolicy(policyId);
+        const held = await loadKFrag(policyId);
+        const cfrags = [];
+        for (const [index, capsuleHex] of request.body.capsules.entries()) {
+          // One capsule per turn: other requests' capsules, and the event loop, go in between.
+          endTurn = await cpu.turn();
+          let capsule: Capsule;
+          try {
+            capsule = Capsule.fromBytes(hexBytes(capsuleHex));
+          } catch (e) {
+            if (e instanceof UmbralError)
+              throw new NodeRequestError(400, "BAD_CAPSULE", `capsule ${index}: ${e.message}`);
+            throw e;
+          }
+          const verified = reencrypt(capsule, held.kfrag).unverify();
+          // The cheat option corrupts the cfrag and signs it all the same: what slashing exists to catch.
+          const cfrag = options.cheat ? corruptCFrag(verified) : verified;
+          // No self-check of the cfrag before signing: it is correct by construction, and the kfrag's signature
+          // for the receiver — the one part the node did not compute — was checked when the kfrag was accepted.
+          const digest = evidenceDigest({
+            capsule: capsule.toBytesSimple(),
+            cfrag: cfrag.toBytesSimple(),
+            ...held.attestedKeys,
+          });
+          cfrags.push({ cfrag: toHex(cfrag.toBytes()), signature: await identity.operatorSigner.signMessage(digest) });
+          endTurn();
+        }
+        request.log.info({ policyId, capsules: cfrags.length }, "re-encrypted");
+        return { operator: identity.operator, cfrags };
+      } finally {
+        endTurn?.();
+        ticket.release();
+      }
     },
   );
 
