@@ -4,16 +4,31 @@ import { types } from "hardhat/config";
 import { kms } from "./scope";
 import { loadDeployment } from "../src/deployment";
 import { formatKms } from "../src/units";
-import { evidenceOf, predictVerdict, readEvidenceFile, reportEvidence, VERDICT_NAMES } from "../src/slashing";
+import {
+  attestationDomainOf,
+  evidenceOf,
+  EvidenceFileError,
+  predictVerdict,
+  readEvidenceFile,
+  reportEvidence,
+  VERDICT_NAMES,
+} from "../src/slashing";
 
 kms
   .task("report", "Submits a node-signed cfrag to the Adjudicator; prints the verdict and any penalty")
   .addParam("evidence", "Evidence JSON file (capsule, cfrag, keys, node signature; see docs/slashing.md)")
   .addOptionalParam("from", "Reporter account (default: the first configured account)", undefined, types.string)
   .setAction(async (args: { evidence: string; from?: string }, hre) => {
-    const signed = readEvidenceFile(args.evidence);
+    const { evidence: signed, domain } = readEvidenceFile(args.evidence);
     const expected = VERDICT_NAMES[predictVerdict(evidenceOf(signed))];
     const { adjudicator } = await loadDeployment(hre);
+    const here = await attestationDomainOf(adjudicator);
+    if (here.chainId !== domain.chainId || here.adjudicator.toLowerCase() !== domain.adjudicator.toLowerCase()) {
+      throw new EvidenceFileError(
+        `this evidence was signed for the Adjudicator ${domain.adjudicator} on chain ${domain.chainId}; ` +
+          `the connected deployment is ${here.adjudicator} on chain ${here.chainId}: report it there (--network)`,
+      );
+    }
     const reporter = args.from
       ? await hre.ethers.getSigner(hre.ethers.getAddress(args.from))
       : (await hre.ethers.getSigners())[0];

@@ -8,6 +8,7 @@ import { formatKms, parseKms } from "../src/units";
 import {
   advancePeriods,
   bondOperator,
+  confirmOperator,
   commit,
   deposit,
   describeStaker,
@@ -67,7 +68,10 @@ kms
   });
 
 kms
-  .task("bond-operator", "Bonds the node's operator address (0x000…0 unbonds)")
+  .task(
+    "bond-operator",
+    "Proposes the node's operator address (0x000…0 unbonds); the operator confirms it (kms confirm-operator, or its node on start)",
+  )
   .addParam("operator", "Operator address", undefined, types.string)
   .addOptionalParam("from", FROM, undefined, types.string)
   .setAction(async (args: { operator: string; from?: string }, hre) => {
@@ -75,7 +79,26 @@ kms
     const signer = await signerFor(hre, args.from);
     const operator = await addressFor(hre, args.operator);
     await bondOperator(escrow, signer, operator);
-    console.log(`${signer.address} bonded operator ${operator}`);
+    if ((await escrow.pendingOperatorOf(signer.address)) === operator) {
+      console.log(
+        `${signer.address} proposed operator ${operator}; it counts once the operator confirms ` +
+          `(its node does on start, or: npx hardhat kms confirm-operator --staker ${signer.address} --from ${operator})`,
+      );
+    } else {
+      console.log(`${signer.address} bonded operator ${operator}`);
+    }
+  });
+
+kms
+  .task("confirm-operator", "Run with the operator key: accepts a staker's bond (the node daemon does it on start)")
+  .addParam("staker", "The staker that proposed this operator", undefined, types.string)
+  .addOptionalParam("from", FROM, undefined, types.string)
+  .setAction(async (args: { staker: string; from?: string }, hre) => {
+    const { escrow } = await loadDeployment(hre);
+    const operator = await signerFor(hre, args.from);
+    const staker = await addressFor(hre, args.staker);
+    await confirmOperator(escrow, operator, staker);
+    console.log(`${operator.address} confirmed as the operator of staker ${staker}`);
   });
 
 kms

@@ -29,13 +29,17 @@ interface ISlashableEscrow {
 
 /// @title IAdjudicator
 /// @notice Judges re-encryptions that nodes signed and slashes the stakers of nodes that cheated.
-/// @dev A node signs, with its operator key (EIP-191 personal message of 32 bytes), every cfrag it returns:
-/// `keccak256(capsule ‖ cfrag ‖ delegatingKey ‖ receivingKey ‖ verifyingKey)`, capsule and cfrag in rust-umbral's
-/// simple forms (98 and 359 bytes), keys 33-byte compressed. Anyone holding that evidence can submit it.
+/// @dev A node signs, with its operator key, an EIP-712 attestation of every cfrag it returns:
+/// `ReencryptionAttestation(bytes capsule, bytes cfrag, bytes delegatingKey, bytes receivingKey, bytes
+/// verifyingKey)` in the domain {name: "umbral-kms Adjudicator", version: "1", chainId, verifyingContract: this
+/// Adjudicator}, capsule and cfrag in rust-umbral's simple forms (98 and 359 bytes), keys 33-byte compressed. The
+/// domain binds an attestation to one deployment: a cfrag signed for a test chain judges nothing elsewhere. Anyone
+/// holding the evidence can submit it; each (attestation, staker) pair is judged once.
 interface IAdjudicator {
     /// @notice Evidence was judged. `verdict` is {Verdict.Correct} or the first check the cfrag failed.
+    /// `attestationDigest` is the EIP-712 digest the operator signed.
     event CFragEvaluated(
-        bytes32 indexed evidenceHash,
+        bytes32 indexed attestationDigest,
         address indexed staker,
         address indexed reporter,
         address operator,
@@ -53,16 +57,17 @@ interface IAdjudicator {
     error AdjudicatorZeroRewardCoefficient();
     /// @notice The node signature recovers to `operator`, which was never bonded to a staker.
     error NotBondedOperator(address operator);
-    /// @notice This evidence was already judged.
-    error EvidenceAlreadyEvaluated(bytes32 evidenceHash);
+    /// @notice This attested cfrag was already judged against `staker`'s node.
+    error EvidenceAlreadyEvaluated(bytes32 attestationDigest, address staker);
 
     /// @notice Judges a cfrag a node signed and, if it is wrong, slashes the node's staker and rewards the caller.
-    /// @dev Reverts (never judges) on: wrong lengths, non-canonical encodings, an invalid node signature, an
-    /// operator never bonded, evidence already judged, and any hint that is not the fact it claims. Hints can change
-    /// gas, never a verdict. Emits {CFragEvaluated}; on a verdict other than Correct also {Slashed}.
+    /// @dev Reverts (never judges) on: wrong lengths, non-canonical encodings, a point not on the curve, an invalid
+    /// node signature, an operator never confirmed for a staker, a cfrag already judged against the same staker, and
+    /// any hint that is not the fact it claims. Hints can change gas, never a verdict. Emits {CFragEvaluated}; on a
+    /// verdict other than Correct also {Slashed}.
     /// @param evidence capsule (98-byte simple form) ‖ cfrag (359-byte simple form) ‖ delegatingKey ‖ receivingKey
     /// ‖ verifyingKey (33-byte compressed each): 556 bytes, exactly what the node signed.
-    /// @param nodeSignature The operator's 65-byte EIP-191 signature (r ‖ s ‖ v) of keccak256(evidence).
+    /// @param nodeSignature The operator's 65-byte signature (r ‖ s ‖ v) of {attestationDigest}(evidence).
     /// @param hints 321 bytes, layout in ReencryptionValidator (and docs/slashing.md); build them with src/slashing.
     /// @return verdict {Verdict.Correct}, or the first check the cfrag failed.
     function evaluateCFrag(
@@ -71,15 +76,24 @@ interface IAdjudicator {
         bytes calldata hints
     ) external returns (Verdict verdict);
 
-    /// @notice The hash a node signs and that identifies the evidence: keccak256(capsule ‖ cfrag ‖ keys).
-    /// @param evidence capsule ‖ cfrag ‖ keys, 556 bytes.
-    /// @return The evidence hash (before the EIP-191 prefix).
-    function evidenceHash(bytes calldata evidence) external pure returns (bytes32);
+    /// @notice The EIP-712 type hash of the attestation a node signs.
+    /// @return keccak256 of the `ReencryptionAttestation(...)` type string.
+    function ATTESTATION_TYPEHASH() external view returns (bytes32);
 
-    /// @notice Whether the evidence with this hash was already judged.
-    /// @param hash An {evidenceHash}.
+    /// @notice The EIP-712 digest a node signs for `evidence` in this Adjudicator's domain.
+    /// @param evidence capsule ‖ cfrag ‖ keys, 556 bytes.
+    /// @return The digest that the node signature must recover from.
+    function attestationDigest(bytes calldata evidence) external view returns (bytes32);
+
+    /// @notice This Adjudicator's EIP-712 domain separator (name "umbral-kms Adjudicator", version "1").
+    /// @return The domain separator for the current chain id.
+    function domainSeparator() external view returns (bytes32);
+
+    /// @notice Whether the cfrag attested by `digest` was already judged against `staker`'s node.
+    /// @param digest An {attestationDigest}.
+    /// @param staker The staker the signing operator is bonded to.
     /// @return True once judged, whatever the verdict.
-    function isEvaluated(bytes32 hash) external view returns (bool);
+    function isEvaluated(bytes32 digest, address staker) external view returns (bool);
 
     /// @notice How many offences `staker` was slashed for.
     /// @dev Kept by the escrow in the staker's record ({ISlashableEscrow.offencesOf}): a slash writes that slot

@@ -19,13 +19,18 @@ interface INodeDirectory {
     /// @notice The caller is not the current operator of any staker.
     error NodeDirectoryNotAnOperator(address caller);
 
+    /// @notice `staker` has no active lock of at least the minimum stake (`lockedValue` until `unlockPeriod`, now
+    /// `currentPeriod`): a node without stake cannot announce.
+    error NodeDirectoryNotStaked(address staker, uint256 lockedValue, uint256 unlockPeriod, uint256 currentPeriod);
+
     /// @notice The URL is empty or longer than `maxLength` bytes.
     error NodeDirectoryBadUrl(uint256 length, uint256 maxLength);
 
     /// @notice The encrypting key is not a 33-byte compressed secp256k1 point (prefix 0x02 or 0x03).
     error NodeDirectoryBadKey(uint256 length);
 
-    /// @notice Announces (or updates) the caller's node. Only the current operator of a staker may call it.
+    /// @notice Announces (or updates) the caller's node. Only the current, confirmed operator of a staker with an
+    /// active lock of at least the escrow's minimum stake may call it.
     /// @dev Emits a {NodeAnnounced} event.
     /// @param url Where the node's HTTP API listens, e.g. `https://node.example:9151`.
     /// @param encryptingKey The node's Umbral public key, 33-byte compressed.

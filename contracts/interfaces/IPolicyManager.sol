@@ -142,8 +142,9 @@ interface IPolicyManager is IPolicyCommitHook {
     /// @notice `node` has no bonded operator.
     error NodeNotBonded(address node);
 
-    /// @notice `node` has `lockedValue` locked until `unlockPeriod`; the policy needs a lock until `endPeriod`.
-    error NodeNotLocked(address node, uint256 lockedValue, uint256 unlockPeriod, uint256 endPeriod);
+    /// @notice `node` has `lockedValue` locked until `unlockPeriod`; the policy needs a lock until `requiredPeriod`
+    /// (its end period plus the escrow's `minOperatorPeriods`, so the node can commit to its last period).
+    error NodeNotLocked(address node, uint256 lockedValue, uint256 unlockPeriod, uint256 requiredPeriod);
 
     /// @notice The end period `endPeriod` is not after the current period `currentPeriod` or exceeds 32 bits.
     error InvalidEndPeriod(uint256 endPeriod, uint256 currentPeriod);

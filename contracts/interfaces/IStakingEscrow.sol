@@ -28,6 +28,7 @@ interface IStakingEscrow {
         uint256 lastCommittedPeriod;
         uint256 previousCommittedPeriod;
         uint256 operatorBondedPeriod;
+        bool operatorConfirmed;
     }
 
     // ----------------------------------------------------------------------------------------------------------
@@ -56,6 +57,9 @@ interface IStakingEscrow {
         address indexed previousOperator,
         uint256 period
     );
+
+    /// @notice `operator` consented to serve `staker`'s node, in `period`: from now on it maps to `staker` for ever.
+    event OperatorConfirmed(address indexed staker, address indexed operator, uint256 period);
 
     /// @notice `staker` committed to be active in `period` with `lockedValue` at stake.
     event CommitmentMade(address indexed staker, uint256 indexed period, uint256 lockedValue);
@@ -149,6 +153,12 @@ interface IStakingEscrow {
 
     /// @notice `operator` is already the staker's operator.
     error OperatorUnchanged(address operator);
+
+    /// @notice `caller` is not the operator `staker` proposed (or `staker` proposed none).
+    error NotProposedOperator(address caller, address staker);
+
+    /// @notice `operator` already confirmed for `staker`.
+    error OperatorAlreadyConfirmed(address operator, address staker);
 
     /// @notice The operator was changed too recently: the next change is allowed in `earliestPeriod`.
     error RebondTooSoon(uint256 earliestPeriod, uint256 currentPeriod);
@@ -288,12 +298,24 @@ interface IStakingEscrow {
     /// @param value Amount in wei, > 0.
     function withdraw(uint256 value) external;
 
-    /// @notice Bonds `operator` (0 to unbond) as the caller's node key. Emits an {OperatorBonded} event.
-    /// @dev The caller needs an active lock of at least {minStake}. An operator is bonded to one staker for
-    /// ever; it may not hold a stake. A change needs {minOperatorPeriods} since the last one and no commitment
-    /// to a future period.
+    /// @notice Proposes `operator` (0 to unbond) as the caller's node key; the operator must accept it with
+    /// {confirmOperator} before it counts. Emits an {OperatorBonded} event.
+    /// @dev The caller needs an active lock of at least {minStake}. A proposal replaces the current operator at
+    /// once (an unbonded node cannot commit until the new key confirms). An address the caller's node used before
+    /// (or the caller itself) needs no confirmation; the caller as its own operator also emits {OperatorConfirmed}.
+    /// An unconfirmed proposal maps nothing and blocks nothing: the address may still stake or accept another
+    /// staker. A change away from a confirmed operator needs {minOperatorPeriods} since it was bonded, and never
+    /// while the node is committed to a future period.
     /// @param operator The operator address.
     function bondOperator(address operator) external;
+
+    /// @notice Called by an operator key: accepts `staker`'s proposal ({bondOperator}). From then on the key
+    /// maps to `staker` for ever ({stakerFromOperator}), may commit, announce and be slashed for what it signs.
+    /// Emits an {OperatorConfirmed} event.
+    /// @dev Reverts unless `staker`'s current proposal is the caller, the caller was never bonded to another
+    /// staker and holds no stake.
+    /// @param staker The staker that proposed the caller.
+    function confirmOperator(address staker) external;
 
     /// @notice Called by an operator: commits its staker to be active in the next period, after minting the
     /// rewards of its fully past committed periods. Emits {CommitmentMade} (and {Minted}, {IssuanceAllocated}).
@@ -328,16 +350,21 @@ interface IStakingEscrow {
     /// @return The current period.
     function getCurrentPeriod() external view returns (uint256);
 
-    /// @notice The staker bonded to `operator`. The mapping is permanent: an operator address once bonded to a
-    /// staker can never be bonded to another, so evidence signed by an old operator key still maps to its staker.
+    /// @notice The staker `operator` confirmed for. The mapping is permanent: an operator address once confirmed
+    /// for a staker can never serve another, so evidence signed by an old operator key still maps to its staker.
     /// @param operator The operator address.
     /// @return The staker, 0 if never bonded.
     function stakerFromOperator(address operator) external view returns (address);
 
-    /// @notice The current operator of `staker`.
+    /// @notice The current, confirmed operator of `staker`: the key that commits, announces and serves.
     /// @param staker The staker.
-    /// @return The operator, 0 if none.
+    /// @return The operator, 0 if none or if the current proposal is not confirmed yet.
     function operatorOf(address staker) external view returns (address);
+
+    /// @notice The operator `staker` proposed that has not confirmed yet.
+    /// @param staker The staker.
+    /// @return The proposed operator, 0 if none is pending.
+    function pendingOperatorOf(address staker) external view returns (address);
 
     /// @notice The lock of `staker`: `lockedValue` counts as locked in every period `p < unlockPeriod`.
     /// @param staker The staker.

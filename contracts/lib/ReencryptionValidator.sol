@@ -93,9 +93,14 @@ library ReencryptionValidator {
     }
 
     /// @notice Judges a cfrag. Inputs must have passed {requireCanonical}.
-    /// @dev Order: the kfrag signature first (it binds U1, P and the keys to the delegator), then the three
-    /// equations. The kfrag signature's recovery id is never taken on trust: the hinted one is tried first and
-    /// the other one next, so a wrong hint costs one more `ecrecover` and never makes a valid signature fail.
+    /// @dev Every point of the evidence is proven to be on the curve before any verdict is returned, or the call
+    /// reverts with {Secp256k1.PointNotOnCurve} (signed bytes that are not Umbral data are no re-encryption; see
+    /// docs/slashing.md): the verifying key by its y hint, the precursor and the delegating and receiving keys by
+    /// decompression, e1, v1, U1 by their proven h-products, e2, v2, u2 by their proven sums, and E, V by the
+    /// z-product (by decompression on the rare paths that need none). Only then is the verdict taken, in the
+    /// order: the kfrag signature (it binds U1, P and the keys to the delegator), then the three equations. The
+    /// kfrag signature's recovery id is never taken on trust: the hinted one is tried first and the other one
+    /// next, so a wrong hint costs one more `ecrecover` and never makes a valid signature fail.
     function validate(
         bytes calldata capsule,
         bytes calldata cfrag,
@@ -103,7 +108,11 @@ library ReencryptionValidator {
         bytes calldata hints
     ) internal view returns (Verdict) {
         UmbralBytes.requireLength(hints, HINTS_LENGTH, 3);
-        if (!kfragSignatureValid(cfrag, keys, hints)) return Verdict.KFragSignatureInvalid;
+        bool signatureValid = kfragSignatureValid(cfrag, keys, hints);
+        // Only hashed by the checks above and below: proven here, so no verdict rests on a point that is not one.
+        _requireOnCurve(cfrag, UmbralBytes.CFRAG_PRECURSOR);
+        _requireOnCurve(keys, UmbralBytes.KEYS_DELEGATING);
+        _requireOnCurve(keys, UmbralBytes.KEYS_RECEIVING);
 
         uint256 h = challenge(capsule, cfrag);
         uint256 z = UmbralBytes.word(cfrag, UmbralBytes.CFRAG_Z);
@@ -115,9 +124,13 @@ library ReencryptionValidator {
             capsuleAt := capsule.offset
             cfragAt := cfrag.offset
         }
-        if (!_equationHolds(hintsAt, 0, capsuleAt, cfragAt, z, h)) return Verdict.EEquationFailed;
-        if (!_equationHolds(hintsAt, 1, capsuleAt, cfragAt, z, h)) return Verdict.VEquationFailed;
-        if (!_equationHolds(hintsAt, 2, capsuleAt, cfragAt, z, h)) return Verdict.UEquationFailed;
+        bool eHolds = _equationHolds(hintsAt, 0, capsuleAt, cfragAt, z, h);
+        bool vHolds = _equationHolds(hintsAt, 1, capsuleAt, cfragAt, z, h);
+        bool uHolds = _equationHolds(hintsAt, 2, capsuleAt, cfragAt, z, h);
+        if (!signatureValid) return Verdict.KFragSignatureInvalid;
+        if (!eHolds) return Verdict.EEquationFailed;
+        if (!vHolds) return Verdict.VEquationFailed;
+        if (!uHolds) return Verdict.UEquationFailed;
         return Verdict.Correct;
     }
 
@@ -206,9 +219,13 @@ library ReencryptionValidator {
         uint256 h
     ) private view returns (bool) {
         (bool finite, uint256 sx, uint256 sy) = _provenSum(hintsAt, eq, cfragAt, h);
-        // z = 0 puts the left side at infinity; z != 0 keeps it finite (B has prime order N).
-        if (z == 0 || !finite) return z == 0 && !finite;
         (uint256 bx, bool bOdd) = eq == 2 ? (U_X, true) : _pointAt(capsuleAt + eq * 33); // E at 0, V at 33
+        // z = 0 puts the left side at infinity; z != 0 keeps it finite (B has prime order N).
+        if (z == 0 || !finite) {
+            // No z-product to prove B on the curve here (U is a constant): decompress it, a cheater's rare path.
+            if (eq != 2) Secp256k1.liftX(bx, bOdd);
+            return z == 0 && !finite;
+        }
         return Secp256k1.isProduct(bx, bOdd, z, sx, sy);
     }
 
@@ -247,6 +264,20 @@ library ReencryptionValidator {
     function _requireProductAt(uint256 pointAt, uint256 k, uint256 hintAt) private view {
         (uint256 x, bool odd) = _pointAt(pointAt);
         Secp256k1.requireProduct(x, odd, k, _load(hintAt), _load(hintAt + 32));
+    }
+
+    /// @dev Reverts with {Secp256k1.PointNotOnCurve} unless the compressed point at `offset` of `data` is on the
+    /// curve (about 1,500 gas: one modexp).
+    function _requireOnCurve(bytes calldata data, uint256 offset) private view {
+        (uint256 x, bool odd) = _pointAt(_offsetOf(data) + offset);
+        Secp256k1.liftX(x, odd);
+    }
+
+    /// @dev The absolute calldata position of `data`.
+    function _offsetOf(bytes calldata data) private pure returns (uint256 at) {
+        assembly ("memory-safe") {
+            at := data.offset
+        }
     }
 
     /// @dev The 32-byte word at absolute calldata position `at`.

@@ -44,6 +44,8 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
     IStakingEscrow private immutable _escrow;
     IERC20 private immutable _token;
     uint256 private immutable _periodDuration;
+    /// @dev The escrow's accountability window: a node's lock must outlast a policy by this many periods.
+    uint256 private immutable _minOperatorPeriods;
     // solhint-enable immutable-vars-naming
 
     // Both ≤ 2^96 − 1 (checked in {setFeeRateRange}), so they share one slot.
@@ -90,6 +92,7 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
         _escrow = escrow_;
         _token = escrow_.token();
         _periodDuration = escrow_.periodDuration();
+        _minOperatorPeriods = escrow_.minOperatorPeriods();
         uint256 supply = _token.totalSupply();
         if (supply / FEE_UNIT > type(uint64).max) revert TokenSupplyTooLarge(supply);
         _setFeeRateRange(minFeeRate, maxFeeRate);
@@ -425,7 +428,8 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
         }
     }
 
-    /// @dev Reverts unless `node` has a bonded operator and a lock of positive value through `endPeriod`. Two
+    /// @dev Reverts unless `node` has a confirmed operator and a lock of positive value through `endPeriod` plus the
+    /// escrow's `minOperatorPeriods`. Two
     /// small escrow views (`operatorOf`, `getLock`) decoded in scratch memory cost about 1k gas less per node than
     /// one `getStakerInfo`, whose seven-field struct the escrow builds and encodes.
     function _checkNode(address node, uint256 endPeriod) private view {
@@ -454,8 +458,12 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
         }
         if (!ok) revert EscrowCallFailed(node);
         if (operator == address(0)) revert NodeNotBonded(node);
-        if (lockedValue == 0 || unlockPeriod < endPeriod) {
-            revert NodeNotLocked(node, lockedValue, unlockPeriod, endPeriod);
+        // The node commits to a period p only while its lock outlasts p + minOperatorPeriods (the window in which
+        // evidence about p can still slash it), so serving the policy's last period needs endPeriod + that window.
+        // Cannot overflow: endPeriod < 2^32 and the window is below the escrow's 32-bit minimum lock.
+        uint256 required = endPeriod + _minOperatorPeriods;
+        if (lockedValue == 0 || unlockPeriod < required) {
+            revert NodeNotLocked(node, lockedValue, unlockPeriod, required);
         }
     }
 

@@ -2,7 +2,7 @@
 pragma solidity 0.8.28;
 
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IAdjudicator, ISlashableEscrow} from "../interfaces/IAdjudicator.sol";
 import {ReencryptionValidator, Verdict} from "../lib/ReencryptionValidator.sol";
 import {UmbralBytes} from "../lib/UmbralBytes.sol";
@@ -12,7 +12,12 @@ import {UmbralBytes} from "../lib/UmbralBytes.sol";
 /// paying the reporter a share. See {IAdjudicator} and docs/slashing.md.
 /// @dev No reentrancy guard: this contract holds no tokens, changes all its state before its one state-changing
 /// external call (`escrow.slash` or `escrow.recordOffence`, last), and the escrow is fixed at deployment.
-contract Adjudicator is IAdjudicator {
+contract Adjudicator is IAdjudicator, EIP712 {
+    /// @inheritdoc IAdjudicator
+    bytes32 public constant ATTESTATION_TYPEHASH = keccak256(
+        "ReencryptionAttestation(bytes capsule,bytes cfrag,bytes delegatingKey,bytes receivingKey,bytes verifyingKey)"
+    );
+
     // Immutables are named as the IAdjudicator getters they implement.
     /* solhint-disable immutable-vars-naming */
     /// @inheritdoc IAdjudicator
@@ -32,7 +37,9 @@ contract Adjudicator is IAdjudicator {
     uint256 private constant KEYS_AT = CFRAG_AT + UmbralBytes.CFRAG_LENGTH;
     uint256 private constant EVIDENCE_LENGTH = KEYS_AT + UmbralBytes.KEYS_LENGTH;
 
-    mapping(bytes32 evidenceHash => bool) private _evaluated;
+    /// @dev Keyed by keccak256(attestation digest ‖ staker): one judgement per node and cfrag. Keying by the
+    /// evidence alone would let anyone's key that signed the same bytes first shield the node that served them.
+    mapping(bytes32 judgementKey => bool) private _evaluated;
     // Offences are counted by the escrow, in the staker's record ({ISlashableEscrow.slashingStateOf}).
 
     /// @param escrow_ The staking escrow (must let this contract call `slash`).
@@ -46,7 +53,7 @@ contract Adjudicator is IAdjudicator {
         uint256 penaltyHistoryCoefficient_,
         uint256 percentagePenaltyCoefficient_,
         uint256 rewardCoefficient_
-    ) {
+    ) EIP712("umbral-kms Adjudicator", "1") {
         if (address(escrow_) == address(0)) revert AdjudicatorZeroEscrow();
         if (percentagePenaltyCoefficient_ == 0) revert AdjudicatorZeroPercentageCoefficient();
         if (rewardCoefficient_ == 0) revert AdjudicatorZeroRewardCoefficient();
@@ -63,14 +70,15 @@ contract Adjudicator is IAdjudicator {
         bytes calldata nodeSignature,
         bytes calldata hints
     ) external returns (Verdict verdict) {
-        // Canonical bytes first: the replay guard below is keyed by them.
+        // Canonical bytes first: one cfrag has one encoding, so one digest.
         _requireCanonical(evidence);
-        bytes32 hash = keccak256(evidence);
+        bytes32 digest = _attestationDigest(evidence);
         // OpenZeppelin's recover rejects high-S and malformed signatures, so one evidence has one signature form.
-        address operator = ECDSA.recover(MessageHashUtils.toEthSignedMessageHash(hash), nodeSignature);
+        address operator = ECDSA.recover(digest, nodeSignature);
         address staker = escrow.stakerFromOperator(operator);
         if (staker == address(0)) revert NotBondedOperator(operator);
-        if (_evaluated[hash]) revert EvidenceAlreadyEvaluated(hash);
+        bytes32 key = _judgementKey(digest, staker);
+        if (_evaluated[key]) revert EvidenceAlreadyEvaluated(digest, staker);
 
         verdict = ReencryptionValidator.validate(
             evidence[:CFRAG_AT],
@@ -79,8 +87,8 @@ contract Adjudicator is IAdjudicator {
             hints
         );
 
-        _evaluated[hash] = true;
-        emit CFragEvaluated(hash, staker, msg.sender, operator, verdict);
+        _evaluated[key] = true;
+        emit CFragEvaluated(digest, staker, msg.sender, operator, verdict);
         if (verdict == Verdict.Correct) return verdict;
 
         (uint256 stake, uint256 offences) = escrow.slashingStateOf(staker);
@@ -93,14 +101,19 @@ contract Adjudicator is IAdjudicator {
     }
 
     /// @inheritdoc IAdjudicator
-    function evidenceHash(bytes calldata evidence) external pure returns (bytes32) {
+    function attestationDigest(bytes calldata evidence) external view returns (bytes32) {
         UmbralBytes.requireLength(evidence, EVIDENCE_LENGTH, 4);
-        return keccak256(evidence);
+        return _attestationDigest(evidence);
     }
 
     /// @inheritdoc IAdjudicator
-    function isEvaluated(bytes32 hash) external view returns (bool) {
-        return _evaluated[hash];
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    /// @inheritdoc IAdjudicator
+    function isEvaluated(bytes32 digest, address staker) external view returns (bool) {
+        return _evaluated[_judgementKey(digest, staker)];
     }
 
     /// @inheritdoc IAdjudicator
@@ -118,6 +131,27 @@ contract Adjudicator is IAdjudicator {
     function _requireCanonical(bytes calldata evidence) private pure {
         UmbralBytes.requireLength(evidence, EVIDENCE_LENGTH, 4);
         ReencryptionValidator.requireCanonical(evidence[:CFRAG_AT], evidence[CFRAG_AT:KEYS_AT], evidence[KEYS_AT:]);
+    }
+
+    /// @dev The EIP-712 digest of the attestation of `evidence` (556 bytes, length already checked) in this
+    /// Adjudicator's domain: each part hashed as EIP-712 hashes `bytes`, then the struct, then the domain.
+    function _attestationDigest(bytes calldata evidence) private view returns (bytes32) {
+        bytes32 structHash = keccak256(
+            abi.encode(
+                ATTESTATION_TYPEHASH,
+                keccak256(evidence[:CFRAG_AT]),
+                keccak256(evidence[CFRAG_AT:KEYS_AT]),
+                keccak256(evidence[KEYS_AT:KEYS_AT + UmbralBytes.POINT_LENGTH]),
+                keccak256(evidence[KEYS_AT + UmbralBytes.POINT_LENGTH:KEYS_AT + 2 * UmbralBytes.POINT_LENGTH]),
+                keccak256(evidence[KEYS_AT + 2 * UmbralBytes.POINT_LENGTH:])
+            )
+        );
+        return _hashTypedDataV4(structHash);
+    }
+
+    /// @dev The replay-guard key of one judgement: the attested cfrag and the node (staker) it is charged to.
+    function _judgementKey(bytes32 digest, address staker) private pure returns (bytes32) {
+        return keccak256(abi.encode(digest, staker));
     }
 
     /// @dev min(base + historyCoefficient × offences, stake / percentageCoefficient) and penalty / rewardCoefficient.

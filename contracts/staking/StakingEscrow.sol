@@ -231,30 +231,56 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
         address previous = info.operator;
         if (operator == previous) revert OperatorUnchanged(operator);
         uint256 bondedPeriod = info.operatorBondedPeriod;
-        // A staker could otherwise hop between operator keys faster than misbehaviour is reported.
-        if (bondedPeriod != 0 && current < bondedPeriod + minOperatorPeriods) {
+        // A staker could otherwise hop between operator keys faster than misbehaviour is reported. A proposal
+        // that was never confirmed served nothing, so replacing it is not a hop.
+        if (
+            bondedPeriod != 0 &&
+            stakerFromOperator[previous] == msg.sender &&
+            current < bondedPeriod + minOperatorPeriods
+        ) {
             revert RebondTooSoon(bondedPeriod + minOperatorPeriods, current);
         }
         // The operator that committed to a period is the node that serves it; no swap under a promise.
         uint256 last = info.lastCommittedPeriod;
         if (last > current) revert RebondWhileCommitted(last);
-        if (operator != address(0)) {
+        bool confirmed = operator == address(0);
+        if (!confirmed) {
             address owner_ = stakerFromOperator[operator];
-            if (owner_ == address(0)) {
-                // A staker, even one left only with unminted rewards, cannot become another staker's operator.
-                if (operator != msg.sender) {
-                    Staker storage other = _stakers[operator];
-                    if (other.stake != 0 || other.lastCommittedPeriod != 0) revert OperatorIsStaker(operator);
-                }
-                stakerFromOperator[operator] = msg.sender;
-            } else if (owner_ != msg.sender) {
+            if (owner_ == msg.sender) {
+                // Back to a key this staker's node used before: it consented then, and the bond is permanent.
+                confirmed = true;
+            } else if (owner_ != address(0)) {
                 revert OperatorAlreadyBonded(operator, owner_);
+            } else if (operator == msg.sender) {
+                // The staker runs its own node: its own transaction is the operator's consent.
+                stakerFromOperator[operator] = msg.sender;
+                confirmed = true;
+                emit OperatorConfirmed(msg.sender, operator, current);
+            } else {
+                // A staker, even one left only with unminted rewards, cannot become another staker's operator.
+                _requireNotStaker(operator);
             }
         }
         info.operator = operator;
         // Fits: `current` < the active lock's unlockPeriod, a uint32.
         info.operatorBondedPeriod = uint32(current);
         emit OperatorBonded(msg.sender, operator, previous, current);
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function confirmOperator(address staker) external {
+        Staker storage info = _stakers[staker];
+        if (info.operator != msg.sender) revert NotProposedOperator(msg.sender, staker);
+        address owner_ = stakerFromOperator[msg.sender];
+        if (owner_ == staker) revert OperatorAlreadyConfirmed(msg.sender, staker);
+        if (owner_ != address(0)) revert OperatorAlreadyBonded(msg.sender, owner_);
+        _requireNotStaker(msg.sender);
+        uint256 current = _currentPeriod();
+        if (current > type(uint32).max) revert PeriodOverflow(current);
+        stakerFromOperator[msg.sender] = staker;
+        // The bond starts to count now: the re-bond delay runs from here.
+        info.operatorBondedPeriod = uint32(current);
+        emit OperatorConfirmed(staker, msg.sender, current);
     }
 
     /// @inheritdoc IStakingEscrow
@@ -359,7 +385,14 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
 
     /// @inheritdoc IStakingEscrow
     function operatorOf(address staker) external view returns (address) {
-        return _stakers[staker].operator;
+        address operator = _stakers[staker].operator;
+        return operator != address(0) && stakerFromOperator[operator] == staker ? operator : address(0);
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function pendingOperatorOf(address staker) external view returns (address) {
+        address operator = _stakers[staker].operator;
+        return operator != address(0) && stakerFromOperator[operator] != staker ? operator : address(0);
     }
 
     /// @inheritdoc IStakingEscrow
@@ -412,7 +445,8 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
                 unlockPeriod: info.unlockPeriod,
                 lastCommittedPeriod: info.lastCommittedPeriod,
                 previousCommittedPeriod: info.previousCommittedPeriod,
-                operatorBondedPeriod: info.operatorBondedPeriod
+                operatorBondedPeriod: info.operatorBondedPeriod,
+                operatorConfirmed: info.operator != address(0) && stakerFromOperator[info.operator] == staker
             });
     }
 
@@ -432,6 +466,12 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
 
     function _currentPeriod() private view returns (uint256) {
         return block.timestamp / periodDuration;
+    }
+
+    /// @dev Reverts with {OperatorIsStaker} if `account` holds a stake or ever committed as a staker.
+    function _requireNotStaker(address account) private view {
+        Staker storage other = _stakers[account];
+        if (other.stake != 0 || other.lastCommittedPeriod != 0) revert OperatorIsStaker(account);
     }
 
     /// @dev The lock that counts in `current`: the locked value while the lock lasts, else nothing.

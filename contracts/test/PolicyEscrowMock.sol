@@ -27,6 +27,10 @@ contract PolicyEscrowMock {
     /// @notice Period length in seconds.
     uint256 public immutable periodDuration;
     // solhint-enable immutable-vars-naming
+    /// @notice The accountability window the manager adds to a policy's end: 0 here, so unit tests set locks
+    /// against the end period itself (the real escrow's window is tested on the deployed system).
+    // solhint-disable-next-line const-name-snakecase
+    uint256 public constant minOperatorPeriods = 0;
     /// @notice The hook told of commitments.
     address public policyManager;
     /// @notice When set, {getLock} and {getStakerInfo} revert (to test the manager's handling of a failing escrow).

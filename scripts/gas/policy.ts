@@ -48,6 +48,7 @@ async function newNode(hre: HardhatRuntimeEnvironment, token: KMSToken, escrow: 
   await (await token.connect(staker).approve(await escrow.getAddress(), STAKE)).wait();
   await (await escrow.connect(staker).depositAndLock(STAKE, 365n)).wait();
   await (await escrow.connect(staker).bondOperator(operator.address)).wait();
+  await (await escrow.connect(operator).confirmOperator(staker.address)).wait();
   return { staker, operator };
 }
 

@@ -20,10 +20,11 @@ async function main(): Promise<void> {
     await (await token.connect(staker).approve(await escrow.getAddress(), DEFAULT_MIN_STAKE)).wait();
     await (await escrow.connect(staker).depositAndLock(DEFAULT_MIN_STAKE, DEFAULT_MIN_LOCK_PERIODS)).wait();
     await (await escrow.connect(staker).bondOperator(operator.address)).wait();
+    await (await escrow.connect(operator).confirmOperator(staker.address)).wait();
   };
   const s = ourScenario();
   const submit = async (operator: (typeof signers)[number], cfrag: Uint8Array): Promise<string> => {
-    const a = buildEvaluationArgs(await signAsNode(operator, attested(s, cfrag)));
+    const a = buildEvaluationArgs(await signAsNode(operator, attested(s, cfrag), adjudicator));
     const tx = await adjudicator.connect(reporter).evaluateCFrag(a.evidence, a.nodeSignature, a.hints);
     await tx.wait();
     return tx.hash;

@@ -127,6 +127,7 @@ export async function grant(contracts: GrantContracts, request: GrantRequest): P
     version: 1,
     chainId: chainId.toString(),
     policyManager: pmAddress,
+    adjudicator: await contracts.escrow.adjudicator(),
     policyId,
     owner: await request.owner.getAddress(),
     delegatingKey: hexlify(keys.delegatingPk.toCompressedBytes()),

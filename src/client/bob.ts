@@ -28,7 +28,7 @@ import {
   type VerifiedCapsuleFrag,
 } from "../umbral";
 import { getBytes, hexlify, keccak256 } from "ethers";
-import { recoverOperator, writeEvidenceFile, type SignedCFrag } from "../slashing";
+import { recoverOperator, writeEvidenceFile, type AttestationDomain, type SignedCFrag } from "../slashing";
 import type { ReencryptionRequest, ReencryptionResponse } from "../network/protocol";
 import { requestJson } from "./http";
 import { publicKeyOf, type PolicyGrant } from "./grant";
@@ -90,16 +90,22 @@ export interface RetrieveOptions {
   onProgress?: (message: string) => void;
   /** Warnings (a report that failed, a signer that could not be checked); default onProgress, else console.warn. */
   onWarning?: (message: string) => void;
+  /** The deployment node attestations are bound to; default: the grant's chain and Adjudicator. */
+  attestation?: AttestationDomain;
 }
 
 /** The message of anything thrown. */
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
-/** The address that signed a node's attestation of `evidence`, or undefined if it is not a valid signature. */
-function attestationSigner(evidence: SignedCFrag): string | undefined {
+/**
+ * The address that signed a node's attestation of `evidence` in `domain`, or undefined if it is not a valid
+ * signature (or no domain is known: a signature bound to no known deployment proves nothing).
+ */
+function attestationSigner(evidence: SignedCFrag, domain: AttestationDomain | undefined): string | undefined {
   // The one place Bob recovers a node's signature.
+  if (!domain) return undefined;
   try {
-    return recoverOperator(evidence);
+    return recoverOperator(evidence, domain);
   } catch {
     return undefined;
   }
@@ -170,6 +176,10 @@ export async function retrieveCFrags(
     }
   };
   const reports: Promise<string>[] = [];
+  // Node signatures are bound to one deployment's Adjudicator: without it a signed cfrag proves nothing.
+  const attestation =
+    options.attestation ??
+    (grant.adjudicator ? { chainId: BigInt(grant.chainId), adjudicator: grant.adjudicator } : undefined);
 
   /** Saves evidence that could not be reported; returns where, or why it could not be saved. */
   function saveEvidence(staker: string, evidence: SignedCFrag): string {
@@ -178,7 +188,8 @@ export async function retrieveCFrags(
       `evidence-${staker.slice(2, 10).toLowerCase()}-${keccak256(evidence.cfrag).slice(2, 14)}.json`,
     );
     try {
-      writeEvidenceFile(file, evidence);
+      if (!attestation) return `evidence not saved: the grant names no Adjudicator, so the signature binds nothing`;
+      writeEvidenceFile(file, { evidence, domain: attestation });
       return `evidence saved to ${file} (submit it with: npx hardhat kms report --evidence ${file})`;
     } catch (error) {
       return `evidence could not be saved to ${file}: ${messageOf(error)}`;
@@ -190,7 +201,7 @@ export async function retrieveCFrags(
    * rejects; resolves with what became of it, for the failure's message.
    */
   async function accuse(staker: string, named: unknown, evidence: SignedCFrag, reason: string): Promise<string> {
-    const signer = attestationSigner(evidence);
+    const signer = attestationSigner(evidence, attestation);
     if (signer === undefined) return "not validly signed: not reportable";
     let bonded: boolean;
     try {

@@ -8,6 +8,8 @@ export interface PolicyGrant {
   version: 1;
   chainId: string;
   policyManager: string;
+  /** The Adjudicator that judges the nodes' signed cfrags: their attestations are bound to it (and chainId). */
+  adjudicator?: string;
   policyId: string;
   owner: string;
   /** Policy (delegating) public key: Enrico encrypts to it. */
@@ -54,6 +56,7 @@ export function parseGrant(text: string): PolicyGrant {
   try {
     parsePolicyId(String(raw.policyId));
     getAddress(String(raw.policyManager));
+    if (raw.adjudicator !== undefined) getAddress(String(raw.adjudicator));
     getAddress(String(raw.owner));
     raw.nodes.forEach((n) => getAddress(n.staker));
   } catch (e) {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Signer } from "ethers";
 import type { KMSToken, NodeDirectory, PolicyManager, StakingEscrow } from "../../typechain-types";
-import { bondOperator, deposit } from "../staking";
+import { bondOperator, confirmOperator, deposit } from "../staking";
 import { startNode, type RunningNode } from "../node/daemon";
 
 export interface LocalContracts {
@@ -27,7 +27,10 @@ export interface LocalNodeSpec {
   dataDir?: string;
 }
 
-/** Funds the staker from `funder` if needed, deposits and locks its stake, and bonds its operator. */
+/**
+ * Funds the staker from `funder` if needed, deposits and locks its stake, bonds its operator and confirms the
+ * bond with the operator's key.
+ */
 export async function stakeAndBond(contracts: LocalContracts, funder: Signer, spec: LocalNodeSpec): Promise<void> {
   const staker = await spec.staker.getAddress();
   const balance = await contracts.token.balanceOf(staker);
@@ -35,7 +38,11 @@ export async function stakeAndBond(contracts: LocalContracts, funder: Signer, sp
     await (await contracts.token.connect(funder).transfer(staker, spec.stake - balance)).wait();
   }
   await deposit(contracts.token, contracts.escrow, spec.staker, spec.stake, spec.lockPeriods);
-  await bondOperator(contracts.escrow, spec.staker, await spec.operator.getAddress());
+  const operator = await spec.operator.getAddress();
+  await bondOperator(contracts.escrow, spec.staker, operator);
+  if ((await contracts.escrow.pendingOperatorOf(staker)) === operator) {
+    await confirmOperator(contracts.escrow, spec.operator, staker);
+  }
 }
 
 /** Starts one node daemon per spec on 127.0.0.1 (free ports), each committing to the next period at once. */

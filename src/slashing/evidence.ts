@@ -1,10 +1,20 @@
 // What a node signs for every cfrag it returns, and how anyone recovers who signed it.
 //
-// digest = keccak256(capsule ‖ cfrag ‖ delegating key ‖ receiving key ‖ verifying key), capsule and cfrag in
-// rust-umbral's simple forms (98 and 359 bytes), keys 33-byte compressed; the operator key signs the 32-byte
-// digest as an EIP-191 personal message. The digest is also the Adjudicator's evidence hash.
-import { keccak_256 } from "@noble/hashes/sha3";
-import { hexlify, verifyMessage } from "ethers";
+// An EIP-712 typed message, ReencryptionAttestation(bytes capsule, bytes cfrag, bytes delegatingKey, bytes
+// receivingKey, bytes verifyingKey), capsule and cfrag in rust-umbral's simple forms (98 and 359 bytes), keys
+// 33-byte compressed, in the domain of one Adjudicator: {name "umbral-kms Adjudicator", version "1", chainId,
+// verifyingContract}. The domain binds the signature to one deployment: a cfrag signed on a test chain (where
+// nodes can be told to cheat) judges nothing on another. The typed-data digest is also the Adjudicator's key
+// for the evidence.
+import {
+  getAddress,
+  getBytes,
+  hexlify,
+  TypedDataEncoder,
+  verifyTypedData,
+  type Signer,
+  type TypedDataDomain,
+} from "ethers";
 import { EvidenceFormatError } from "./errors";
 
 export const CAPSULE_SIMPLE_LENGTH = 98;
@@ -22,7 +32,7 @@ export interface SignedCFrag {
   delegatingKey: Uint8Array;
   receivingKey: Uint8Array;
   verifyingKey: Uint8Array;
-  /** 65-byte EIP-191 signature (r ‖ s ‖ v) of {@link evidenceDigest} by the node's operator key. */
+  /** 65-byte signature (r ‖ s ‖ v) of {@link attestationDigest} by the node's operator key. */
   nodeSignature: Uint8Array;
 }
 
@@ -63,13 +73,90 @@ export function packEvidence(e: AttestedCFrag): Uint8Array {
   return all;
 }
 
-/** keccak256 of {@link packEvidence}: what the node signs (EIP-191) and the Adjudicator's evidence hash. */
-export function evidenceDigest(e: AttestedCFrag): Uint8Array {
-  return keccak_256(packEvidence(e));
+/** The inverse of {@link packEvidence}: the five parts of 556 bytes of evidence. */
+export function unpackEvidence(evidence: Uint8Array): AttestedCFrag {
+  requireLength("evidence", evidence, CAPSULE_SIMPLE_LENGTH + CFRAG_SIMPLE_LENGTH + 3 * KEY_LENGTH);
+  const keysAt = CAPSULE_SIMPLE_LENGTH + CFRAG_SIMPLE_LENGTH;
+  return {
+    capsule: evidence.slice(0, CAPSULE_SIMPLE_LENGTH),
+    cfrag: evidence.slice(CAPSULE_SIMPLE_LENGTH, keysAt),
+    delegatingKey: evidence.slice(keysAt, keysAt + KEY_LENGTH),
+    receivingKey: evidence.slice(keysAt + KEY_LENGTH, keysAt + 2 * KEY_LENGTH),
+    verifyingKey: evidence.slice(keysAt + 2 * KEY_LENGTH),
+  };
 }
 
-/** The address whose key made `nodeSignature` over the evidence digest (checksummed). */
-export function recoverOperator(e: SignedCFrag): string {
+/** The deployment an attestation is bound to: the chain and the Adjudicator that judges it. */
+export interface AttestationDomain {
+  chainId: bigint;
+  /** The Adjudicator's address. */
+  adjudicator: string;
+}
+
+/** The EIP-712 name and version of the Adjudicator's domain (contracts/slashing/Adjudicator.sol). */
+export const ATTESTATION_DOMAIN_NAME = "umbral-kms Adjudicator";
+export const ATTESTATION_DOMAIN_VERSION = "1";
+
+/** The EIP-712 type of what a node signs. */
+export const ATTESTATION_TYPES = {
+  ReencryptionAttestation: [
+    { name: "capsule", type: "bytes" },
+    { name: "cfrag", type: "bytes" },
+    { name: "delegatingKey", type: "bytes" },
+    { name: "receivingKey", type: "bytes" },
+    { name: "verifyingKey", type: "bytes" },
+  ],
+};
+
+/** The EIP-712 domain of `domain`'s Adjudicator. */
+export function typedDataDomain(domain: AttestationDomain): TypedDataDomain {
+  return {
+    name: ATTESTATION_DOMAIN_NAME,
+    version: ATTESTATION_DOMAIN_VERSION,
+    chainId: domain.chainId,
+    verifyingContract: getAddress(domain.adjudicator),
+  };
+}
+
+function attestationValue(e: AttestedCFrag): Record<string, string> {
   checkLengths(e);
-  return verifyMessage(evidenceDigest(e), hexlify(e.nodeSignature));
+  return {
+    capsule: hexlify(e.capsule),
+    cfrag: hexlify(e.cfrag),
+    delegatingKey: hexlify(e.delegatingKey),
+    receivingKey: hexlify(e.receivingKey),
+    verifyingKey: hexlify(e.verifyingKey),
+  };
+}
+
+/** The EIP-712 digest a node signs for `e` in `domain` (0x-hex): also the Adjudicator's key for the evidence. */
+export function attestationDigest(e: AttestedCFrag, domain: AttestationDomain): string {
+  return TypedDataEncoder.hash(typedDataDomain(domain), ATTESTATION_TYPES, attestationValue(e));
+}
+
+/** Signs the attestation of `e` in `domain` with `signer` (the operator key): the 65-byte node signature. */
+export async function signAttestation(
+  signer: Pick<Signer, "signTypedData">,
+  e: AttestedCFrag,
+  domain: AttestationDomain,
+): Promise<Uint8Array> {
+  const signature = await signer.signTypedData(typedDataDomain(domain), ATTESTATION_TYPES, attestationValue(e));
+  return getBytes(signature);
+}
+
+/** The address whose key made `nodeSignature` over the attestation of `e` in `domain` (checksummed). */
+export function recoverOperator(e: SignedCFrag, domain: AttestationDomain): string {
+  checkLengths(e);
+  return verifyTypedData(typedDataDomain(domain), ATTESTATION_TYPES, attestationValue(e), hexlify(e.nodeSignature));
+}
+
+/** The attestation domain of a deployed Adjudicator: its address and the chain its runner is connected to. */
+export async function attestationDomainOf(adjudicator: {
+  getAddress(): Promise<string>;
+  runner: { provider?: { getNetwork(): Promise<{ chainId: bigint }> } | null } | null;
+}): Promise<AttestationDomain> {
+  const provider = adjudicator.runner?.provider;
+  if (!provider) throw new Error("the Adjudicator contract has no provider: cannot tell its chain");
+  const [address, network] = await Promise.all([adjudicator.getAddress(), provider.getNetwork()]);
+  return { chainId: network.chainId, adjudicator: address };
 }

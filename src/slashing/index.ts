@@ -4,10 +4,18 @@ export { SlashingError, EvidenceFormatError, UnverifiedCFragError, EvidenceFileE
 export {
   type SignedCFrag,
   type AttestedCFrag,
-  evidenceDigest,
+  type AttestationDomain,
+  attestationDigest,
+  attestationDomainOf,
+  signAttestation,
   recoverOperator,
+  typedDataDomain,
+  ATTESTATION_TYPES,
+  ATTESTATION_DOMAIN_NAME,
+  ATTESTATION_DOMAIN_VERSION,
   packKeys,
   packEvidence,
+  unpackEvidence,
   checkLengths,
   CAPSULE_SIMPLE_LENGTH,
   CFRAG_SIMPLE_LENGTH,
@@ -27,5 +35,12 @@ export {
   HINTS_LENGTH,
   type EvaluationArgs,
 } from "./hints";
-export { evidenceToJson, evidenceFromJson, readEvidenceFile, writeEvidenceFile, EVIDENCE_FILE_VERSION } from "./file";
+export {
+  evidenceToJson,
+  evidenceFromJson,
+  readEvidenceFile,
+  writeEvidenceFile,
+  EVIDENCE_FILE_VERSION,
+  type EvidenceFile,
+} from "./file";
 export { reportEvidence, type ReportOutcome } from "./report";

@@ -9,7 +9,8 @@ export interface ReportOutcome {
   /** Verdict number (see `Verdict`) and its name. */
   verdict: number;
   verdictName: string;
-  evidenceHash: string;
+  /** The EIP-712 digest the node signed: the Adjudicator's key for the evidence (with the staker). */
+  attestationDigest: string;
   operator: string;
   staker: string;
   /** 0 unless slashed. */
@@ -34,7 +35,7 @@ export async function reportEvidence(
   const out: ReportOutcome = {
     verdict: -1,
     verdictName: "",
-    evidenceHash: "",
+    attestationDigest: "",
     operator: "",
     staker: "",
     penalty: 0n,
@@ -48,7 +49,7 @@ export async function reportEvidence(
     if (parsed?.name === "CFragEvaluated") {
       out.verdict = Number(parsed.args.verdict);
       out.verdictName = VERDICT_NAMES[out.verdict];
-      out.evidenceHash = parsed.args.evidenceHash as string;
+      out.attestationDigest = parsed.args.attestationDigest as string;
       out.operator = parsed.args.operator as string;
       out.staker = parsed.args.staker as string;
     } else if (parsed?.name === "Slashed") {

@@ -4,9 +4,9 @@
 // signs: the kfrag signature in a cfrag is the delegator's signature for the receiver, which a node's own
 // kfrag check does not cover, so a node that skipped this check could be framed by a delegator who handed it a
 // kfrag with a bad receiver signature.
-import { getBytes, type Signer } from "ethers";
+import type { Signer } from "ethers";
 import { Capsule, CapsuleFrag, CapsuleFragVerificationError, PublicKey, VerifiedCapsuleFrag } from "../umbral";
-import { evidenceDigest, type SignedCFrag } from "./evidence";
+import { signAttestation, type AttestationDomain, type SignedCFrag } from "./evidence";
 import { UnverifiedCFragError } from "./errors";
 
 /** The keys a node serves a cfrag under. */
@@ -17,14 +17,16 @@ export interface ServedKeys {
 }
 
 /**
- * Verifies `cfrag` for `capsule` under `keys`, then signs keccak256(capsule ‖ cfrag ‖ keys) with the operator
- * key (EIP-191). Throws {@link UnverifiedCFragError} rather than sign a cfrag that does not verify.
+ * Verifies `cfrag` for `capsule` under `keys`, then signs the EIP-712 attestation of (capsule, cfrag, keys) in
+ * `domain` with the operator key. Throws {@link UnverifiedCFragError} rather than sign a cfrag that does not
+ * verify.
  */
 export async function signCFrag(
-  operator: Pick<Signer, "signMessage">,
+  operator: Pick<Signer, "signTypedData">,
   capsule: Capsule,
   cfrag: CapsuleFrag | VerifiedCapsuleFrag,
   keys: ServedKeys,
+  domain: AttestationDomain,
 ): Promise<SignedCFrag> {
   const raw = cfrag instanceof VerifiedCapsuleFrag ? cfrag.unverify() : cfrag;
   try {
@@ -44,6 +46,6 @@ export async function signCFrag(
     receivingKey: keys.receivingPk.toCompressedBytes(),
     verifyingKey: keys.verifyingPk.toCompressedBytes(),
   };
-  const nodeSignature = getBytes(await operator.signMessage(evidenceDigest(attested)));
+  const nodeSignature = await signAttestation(operator, attested, domain);
   return { ...attested, nodeSignature };
 }

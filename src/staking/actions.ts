@@ -46,9 +46,43 @@ export function prolong(escrow: StakingEscrow, signer: Signer, periods: bigint) 
   return mined(escrow.connect(signer).prolong(positivePeriods("prolong periods", periods)));
 }
 
-/** Bonds `operator` (the zero address unbonds). */
+/**
+ * Proposes `operator` as the staker's node key (the zero address unbonds). The operator must then accept with
+ * {@link confirmOperator} (the node daemon does it on start), unless it is the staker itself or a key the
+ * staker's node used before.
+ */
 export function bondOperator(escrow: StakingEscrow, signer: Signer, operator: string) {
   return mined(escrow.connect(signer).bondOperator(operator));
+}
+
+/** Called with the operator key: accepts `staker`'s proposal, after which the key serves that staker for ever. */
+export function confirmOperator(escrow: StakingEscrow, operator: Signer, staker: string) {
+  return mined(escrow.connect(operator).confirmOperator(staker));
+}
+
+const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
+
+/**
+ * The staker `operator` serves, confirming a pending proposal first if there is one: `staker` when given,
+ * else the staker of the latest {OperatorBonded} event naming `operator` (searched from `fromBlock`).
+ * Returns undefined when no staker confirmed or proposed `operator`.
+ */
+export async function confirmedStakerOf(
+  escrow: StakingEscrow,
+  operator: Signer,
+  options: { staker?: string; fromBlock?: number } = {},
+): Promise<{ staker: string; confirmedNow: boolean } | undefined> {
+  const address = await operator.getAddress();
+  const known = await escrow.stakerFromOperator(address);
+  if (known !== ZERO_ADDRESS) return { staker: known, confirmedNow: false };
+  let staker = options.staker;
+  if (!staker) {
+    const events = await escrow.queryFilter(escrow.filters.OperatorBonded(undefined, address), options.fromBlock ?? 0);
+    staker = events.at(-1)?.args.staker;
+  }
+  if (!staker || (await escrow.pendingOperatorOf(staker)) !== address) return undefined;
+  await confirmOperator(escrow, operator, staker);
+  return { staker, confirmedNow: true };
 }
 
 /** Commits the operator's staker to the next period (and mints its past rewards). */

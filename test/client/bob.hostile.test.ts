@@ -39,18 +39,25 @@ import {
 } from "../../src/client/bob";
 import { publicKeyOf, type PolicyGrant } from "../../src/client/grant";
 import type { ReencryptionRequest, ReencryptionResponse } from "../../src/network/protocol";
-import { evidenceDigest, readEvidenceFile, reportEvidence, type AttestedCFrag } from "../../src/slashing";
+import {
+  attestationDomainOf,
+  readEvidenceFile,
+  reportEvidence,
+  signAttestation,
+  type AttestationDomain,
+  type AttestedCFrag,
+} from "../../src/slashing";
 import { Capsule, CapsuleFrag, generateKFrags, reencrypt, SecretKey } from "../../src/umbral";
 
 const KMS = 10n ** 18n;
 const MiB = 1024 * 1024;
 
 /** An Ethereum key that is nobody's operator. */
-type Signing = { address: string; signMessage(message: Uint8Array): Promise<string> };
+type Signing = { address: string } & Parameters<typeof signAttestation>[0];
 
 /** The node's attestation of a cfrag, made with any key: what a node signs (see src/node/server.ts). */
-async function attest(signer: Signing, attested: AttestedCFrag): Promise<string> {
-  return signer.signMessage(evidenceDigest(attested));
+async function attest(signer: Signing, attested: AttestedCFrag, domain: AttestationDomain): Promise<string> {
+  return hexlify(await signAttestation(signer, attested, domain));
 }
 
 /** A promise opened by hand: the honest nodes behind it answer once Bob has seen what the test wants first. */
@@ -251,13 +258,17 @@ describe("Bob against hostile nodes", function () {
       return fakeNode(async (capsule, req, res) => {
         const real = await relayTo(nodes[0].url, req, capsule);
         const wrong = corruptCFrag(CapsuleFrag.fromBytes(getBytes(real.cfrags[0].cfrag)));
-        const signature = await attest(liar, {
-          capsule: capsule.toBytesSimple(),
-          cfrag: wrong.toBytesSimple(),
-          delegatingKey: publicKeyOf(policy.delegatingKey).toCompressedBytes(),
-          receivingKey: publicKeyOf(policy.receivingKey).toCompressedBytes(),
-          verifyingKey: publicKeyOf(policy.verifyingKey).toCompressedBytes(),
-        });
+        const signature = await attest(
+          liar,
+          {
+            capsule: capsule.toBytesSimple(),
+            cfrag: wrong.toBytesSimple(),
+            delegatingKey: publicKeyOf(policy.delegatingKey).toCompressedBytes(),
+            receivingKey: publicKeyOf(policy.receivingKey).toCompressedBytes(),
+            verifyingKey: publicKeyOf(policy.verifyingKey).toCompressedBytes(),
+          },
+          await attestationDomainOf(deployment.adjudicator),
+        );
         answer(res, { operator: liar.address, cfrags: [{ cfrag: hexlify(wrong.toBytes()), signature }] });
       });
     }
@@ -313,7 +324,7 @@ describe("Bob against hostile nodes", function () {
       );
       const files = readdirSync(workDir);
       expect(files).to.have.length(1);
-      const saved = readEvidenceFile(path.join(workDir, files[0]));
+      const { evidence: saved } = readEvidenceFile(path.join(workDir, files[0]));
       expect(hexlify(saved.cfrag)).to.equal(hexlify(cheats[0].evidence.cfrag));
     });
 

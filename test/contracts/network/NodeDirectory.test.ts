@@ -11,6 +11,7 @@ async function deployDirectoryFixture() {
   const { escrow, alice, aliceOp } = base;
   await escrow.connect(alice).depositAndLock(kms(20_000), MIN_LOCK);
   await escrow.connect(alice).bondOperator(aliceOp.address);
+  await escrow.connect(aliceOp).confirmOperator(alice.address);
   const directory = await ethers.deployContract("NodeDirectory", [await escrow.getAddress()]);
   return { ...base, directory };
 }
@@ -62,6 +63,11 @@ describe("NodeDirectory", function () {
         await expect(directory.connect(aliceOp).announce("http://x", KEY))
           .to.be.revertedWithCustomError(directory, "NodeDirectoryNotAnOperator")
           .withArgs(aliceOp.address);
+        // The proposed key speaks for the node only once it confirmed the bond.
+        await expect(directory.connect(stranger).announce("http://new", KEY))
+          .to.be.revertedWithCustomError(directory, "NodeDirectoryNotAnOperator")
+          .withArgs(stranger.address);
+        await escrow.connect(stranger).confirmOperator(alice.address);
         await expect(directory.connect(stranger).announce("http://new", KEY)).to.emit(directory, "NodeAnnounced");
       });
 

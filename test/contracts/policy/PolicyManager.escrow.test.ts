@@ -37,6 +37,7 @@ async function deployWithEscrowFixture() {
     await token.connect(stakers[i]).approve(escrow, STAKE);
     await escrow.connect(stakers[i]).depositAndLock(STAKE, 30n);
     await escrow.connect(stakers[i]).bondOperator(operators[i].address);
+    await escrow.connect(operators[i]).confirmOperator(stakers[i].address);
   }
   await token.transfer(alice.address, 10n ** 22n);
   await token.connect(alice).approve(pm, ethers.MaxUint256);
@@ -89,7 +90,7 @@ describe("PolicyManager with StakingEscrow", function () {
     expect(await token.balanceOf(await pm.getAddress())).to.equal(0n);
   });
 
-  it("requires the escrow's lock to cover the policy and a bonded operator", async function () {
+  it("requires the escrow's lock to cover the policy plus the accountability window, and a bonded operator", async function () {
     const { escrow, pm, alice, stakers } = await loadFixture(deployWithEscrowFixture);
     const start = await pm.getCurrentPeriod();
     const [, unlockPeriod] = await escrow.getLock(stakers[0].address);
@@ -100,7 +101,7 @@ describe("PolicyManager with StakingEscrow", function () {
         .createPolicy(ethers.zeroPadValue("0x02", 16), alice.address, [stakers[0].address], unlockPeriod + 1n, RATE),
     )
       .to.be.revertedWithCustomError(pm, "NodeNotLocked")
-      .withArgs(stakers[0].address, lockedValue, unlockPeriod, unlockPeriod + 1n);
+      .withArgs(stakers[0].address, lockedValue, unlockPeriod, unlockPeriod + 1n + (await escrow.minOperatorPeriods()));
     await expect(
       pm.connect(alice).createPolicy(ethers.zeroPadValue("0x02", 16), alice.address, [alice.address], start + 2n, RATE),
     )
@@ -109,7 +110,13 @@ describe("PolicyManager with StakingEscrow", function () {
     await expect(
       pm
         .connect(alice)
-        .createPolicy(ethers.zeroPadValue("0x02", 16), alice.address, [stakers[0].address], unlockPeriod, RATE),
+        .createPolicy(
+          ethers.zeroPadValue("0x02", 16),
+          alice.address,
+          [stakers[0].address],
+          unlockPeriod - (await escrow.minOperatorPeriods()),
+          RATE,
+        ),
     ).to.emit(pm, "PolicyCreated");
   });
 

@@ -5,7 +5,7 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { HardhatPluginError } from "hardhat/plugins";
 import { loadDeployment } from "../../../src/deployment";
-import { advancePeriods, bondOperator, commit, deposit } from "../../../src/staking";
+import { advancePeriods, bondOperator, commit, confirmOperator, deposit } from "../../../src/staking";
 import {
   InvalidFeeRateError,
   InvalidNodeListError,
@@ -49,6 +49,7 @@ describe("policy tasks", function () {
       await (await token.transfer(signers[i].address, 20_000n * KMS)).wait();
       await deposit(token, escrow, signers[i], 20_000n * KMS, 60n);
       await bondOperator(escrow, signers[i], signers[i + 3].address);
+      await confirmOperator(escrow, signers[i + 3], signers[i].address);
       await commit(escrow, signers[i + 3]);
     }
     await (await token.transfer(signers[7].address, 1_000n * KMS)).wait();

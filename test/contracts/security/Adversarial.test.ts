@@ -14,8 +14,8 @@ import KMSModule, {
   DEFAULT_REWARD_COEFFICIENT,
 } from "../../../ignition/modules/KMS";
 import type { Adjudicator, KMSToken, StakingEscrow } from "../../../typechain-types";
-import { buildEvaluationArgs, type EvaluationArgs } from "../../../src/slashing";
-import { CHEATS, attested, ourScenario, signAsNode } from "../slashing/helpers";
+import { buildEvaluationArgs, unpackEvidence, type EvaluationArgs } from "../../../src/slashing";
+import { CHEATS, attested, ourScenario, signAsNode, type DomainSource } from "../slashing/helpers";
 
 const P = 2n ** 256n - 2n ** 32n - 977n;
 const KEYS_AT = 98 + 359;
@@ -33,13 +33,18 @@ async function deployedFixture() {
   }
   await escrow.connect(staker).depositAndLock(STAKE, DEFAULT_MIN_LOCK_PERIODS);
   await escrow.connect(staker).bondOperator(operator.address);
+  await escrow.connect(operator).confirmOperator(staker.address);
   return { token, escrow, adjudicator, deployer, staker, operator, newOperator, reporter, other };
 }
 
-async function cheatBy(signer: Parameters<typeof signAsNode>[0], name = "a random z"): Promise<EvaluationArgs> {
+async function cheatBy(
+  signer: Parameters<typeof signAsNode>[0],
+  adjudicator: DomainSource,
+  name = "a random z",
+): Promise<EvaluationArgs> {
   const s = ourScenario();
   const { capsule, cfrag } = CHEATS[name].make(s);
-  return buildEvaluationArgs(await signAsNode(signer, attested(s, cfrag, capsule)));
+  return buildEvaluationArgs(await signAsNode(signer, attested(s, cfrag, capsule), adjudicator));
 }
 
 async function nextPeriod(escrow: StakingEscrow, n = 1n): Promise<void> {
@@ -50,9 +55,10 @@ describe("security: adversarial scenarios on the deployed system", function () {
   describe("dodging a slash by re-bonding the operator", function () {
     it("evidence signed by the old key still slashes the staker after it moved to a new key", async function () {
       const { escrow, adjudicator, staker, operator, newOperator, reporter } = await loadFixture(deployedFixture);
-      const evidence = await cheatBy(operator);
+      const evidence = await cheatBy(operator, adjudicator);
       await nextPeriod(escrow, DEFAULT_MIN_OPERATOR_PERIODS);
       await escrow.connect(staker).bondOperator(newOperator.address);
+      await escrow.connect(newOperator).confirmOperator(staker.address);
       expect(await escrow.operatorOf(staker.address)).to.equal(newOperator.address);
 
       await expect(
@@ -93,24 +99,22 @@ describe("security: adversarial scenarios on the deployed system", function () {
   describe("signature recovery", function () {
     it("a caller-flipped recovery id names another address, never the node, and slashes nobody", async function () {
       const { escrow, adjudicator, staker, operator } = await loadFixture(deployedFixture);
-      const evidence = await cheatBy(operator);
+      const evidence = await cheatBy(operator, adjudicator);
       const flipped = evidence.nodeSignature.slice();
       flipped[64] = flipped[64] === 27 ? 28 : 27;
-      const other = ethers.recoverAddress(
-        ethers.hashMessage(ethers.getBytes(ethers.keccak256(evidence.evidence))),
-        ethers.hexlify(flipped),
-      );
+      const digest = await adjudicator.attestationDigest(evidence.evidence);
+      const other = ethers.recoverAddress(digest, ethers.hexlify(flipped));
       expect(other).to.not.equal(operator.address);
       await expect(adjudicator.evaluateCFrag(evidence.evidence, flipped, evidence.hints))
         .to.be.revertedWithCustomError(adjudicator, "NotBondedOperator")
         .withArgs(other);
       expect(await escrow.stakeOf(staker.address)).to.equal(STAKE);
-      expect(await adjudicator.isEvaluated(ethers.keccak256(evidence.evidence))).to.equal(false);
+      expect(await adjudicator.isEvaluated(digest, staker.address)).to.equal(false);
     });
 
     it("a signature that recovers to the zero address is refused, so no unbonded zero operator can be blamed", async function () {
       const { adjudicator, operator } = await loadFixture(deployedFixture);
-      const evidence = await cheatBy(operator);
+      const evidence = await cheatBy(operator, adjudicator);
       // r = 0 makes ecrecover fail (address 0); OpenZeppelin's ECDSA turns that into an error.
       const zeroR = ethers.getBytes(ethers.concat([ethers.ZeroHash, evidence.nodeSignature.subarray(32)]));
       await expect(adjudicator.evaluateCFrag(evidence.evidence, zeroR, evidence.hints)).to.be.revertedWithCustomError(
@@ -127,8 +131,8 @@ describe("security: adversarial scenarios on the deployed system", function () {
       ["verifying", 66],
     ] as const) {
       it(`rejects a ${name} key with an uncompressed prefix or x ≥ p, before any judgement`, async function () {
-        const { adjudicator, operator } = await loadFixture(deployedFixture);
-        const good = await cheatBy(operator);
+        const { adjudicator, operator, staker } = await loadFixture(deployedFixture);
+        const good = await cheatBy(operator, adjudicator);
         const x = BigInt(ethers.hexlify(good.evidence.subarray(KEYS_AT + offset + 1, KEYS_AT + offset + 33)));
         const badPrefix = good.evidence.slice();
         badPrefix[KEYS_AT + offset] = 0x04;
@@ -138,11 +142,13 @@ describe("security: adversarial scenarios on the deployed system", function () {
           [badPrefix, 4, x],
           [xAboveP, good.evidence[KEYS_AT + offset], P + 3n],
         ] as const) {
-          const signature = ethers.getBytes(await operator.signMessage(ethers.getBytes(ethers.keccak256(evidence))));
+          const { nodeSignature: signature } = await signAsNode(operator, unpackEvidence(evidence), adjudicator);
           await expect(adjudicator.evaluateCFrag(evidence, signature, good.hints))
             .to.be.revertedWithCustomError(adjudicator, "NonCanonicalPoint")
             .withArgs(2, offset, prefix, value);
-          expect(await adjudicator.isEvaluated(ethers.keccak256(evidence))).to.equal(false);
+          expect(await adjudicator.isEvaluated(await adjudicator.attestationDigest(evidence), staker.address)).to.equal(
+            false,
+          );
         }
       });
     }
@@ -151,7 +157,7 @@ describe("security: adversarial scenarios on the deployed system", function () {
   describe("slashing economics", function () {
     it("reporting one's own cheat loses money: the reward is a quarter of the penalty", async function () {
       const { token, escrow, adjudicator, staker, operator } = await loadFixture(deployedFixture);
-      const evidence = await cheatBy(operator);
+      const evidence = await cheatBy(operator, adjudicator);
       const balance = await token.balanceOf(staker.address);
       await adjudicator.connect(staker).evaluateCFrag(evidence.evidence, evidence.nodeSignature, evidence.hints);
       const reward = DEFAULT_BASE_PENALTY / DEFAULT_REWARD_COEFFICIENT;
@@ -169,6 +175,7 @@ describe("security: adversarial scenarios on the deployed system", function () {
       const { escrow, other, newOperator } = await loadFixture(deployedFixture);
       await escrow.connect(other).depositAndLock(STAKE, DEFAULT_MIN_LOCK_PERIODS);
       await escrow.connect(other).bondOperator(newOperator.address);
+      await escrow.connect(newOperator).confirmOperator(other.address);
       await escrow.connect(newOperator).commitToNextPeriod();
       const committed = (await escrow.getCurrentPeriod()) + 1n;
       // The whole deposit is locked for the minimum lock: it cannot be pulled out in the same breath.

@@ -25,6 +25,7 @@ async function deployedFixture() {
   await token.connect(node).approve(await escrow.getAddress(), DEFAULT_MIN_STAKE);
   await escrow.connect(node).depositAndLock(DEFAULT_MIN_STAKE, DEFAULT_MIN_LOCK_PERIODS);
   await escrow.connect(node).bondOperator(operator.address);
+  await escrow.connect(operator).confirmOperator(node.address);
   const deadline = BigInt(await time.latest()) + 3_600n;
   return { token, escrow, pm, alice, mallory, node, deadline };
 }

@@ -92,12 +92,17 @@ async function stakeAsAttacker(s: System, value: bigint, operator?: string): Pro
   const { token, escrow, attacker } = s;
   await attacker.execute(token, token.interface.encodeFunctionData("approve", [await escrow.getAddress(), value]));
   await attacker.execute(escrow, escrow.interface.encodeFunctionData("depositAndLock", [value, 20n]));
-  if (operator) await attacker.execute(escrow, escrow.interface.encodeFunctionData("bondOperator", [operator]));
+  if (operator) {
+    await attacker.execute(escrow, escrow.interface.encodeFunctionData("bondOperator", [operator]));
+    const signer = await ethers.getSigner(operator);
+    await escrow.connect(signer).confirmOperator(await attacker.getAddress());
+  }
 }
 
 async function aliceStaked(s: System): Promise<void> {
   await s.escrow.connect(s.alice).depositAndLock(kms(10_000n), 20n);
   await s.escrow.connect(s.alice).bondOperator(s.aliceOp.address);
+  await s.escrow.connect(s.aliceOp).confirmOperator(s.alice.address);
 }
 
 describe("security: re-entrancy through an ERC-777-style token", function () {
@@ -144,7 +149,9 @@ describe("security: re-entrancy through an ERC-777-style token", function () {
       await aliceStaked(s);
       const scenario = ourScenario();
       const cheat = CHEATS["a random z"].make(scenario);
-      const args = buildEvaluationArgs(await signAsNode(aliceOp, attested(scenario, cheat.cfrag, cheat.capsule)));
+      const args = buildEvaluationArgs(
+        await signAsNode(aliceOp, attested(scenario, cheat.cfrag, cheat.capsule), adjudicator),
+      );
       const evaluate = adjudicator.interface.encodeFunctionData("evaluateCFrag", [
         args.evidence,
         args.nodeSignature,
@@ -168,18 +175,20 @@ describe("security: re-entrancy through an ERC-777-style token", function () {
       await aliceStaked(s);
       const scenario = ourScenario();
       const cheat = CHEATS["a random z"].make(scenario);
-      const args = buildEvaluationArgs(await signAsNode(aliceOp, attested(scenario, cheat.cfrag, cheat.capsule)));
+      const args = buildEvaluationArgs(
+        await signAsNode(aliceOp, attested(scenario, cheat.cfrag, cheat.capsule), adjudicator),
+      );
       const evaluate = adjudicator.interface.encodeFunctionData("evaluateCFrag", [
         args.evidence,
         args.nodeSignature,
         args.hints,
       ]);
       await attacker.arm(adjudicator, evaluate, false);
-      const hash = ethers.keccak256(args.evidence);
+      const digest = await adjudicator.attestationDigest(args.evidence);
 
       await expect(attacker.execute(adjudicator, evaluate))
         .to.emit(attacker, "ReentryAttempted")
-        .withArgs(false, errorData(adjudicator, "EvidenceAlreadyEvaluated", [hash]));
+        .withArgs(false, errorData(adjudicator, "EvidenceAlreadyEvaluated", [digest, alice.address]));
       expect(await adjudicator.offencesOf(alice.address)).to.equal(1n);
       expect(await escrow.stakeOf(alice.address)).to.equal(kms(10_000n) - BASE_PENALTY);
     });
@@ -192,7 +201,9 @@ describe("security: re-entrancy through an ERC-777-style token", function () {
       for (const name of ["a random z", "a random e1 pasted into an honest cfrag"]) {
         const scenario = ourScenario();
         const cheat = CHEATS[name].make(scenario);
-        const a = buildEvaluationArgs(await signAsNode(aliceOp, attested(scenario, cheat.cfrag, cheat.capsule)));
+        const a = buildEvaluationArgs(
+          await signAsNode(aliceOp, attested(scenario, cheat.cfrag, cheat.capsule), adjudicator),
+        );
         evaluations.push(
           adjudicator.interface.encodeFunctionData("evaluateCFrag", [a.evidence, a.nodeSignature, a.hints]),
         );

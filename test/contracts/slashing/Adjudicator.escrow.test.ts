@@ -10,7 +10,7 @@ import KMSModule, {
   DEFAULT_REWARD_COEFFICIENT,
 } from "../../../ignition/modules/KMS";
 import type { Adjudicator, KMSToken, StakingEscrow } from "../../../typechain-types";
-import { buildEvaluationArgs, evidenceDigest, Verdict } from "../../../src/slashing";
+import { buildEvaluationArgs, packEvidence, Verdict } from "../../../src/slashing";
 import { CHEATS, attested, ourScenario, preScenario, signAsNode } from "./helpers";
 
 async function deployedFixture() {
@@ -24,6 +24,7 @@ async function deployedFixture() {
   await token.connect(staker).approve(await escrow.getAddress(), stake);
   await escrow.connect(staker).depositAndLock(stake, DEFAULT_MIN_LOCK_PERIODS);
   await escrow.connect(staker).bondOperator(operator.address);
+  await escrow.connect(operator).confirmOperator(staker.address);
   return { token, escrow, adjudicator, staker, operator, reporter, stranger, stake };
 }
 
@@ -37,12 +38,12 @@ describe("Adjudicator with the StakingEscrow (Ignition deployment)", function ()
 
   it("leaves an honest node's stake alone", async function () {
     const { escrow, adjudicator, staker, operator, reporter, stake } = await loadFixture(deployedFixture);
-    const signed = await signAsNode(operator, attested(preScenario()));
+    const signed = await signAsNode(operator, attested(preScenario()), adjudicator);
     const a = buildEvaluationArgs(signed);
     await expect(adjudicator.connect(reporter).evaluateCFrag(a.evidence, a.nodeSignature, a.hints))
       .to.emit(adjudicator, "CFragEvaluated")
       .withArgs(
-        ethers.hexlify(evidenceDigest(signed)),
+        await adjudicator.attestationDigest(packEvidence(signed)),
         staker.address,
         reporter.address,
         operator.address,
@@ -56,7 +57,7 @@ describe("Adjudicator with the StakingEscrow (Ignition deployment)", function ()
     const { token, escrow, adjudicator, staker, operator, reporter, stake } = await loadFixture(deployedFixture);
     const s = ourScenario();
     const { cfrag } = CHEATS["a self-consistent proof for a forged rk′ with U1′ = rk′·U"].make(s);
-    const a = buildEvaluationArgs(await signAsNode(operator, attested(s, cfrag)));
+    const a = buildEvaluationArgs(await signAsNode(operator, attested(s, cfrag), adjudicator));
     const penalty = DEFAULT_BASE_PENALTY; // below stake / 10
     const reward = penalty / DEFAULT_REWARD_COEFFICIENT;
     const reserveBefore = await escrow.unallocatedReserve();
@@ -72,7 +73,7 @@ describe("Adjudicator with the StakingEscrow (Ignition deployment)", function ()
 
   it("refuses a cfrag signed by an address that was never bonded", async function () {
     const { adjudicator, stranger } = await loadFixture(deployedFixture);
-    const a = buildEvaluationArgs(await signAsNode(stranger, attested(ourScenario())));
+    const a = buildEvaluationArgs(await signAsNode(stranger, attested(ourScenario()), adjudicator));
     await expect(adjudicator.evaluateCFrag(a.evidence, a.nodeSignature, a.hints))
       .to.be.revertedWithCustomError(adjudicator, "NotBondedOperator")
       .withArgs(stranger.address);

@@ -5,8 +5,9 @@ import fc from "fast-check";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import {
+  attestationDigest,
+  attestationDomainOf,
   buildEvaluationArgs,
-  evidenceDigest,
   evidenceOf,
   packEvidence,
   recoverOperator,
@@ -40,6 +41,11 @@ async function deployFixture() {
   await escrow.setAdjudicator(await adjudicator.getAddress());
   await escrow.bond(operator.address, staker.address, STAKE);
   return { deployer, operator, staker, reporter, stranger, escrow, adjudicator };
+}
+
+/** The EIP-712 digest the Adjudicator computes for `signed` (what the node signed). */
+async function digestOf(adjudicator: { attestationDigest(e: Uint8Array): Promise<string> }, signed: SignedCFrag) {
+  return adjudicator.attestationDigest(packEvidence(signed));
 }
 
 function args(a: EvaluationArgs): [Uint8Array, Uint8Array, Uint8Array] {
@@ -100,16 +106,16 @@ describe("Adjudicator", function () {
     describe(`cfrags made by ${origin}`, function () {
       it("judges a correct cfrag Correct, records it and slashes nobody", async function () {
         const { adjudicator, operator, staker, reporter, escrow } = await loadFixture(deployFixture);
-        const signed = await signAsNode(operator, attested(make()));
+        const signed = await signAsNode(operator, attested(make()), adjudicator);
         const a = buildEvaluationArgs(signed);
-        const hash = ethers.hexlify(evidenceDigest(signed));
+        const hash = await digestOf(adjudicator, signed);
         expect(predictVerdict(evidenceOf(signed))).to.equal(Verdict.Correct);
         expect(await adjudicator.connect(reporter).evaluateCFrag.staticCall(...args(a))).to.equal(Verdict.Correct);
         await expect(adjudicator.connect(reporter).evaluateCFrag(...args(a)))
           .to.emit(adjudicator, "CFragEvaluated")
           .withArgs(hash, staker.address, reporter.address, operator.address, Verdict.Correct)
           .and.not.to.emit(adjudicator, "Slashed");
-        expect(await adjudicator.isEvaluated(hash)).to.equal(true);
+        expect(await adjudicator.isEvaluated(hash, staker.address)).to.equal(true);
         expect(await adjudicator.offencesOf(staker.address)).to.equal(0n);
         expect(await escrow.stakeOf(staker.address)).to.equal(STAKE);
       });
@@ -119,7 +125,7 @@ describe("Adjudicator", function () {
           const { adjudicator, operator, staker, reporter, escrow } = await loadFixture(deployFixture);
           const s = make();
           const { capsule, cfrag } = cheat.make(s);
-          const signed = await signAsNode(operator, attested(s, cfrag, capsule));
+          const signed = await signAsNode(operator, attested(s, cfrag, capsule), adjudicator);
           const a = buildEvaluationArgs(signed);
           expect(predictVerdict(evidenceOf(signed))).to.equal(cheat.verdict);
           const penalty = BASE_PENALTY;
@@ -127,7 +133,7 @@ describe("Adjudicator", function () {
           await expect(adjudicator.connect(reporter).evaluateCFrag(...args(a)))
             .to.emit(adjudicator, "CFragEvaluated")
             .withArgs(
-              ethers.hexlify(evidenceDigest(signed)),
+              await digestOf(adjudicator, signed),
               staker.address,
               reporter.address,
               operator.address,
@@ -148,11 +154,17 @@ describe("Adjudicator", function () {
         const s = make();
         const { cfrag } = CHEATS["a random z"].make(s);
         await expect(
-          signCFrag(operator, umbral.Capsule.fromBytesSimple(s.capsule), umbral.CapsuleFrag.fromBytesSimple(cfrag), {
-            delegatingPk: umbral.PublicKey.fromCompressedBytes(s.delegatingKey),
-            receivingPk: umbral.PublicKey.fromCompressedBytes(s.receivingKey),
-            verifyingPk: umbral.PublicKey.fromCompressedBytes(s.verifyingKey),
-          }),
+          signCFrag(
+            operator,
+            umbral.Capsule.fromBytesSimple(s.capsule),
+            umbral.CapsuleFrag.fromBytesSimple(cfrag),
+            {
+              delegatingPk: umbral.PublicKey.fromCompressedBytes(s.delegatingKey),
+              receivingPk: umbral.PublicKey.fromCompressedBytes(s.receivingKey),
+              verifyingPk: umbral.PublicKey.fromCompressedBytes(s.verifyingKey),
+            },
+            { chainId: 31337n, adjudicator: ethers.ZeroAddress },
+          ),
         ).to.be.rejectedWith(/refusing to sign a cfrag that does not verify/);
       });
     });
@@ -164,9 +176,9 @@ describe("Adjudicator", function () {
       const s = ourScenario();
       const zero = s.cfrag.slice();
       zero.fill(0, 263, 295);
-      const signed = await signAsNode(operator, attested(s, zero));
+      const signed = await signAsNode(operator, attested(s, zero), adjudicator);
       // h does not depend on z, so the honest cfrag's hints are the right ones (z-products are ignored).
-      const honestHints = buildEvaluationArgs(await signAsNode(operator, attested(s))).hints;
+      const honestHints = buildEvaluationArgs(await signAsNode(operator, attested(s), adjudicator)).hints;
       const a = { ...buildEvaluationArgsLoose(signed), hints: honestHints };
       await expect(adjudicator.connect(reporter).evaluateCFrag(...args(a)))
         .to.emit(adjudicator, "Slashed")
@@ -184,8 +196,8 @@ describe("Adjudicator", function () {
         const s = preScenario();
         const bad = s.cfrag.slice();
         bad.set(ethers.getBytes(ethers.toBeHex(r, 32)), 295);
-        const signed = await signAsNode(operator, attested(s, bad));
-        const honestHints = buildEvaluationArgs(await signAsNode(operator, attested(s))).hints;
+        const signed = await signAsNode(operator, attested(s, bad), adjudicator);
+        const honestHints = buildEvaluationArgs(await signAsNode(operator, attested(s), adjudicator)).hints;
         await expect(
           adjudicator
             .connect(reporter)
@@ -193,7 +205,7 @@ describe("Adjudicator", function () {
         )
           .to.emit(adjudicator, "CFragEvaluated")
           .withArgs(
-            ethers.hexlify(evidenceDigest(signed)),
+            await digestOf(adjudicator, signed),
             staker.address,
             reporter.address,
             operator.address,
@@ -216,12 +228,13 @@ describe("Adjudicator", function () {
           receivingPk: umbral.PublicKey.fromCompressedBytes(s.receivingKey),
           verifyingPk: umbral.PublicKey.fromCompressedBytes(s.verifyingKey),
         },
+        await attestationDomainOf(adjudicator),
       );
       const a = buildEvaluationArgs(signed);
       await expect(adjudicator.evaluateCFrag(...args(a)))
         .to.emit(adjudicator, "CFragEvaluated")
         .withArgs(
-          ethers.hexlify(evidenceDigest(signed)),
+          await digestOf(adjudicator, signed),
           staker.address,
           (await ethers.getSigners())[0].address,
           operator.address,
@@ -235,28 +248,29 @@ describe("Adjudicator", function () {
       { signed: SignedCFrag; a: EvaluationArgs } & Awaited<ReturnType<typeof deployFixture>>
     > {
       const f = await loadFixture(deployFixture);
-      const signed = await signAsNode(f.operator, attested(ourScenario()));
+      const signed = await signAsNode(f.operator, attested(ourScenario()), f.adjudicator);
       return { ...f, signed, a: buildEvaluationArgs(signed) };
     }
 
     it("refuses the same evidence twice, whatever the verdict", async function () {
-      const { adjudicator, operator } = await loadFixture(deployFixture);
+      const { adjudicator, operator, staker } = await loadFixture(deployFixture);
       const s = ourScenario();
       for (const cfrag of [s.cfrag, CHEATS["a random z"].make(s).cfrag]) {
-        const signed = await signAsNode(operator, attested(s, cfrag));
+        const signed = await signAsNode(operator, attested(s, cfrag), adjudicator);
         const a = buildEvaluationArgs(signed);
         await adjudicator.evaluateCFrag(...args(a));
         await expect(adjudicator.evaluateCFrag(...args(a)))
           .to.be.revertedWithCustomError(adjudicator, "EvidenceAlreadyEvaluated")
-          .withArgs(ethers.hexlify(evidenceDigest(signed)));
+          .withArgs(await digestOf(adjudicator, signed), staker.address);
       }
     });
 
-    it("exposes the evidence hash the node signs, and rejects a malleated (high-S) node signature", async function () {
+    it("exposes the EIP-712 digest the node signs, and rejects a malleated (high-S) node signature", async function () {
       const { adjudicator, operator, signed, a } = await honest();
-      expect(await adjudicator.evidenceHash(a.evidence)).to.equal(ethers.hexlify(evidenceDigest(signed)));
-      expect(recoverOperator(signed)).to.equal(operator.address);
-      await expect(adjudicator.evidenceHash(a.evidence.subarray(1)))
+      const domain = await attestationDomainOf(adjudicator);
+      expect(await adjudicator.attestationDigest(a.evidence)).to.equal(attestationDigest(signed, domain));
+      expect(recoverOperator(signed, domain)).to.equal(operator.address);
+      await expect(adjudicator.attestationDigest(a.evidence.subarray(1)))
         .to.be.revertedWithCustomError(adjudicator, "WrongLength")
         .withArgs(4, 556, 555);
       const sig = ethers.Signature.from(ethers.hexlify(a.nodeSignature));
@@ -271,7 +285,7 @@ describe("Adjudicator", function () {
 
     it("refuses a cfrag signed by a key that is not a bonded operator", async function () {
       const { adjudicator, stranger } = await loadFixture(deployFixture);
-      const signed = await signAsNode(stranger, attested(ourScenario()));
+      const signed = await signAsNode(stranger, attested(ourScenario()), adjudicator);
       await expect(adjudicator.evaluateCFrag(...args(buildEvaluationArgs(signed))))
         .to.be.revertedWithCustomError(adjudicator, "NotBondedOperator")
         .withArgs(stranger.address);
@@ -347,8 +361,8 @@ describe("Adjudicator", function () {
       // e1 off the curve: its product check (the ecrecover trick) proves it, whatever the hints say.
       const offCurve = s.cfrag.slice();
       offCurve.set(ethers.getBytes(ethers.toBeHex(x, 32)), 1);
-      const signed = await signAsNode(operator, attested(s, offCurve));
-      const good = buildEvaluationArgs(await signAsNode(operator, attested(s)));
+      const signed = await signAsNode(operator, attested(s, offCurve), adjudicator);
+      const good = buildEvaluationArgs(await signAsNode(operator, attested(s), adjudicator));
       await expect(adjudicator.evaluateCFrag(packEvidence(signed), signed.nodeSignature, good.hints))
         .to.be.revertedWithCustomError(adjudicator, "PointNotOnCurve")
         .withArgs(x);
@@ -385,7 +399,7 @@ describe("Adjudicator", function () {
     it("a wrong kfrag recovery id still judges an honest cfrag Correct", async function () {
       const { adjudicator, a } = await (async () => {
         const f = await loadFixture(deployFixture);
-        return { ...f, a: buildEvaluationArgs(await signAsNode(f.operator, attested(preScenario()))) };
+        return { ...f, a: buildEvaluationArgs(await signAsNode(f.operator, attested(preScenario()), f.adjudicator)) };
       })();
       const hints = a.hints.slice();
       hints[320] ^= 1;
@@ -395,9 +409,9 @@ describe("Adjudicator", function () {
     it("random hint corruption of an honest cfrag reverts or judges Correct; of a cheat, reverts or judges the cheat", async function () {
       const f = await loadFixture(deployFixture);
       const s = ourScenario();
-      const honest = buildEvaluationArgs(await signAsNode(f.operator, attested(s)));
+      const honest = buildEvaluationArgs(await signAsNode(f.operator, attested(s), f.adjudicator));
       const cheatMade = CHEATS["a wrong v1 under a proof that fits e1 and U1"].make(s);
-      const cheat = buildEvaluationArgs(await signAsNode(f.operator, attested(s, cheatMade.cfrag)));
+      const cheat = buildEvaluationArgs(await signAsNode(f.operator, attested(s, cheatMade.cfrag), f.adjudicator));
       await fc.assert(
         fc.asyncProperty(
           fc.boolean(),
@@ -429,7 +443,7 @@ describe("Adjudicator", function () {
       const expected: bigint[] = [];
       for (let i = 0n; i < 3n; i++) {
         const { cfrag } = CHEATS["a random z"].make(s);
-        const signed = await signAsNode(operator, attested(s, cfrag));
+        const signed = await signAsNode(operator, attested(s, cfrag), adjudicator);
         let penalty = BASE_PENALTY + HISTORY_COEFFICIENT * i;
         const cap = stake / PERCENTAGE_COEFFICIENT;
         if (penalty > cap) penalty = cap;
@@ -451,7 +465,7 @@ describe("Adjudicator", function () {
       // A small stake: the cap binds, the reporter's share is floored, the remainder goes to the reserve.
       await escrow.bond(operator.address, staker.address, 1_003n);
       const { cfrag } = CHEATS["a random z"].make(s);
-      const signed = await signAsNode(operator, attested(s, cfrag));
+      const signed = await signAsNode(operator, attested(s, cfrag), adjudicator);
       await expect(adjudicator.connect(reporter).evaluateCFrag(...args(buildEvaluationArgs(signed))))
         .to.emit(adjudicator, "Slashed")
         .withArgs(staker.address, reporter.address, 100n, 25n, 4n);
@@ -461,7 +475,7 @@ describe("Adjudicator", function () {
       const { adjudicator, operator, staker, escrow } = await loadFixture(deployFixture);
       await escrow.bond(operator.address, staker.address, 0n);
       const s = ourScenario();
-      const signed = await signAsNode(operator, attested(s, CHEATS["a random z"].make(s).cfrag));
+      const signed = await signAsNode(operator, attested(s, CHEATS["a random z"].make(s).cfrag), adjudicator);
       await expect(adjudicator.evaluateCFrag(...args(buildEvaluationArgs(signed))))
         .to.emit(adjudicator, "Slashed")
         .and.not.to.emit(escrow, "MockSlashed");

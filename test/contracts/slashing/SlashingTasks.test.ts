@@ -8,6 +8,7 @@ import path from "node:path";
 import { loadDeployment } from "../../../src/deployment";
 import { DEFAULT_BASE_PENALTY, DEFAULT_MIN_LOCK_PERIODS, DEFAULT_MIN_STAKE } from "../../../ignition/modules/KMS";
 import {
+  attestationDomainOf,
   EvidenceFileError,
   EvidenceFormatError,
   evidenceFromJson,
@@ -40,13 +41,23 @@ describe("slashing task and evidence files", function () {
 
   it("round-trips a signed cfrag through a JSON file and rejects malformed files", async function () {
     const [, , operator] = await hre.ethers.getSigners();
-    const signed = await signAsNode(operator, attested(ourScenario()));
+    const domain = { chainId: 31337n, adjudicator: "0x000000000000000000000000000000000000dEaD" };
+    const signed = await signAsNode(operator, attested(ourScenario()), domain);
     const file = path.join(dir, "roundtrip.json");
-    writeEvidenceFile(file, signed);
-    expect(readEvidenceFile(file)).to.deep.equal(signed);
-    const json = JSON.parse(evidenceToJson(signed)) as Record<string, unknown>;
+    writeEvidenceFile(file, { evidence: signed, domain });
+    expect(readEvidenceFile(file)).to.deep.equal({ evidence: signed, domain });
+    const json = JSON.parse(evidenceToJson({ evidence: signed, domain })) as Record<string, unknown>;
     expect(() => evidenceFromJson("{")).to.throw(EvidenceFileError, /not JSON/);
-    expect(() => evidenceFromJson(JSON.stringify({ ...json, version: 2 }))).to.throw(EvidenceFileError, /version 2/);
+    expect(() => evidenceFromJson(JSON.stringify({ ...json, version: 3 }))).to.throw(EvidenceFileError, /version 3/);
+    expect(() => evidenceFromJson(JSON.stringify({ ...json, version: 1 }))).to.throw(
+      EvidenceFileError,
+      /version 1 holds a node signature from before attestations were bound to a deployment/,
+    );
+    expect(() => evidenceFromJson(JSON.stringify({ ...json, chainId: 5 }))).to.throw(EvidenceFileError, /chainId/);
+    expect(() => evidenceFromJson(JSON.stringify({ ...json, adjudicator: "0x12" }))).to.throw(
+      EvidenceFileError,
+      /adjudicator/,
+    );
     expect(() => evidenceFromJson(JSON.stringify({ ...json, cfrag: "zz" }))).to.throw(EvidenceFileError, /cfrag/);
     expect(() => evidenceFromJson(JSON.stringify({ ...json, capsule: "0x00" }))).to.throw(
       EvidenceFormatError,
@@ -56,16 +67,18 @@ describe("slashing task and evidence files", function () {
   });
 
   it("reports a correct cfrag (no penalty) and a cheat (slashed) from evidence files", async function () {
-    const { token, escrow } = await loadDeployment(hre);
+    const { token, escrow, adjudicator } = await loadDeployment(hre);
+    const domain = await attestationDomainOf(adjudicator);
     const [deployer, staker, operator, reporter] = await hre.ethers.getSigners();
     await (await token.connect(deployer).transfer(staker.address, DEFAULT_MIN_STAKE)).wait();
     await (await token.connect(staker).approve(await escrow.getAddress(), DEFAULT_MIN_STAKE)).wait();
     await (await escrow.connect(staker).depositAndLock(DEFAULT_MIN_STAKE, DEFAULT_MIN_LOCK_PERIODS)).wait();
     await (await escrow.connect(staker).bondOperator(operator.address)).wait();
+    await (await escrow.connect(operator).confirmOperator(staker.address)).wait();
 
     const s = ourScenario();
     const honestFile = path.join(dir, "honest.json");
-    writeEvidenceFile(honestFile, await signAsNode(operator, attested(s)));
+    writeEvidenceFile(honestFile, { evidence: await signAsNode(operator, attested(s), domain), domain });
     const honest = await run<ReportOutcome>("report", { evidence: honestFile, from: reporter.address });
     expect(honest.verdictName).to.equal("Correct");
     expect(honest.staker).to.equal(staker.address);
@@ -73,11 +86,27 @@ describe("slashing task and evidence files", function () {
 
     const cheatFile = path.join(dir, "cheat.json");
     const { cfrag } = CHEATS["a random z"].make(s);
-    writeFileSync(cheatFile, evidenceToJson(await signAsNode(operator, attested(s, cfrag))));
+    writeFileSync(
+      cheatFile,
+      evidenceToJson({ evidence: await signAsNode(operator, attested(s, cfrag), domain), domain }),
+    );
     const cheat = await run<ReportOutcome>("report", { evidence: cheatFile, from: reporter.address });
     expect(cheat.verdictName).to.equal("EEquationFailed");
     expect(cheat.penalty).to.equal(DEFAULT_BASE_PENALTY);
     expect(cheat.offences).to.equal(1n);
     expect(await escrow.stakeOf(staker.address)).to.equal(DEFAULT_MIN_STAKE - DEFAULT_BASE_PENALTY);
+
+    // Evidence signed for another deployment (here: another chain) is refused before anything is sent.
+    const elsewhere = { ...domain, chainId: domain.chainId + 1n };
+    const foreignFile = path.join(dir, "foreign.json");
+    writeEvidenceFile(foreignFile, {
+      evidence: await signAsNode(operator, attested(s, CHEATS["a random z"].make(s).cfrag), elsewhere),
+      domain: elsewhere,
+    });
+    const before = await escrow.stakeOf(staker.address);
+    await expect(run("report", { evidence: foreignFile, from: reporter.address })).to.be.rejectedWith(
+      /signed for the Adjudicator .* on chain 31338; the connected deployment is .* on chain 31337/,
+    );
+    expect(await escrow.stakeOf(staker.address)).to.equal(before);
   });
 });

@@ -2,14 +2,19 @@
 // cfrags crafted field by field (the cheats no honest implementation would produce).
 import * as pre from "@nucypher/umbral-pre";
 import type { Signer } from "ethers";
-import { getBytes } from "ethers";
 import * as umbral from "../../../src/umbral";
 import { CapsuleFrag } from "../../../src/umbral/cfrag";
 import { Capsule } from "../../../src/umbral/capsule";
 import { Signature } from "../../../src/umbral/signing";
 import { CURVE_ORDER, Point, U, randomScalar } from "../../../src/umbral/curve";
 import { hashToCfragVerification } from "../../../src/umbral/hash";
-import { evidenceDigest, type AttestedCFrag, type SignedCFrag } from "../../../src/slashing";
+import {
+  attestationDomainOf,
+  signAttestation,
+  type AttestationDomain,
+  type AttestedCFrag,
+  type SignedCFrag,
+} from "../../../src/slashing";
 
 export const N = CURVE_ORDER;
 
@@ -85,9 +90,20 @@ export function attested(s: Scenario, cfrag = s.cfrag, capsule = s.capsule): Att
   };
 }
 
-/** Signs attested bytes with an operator key exactly as a node would, minus the node's own verification. */
-export async function signAsNode(operator: Pick<Signer, "signMessage">, a: AttestedCFrag): Promise<SignedCFrag> {
-  return { ...a, nodeSignature: getBytes(await operator.signMessage(evidenceDigest(a))) };
+/** Where an attestation is bound: a domain, or the deployed Adjudicator (its address and chain). */
+export type DomainSource = AttestationDomain | Parameters<typeof attestationDomainOf>[0];
+
+/**
+ * Signs attested bytes with an operator key exactly as a node would (EIP-712 in the Adjudicator's domain), minus
+ * the node's own verification.
+ */
+export async function signAsNode(
+  operator: Pick<Signer, "signTypedData">,
+  a: AttestedCFrag,
+  domain: DomainSource,
+): Promise<SignedCFrag> {
+  const bound = "chainId" in domain ? domain : await attestationDomainOf(domain);
+  return { ...a, nodeSignature: await signAttestation(operator, a, bound) };
 }
 
 function mod(a: bigint): bigint {

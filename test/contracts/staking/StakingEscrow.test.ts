@@ -458,22 +458,33 @@ describe("StakingEscrow", function () {
   });
 
   describe("bondOperator", function () {
-    it("bonds an operator both ways and records the period", async function () {
+    it("proposes an operator, which counts once it confirms; both ways mapped and the period recorded", async function () {
       const { escrow, alice, stranger } = await loadFixture(deployEscrowFixture);
       await escrow.connect(alice).depositAndLock(kms(1_000), 10n);
       const current = await escrow.getCurrentPeriod();
       await expect(escrow.connect(alice).bondOperator(stranger.address))
         .to.emit(escrow, "OperatorBonded")
         .withArgs(alice.address, stranger.address, ethers.ZeroAddress, current);
+      expect(await escrow.operatorOf(alice.address)).to.equal(ethers.ZeroAddress);
+      expect(await escrow.pendingOperatorOf(alice.address)).to.equal(stranger.address);
+      expect(await escrow.stakerFromOperator(stranger.address)).to.equal(ethers.ZeroAddress);
+      await expect(escrow.connect(stranger).commitToNextPeriod()).to.be.revertedWithCustomError(escrow, "NotOperator");
+      await advancePeriods(escrow, 1n);
+      await expect(escrow.connect(stranger).confirmOperator(alice.address))
+        .to.emit(escrow, "OperatorConfirmed")
+        .withArgs(alice.address, stranger.address, current + 1n);
       expect(await escrow.operatorOf(alice.address)).to.equal(stranger.address);
+      expect(await escrow.pendingOperatorOf(alice.address)).to.equal(ethers.ZeroAddress);
       expect(await escrow.stakerFromOperator(stranger.address)).to.equal(alice.address);
-      expect((await escrow.getStakerInfo(alice.address)).operatorBondedPeriod).to.equal(current);
+      const info = await escrow.getStakerInfo(alice.address);
+      expect(info.operatorBondedPeriod).to.equal(current + 1n);
+      expect(info.operatorConfirmed).to.equal(true);
     });
 
     it("lets a staker be its own operator", async function () {
       const { escrow, alice } = await loadFixture(deployEscrowFixture);
       await escrow.connect(alice).depositAndLock(kms(1_000), 10n);
-      await escrow.connect(alice).bondOperator(alice.address);
+      await expect(escrow.connect(alice).bondOperator(alice.address)).to.emit(escrow, "OperatorConfirmed");
       await expect(escrow.connect(alice).commitToNextPeriod()).to.emit(escrow, "CommitmentMade");
     });
 

@@ -62,6 +62,8 @@ describe("staking tasks", function () {
     expect(await escrow.getLock(staker.address)).to.deep.equal([25_000n * KMS, start + 43n]);
 
     await run("bond-operator", { operator: operator.address, from: staker.address });
+    expect(await escrow.pendingOperatorOf(staker.address)).to.equal(operator.address);
+    await run("confirm-operator", { staker: staker.address, from: operator.address });
     expect(await escrow.stakerFromOperator(operator.address)).to.equal(staker.address);
 
     await run("commit", { from: operator.address });

@@ -72,6 +72,7 @@ export async function stakedFixture() {
   for (let i = 0; i < 3; i++) {
     await escrow.connect(stakers[i]).depositAndLock(LOCKS[i], LOCK_PERIODS);
     await escrow.connect(stakers[i]).bondOperator(operators[i].address);
+    await escrow.connect(operators[i]).confirmOperator(stakers[i].address);
   }
   return { ...fx, stakers, operators };
 }
