@@ -14,6 +14,7 @@ import { sendReliably, TransactionStuckError, type SendOptions, type SentAttempt
 import { sweepKFrags } from "./sweep";
 import { createKeyFile, readSecretKeyFile } from "../client/keys";
 import { buildNodeServer, type NodeLoggerOptions, type NodeServerLimits } from "./server";
+import { confirmedStakerOf } from "../staking";
 
 /** Raised when the daemon cannot start: not an operator, bad key file, port taken, ... */
 export class NodeStartError extends Error {
@@ -34,6 +35,8 @@ export interface NodeDaemonOptions {
   host?: string;
   /** 0 picks a free port. */
   port?: number;
+  /** The staker that proposed this operator, to confirm on start; default: found from the escrow's events. */
+  staker?: string;
   /** The URL announced on-chain; defaults to http://host:port. */
   publicUrl?: string;
   /** How often the commitment loop checks whether the next period is committed; default 60 s. */
@@ -93,13 +96,16 @@ const settledWithin = (promise: Promise<unknown> | undefined, ms: number) =>
     void (promise ?? Promise.resolve()).catch(() => undefined).finally(() => (clearTimeout(timer), resolve()));
   });
 
-/** The staker whose bonded operator `operator` is; throws NodeStartError if it is none's. */
+/**
+ * The staker whose bonded operator the node's key is, confirming a bond the staker proposed (the second step
+ * of bonding) if it is still pending; throws NodeStartError if the key is no staker's operator.
+ */
 async function bondedStakerOf(escrow: StakingEscrow, options: NodeDaemonOptions, operator: string): Promise<string> {
-  const staker = await escrow.stakerFromOperator(operator);
-  if (staker === "0x0000000000000000000000000000000000000000" || (await escrow.operatorOf(staker)) !== operator) {
+  const found = await confirmedStakerOf(escrow, options.operator, { staker: options.staker });
+  if (!found || (await escrow.operatorOf(found.staker)) !== operator) {
     throw new NodeStartError(`${operator} is not the bonded operator of any staker: bond it first (kms bond-operator)`);
   }
-  return staker;
+  return found.staker;
 }
 
 /**
@@ -132,6 +138,7 @@ export async function startNode(options: NodeDaemonOptions): Promise<RunningNode
       policyManager: await options.policyManager.getAddress(),
       encryptingKey,
       operatorSigner: options.operator,
+      attestation: { chainId, adjudicator: await escrow.adjudicator() },
     },
     store,
     policies,

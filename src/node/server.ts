@@ -14,7 +14,7 @@ import type { Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import rateLimit from "@fastify/rate-limit";
-import { getBytes as hexBytes, hexlify as toHex, verifyMessage } from "ethers";
+import { getBytes as hexBytes, hexlify as toHex, verifyMessage, type Signer } from "ethers";
 import type { KFragStore } from "./store";
 import {
   POLICY_ID_HEX,
@@ -33,7 +33,7 @@ import type { PolicyView } from "../network/chain";
 import { KFragDeliveryError, openKFrag } from "../network/delivery";
 import { Capsule, KeyFrag, PublicKey, reencrypt, UmbralError, type SecretKey, type VerifiedKeyFrag } from "../umbral";
 import { corruptCFrag } from "./fault";
-import { evidenceDigest } from "../slashing";
+import { signAttestation, type AttestationDomain } from "../slashing";
 import {
   AdmissionRefusedError,
   CryptoTurns,
@@ -56,7 +56,9 @@ export interface NodeIdentity {
   /** The node's Umbral secret key that kfrag deliveries are encrypted to. */
   encryptingKey: SecretKey;
   /** The operator's Ethereum key: signs every returned cfrag (the slashing evidence). */
-  operatorSigner: { signMessage(message: Uint8Array): Promise<string> };
+  operatorSigner: Pick<Signer, "signMessage" | "signTypedData">;
+  /** The deployment the node's cfrag attestations are bound to (EIP-712 domain of its Adjudicator). */
+  attestation: AttestationDomain;
 }
 
 /** How much a node takes from its clients before refusing; every field has a default (DEFAULT_LIMITS). */
@@ -450,12 +452,9 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
           const cfrag = options.cheat ? corruptCFrag(verified) : verified;
           // No self-check of the cfrag before signing: it is correct by construction, and the kfrag's signature
           // for the receiver — the one part the node did not compute — was checked when the kfrag was accepted.
-          const digest = evidenceDigest({
-            capsule: capsule.toBytesSimple(),
-            cfrag: cfrag.toBytesSimple(),
-            ...held.attestedKeys,
-          });
-          cfrags.push({ cfrag: toHex(cfrag.toBytes()), signature: await identity.operatorSigner.signMessage(digest) });
+          const attested = { capsule: capsule.toBytesSimple(), cfrag: cfrag.toBytesSimple(), ...held.attestedKeys };
+          const signature = await signAttestation(identity.operatorSigner, attested, identity.attestation);
+          cfrags.push({ cfrag: toHex(cfrag.toBytes()), signature: toHex(signature) });
           endTurn();
         }
         request.log.info({ policyId, capsules: cfrags.length }, "re-encrypted");
