@@ -19,16 +19,17 @@ enum Verdict {
 /// @title ReencryptionValidator
 /// @notice Decides whether an Umbral (rust-umbral 0.10) cfrag is a correct re-encryption of a capsule under the
 /// keys a node attested, with every curve operation replaced by a check of a caller-supplied hint.
-/// @dev Hints, one packed `bytes` of 321 bytes with fixed offsets (all words 32-byte big-endian):
+/// @dev Hints, one packed `bytes` of 417 bytes with fixed offsets (all words 32-byte big-endian):
 ///   0 e1h = h·e1 (x, y) · 64 v1h = h·v1 · 128 u1h = h·U1 · 192 y(verifying key) ·
 ///   224 slope of e2 + e1h · 256 slope of v2 + v1h · 288 slope of u2 + u1h ·
-///   320 one byte: the kfrag signature's recovery id to try first (only an ordering hint, see {validate}).
+///   320 y(precursor P) · 352 y(delegating key) · 384 y(receiving key) ·
+///   416 one byte: the kfrag signature's recovery id to try first (only an ordering hint, see {validate}).
 /// Each equation z·B = A + h·H is checked as: h·H proven against its hint (one ecrecover), S = A + h·H computed
 /// with the slope hint (which also yields A's y, proven on the curve), then z·B compared with S by one more
 /// ecrecover. The z-products are never hinted: they are what is being judged. A hint that is not the fact it
 /// claims to be makes {validate} revert; it can never change the verdict.
 library ReencryptionValidator {
-    uint256 internal constant HINTS_LENGTH = 321;
+    uint256 internal constant HINTS_LENGTH = 417;
 
     /// @notice The SHA-256 precompile failed (out of gas).
     error Sha256Failed();
@@ -36,7 +37,10 @@ library ReencryptionValidator {
     uint256 private constant HINT_PRODUCTS = 0; // h-products of e1, v1, U1: 64 bytes each
     uint256 private constant HINT_VERIFYING_KEY_Y = 192;
     uint256 private constant HINT_SLOPES = 224; // e, v, u
-    uint256 private constant HINT_RECOVERY_ID = 320;
+    uint256 private constant HINT_PRECURSOR_Y = 320;
+    uint256 private constant HINT_DELEGATING_KEY_Y = 352;
+    uint256 private constant HINT_RECEIVING_KEY_Y = 384;
+    uint256 private constant HINT_RECOVERY_ID = 416;
 
     /// @dev be32(18) ‖ "CFRAG_VERIFICATION" (rust-umbral's hash-to-scalar prefixes the DST with its length), 22
     /// bytes left-aligned in a word; the rest of the word is overwritten by the points that follow.
@@ -95,8 +99,8 @@ library ReencryptionValidator {
     /// @notice Judges a cfrag. Inputs must have passed {requireCanonical}.
     /// @dev Every point of the evidence is proven to be on the curve before any verdict is returned, or the call
     /// reverts with {Secp256k1.PointNotOnCurve} (signed bytes that are not Umbral data are no re-encryption; see
-    /// docs/slashing.md): the verifying key by its y hint, the precursor and the delegating and receiving keys by
-    /// decompression, e1, v1, U1 by their proven h-products, e2, v2, u2 by their proven sums, and E, V by the
+    /// docs/slashing.md): the verifying key, the precursor and the delegating and receiving keys by their y hints,
+    /// e1, v1, U1 by their proven h-products, e2, v2, u2 by their proven sums, and E, V by the
     /// z-product (by decompression on the rare paths that need none). Only then is the verdict taken, in the
     /// order: the kfrag signature (it binds U1, P and the keys to the delegator), then the three equations. The
     /// kfrag signature's recovery id is never taken on trust: the hinted one is tried first and the other one
@@ -110,9 +114,9 @@ library ReencryptionValidator {
         UmbralBytes.requireLength(hints, HINTS_LENGTH, 3);
         bool signatureValid = kfragSignatureValid(cfrag, keys, hints);
         // Only hashed by the checks above and below: proven here, so no verdict rests on a point that is not one.
-        _requireOnCurve(cfrag, UmbralBytes.CFRAG_PRECURSOR);
-        _requireOnCurve(keys, UmbralBytes.KEYS_DELEGATING);
-        _requireOnCurve(keys, UmbralBytes.KEYS_RECEIVING);
+        _requireHintedY(cfrag, UmbralBytes.CFRAG_PRECURSOR, 1, hints, HINT_PRECURSOR_Y);
+        _requireHintedY(keys, UmbralBytes.KEYS_DELEGATING, 2, hints, HINT_DELEGATING_KEY_Y);
+        _requireHintedY(keys, UmbralBytes.KEYS_RECEIVING, 2, hints, HINT_RECEIVING_KEY_Y);
 
         uint256 h = challenge(capsule, cfrag);
         uint256 z = UmbralBytes.word(cfrag, UmbralBytes.CFRAG_Z);
@@ -266,18 +270,18 @@ library ReencryptionValidator {
         Secp256k1.requireProduct(x, odd, k, _load(hintAt), _load(hintAt + 32));
     }
 
-    /// @dev Reverts with {Secp256k1.PointNotOnCurve} unless the compressed point at `offset` of `data` is on the
-    /// curve (about 1,500 gas: one modexp).
-    function _requireOnCurve(bytes calldata data, uint256 offset) private view {
-        (uint256 x, bool odd) = _pointAt(_offsetOf(data) + offset);
-        Secp256k1.liftX(x, odd);
-    }
-
-    /// @dev The absolute calldata position of `data`.
-    function _offsetOf(bytes calldata data) private pure returns (uint256 at) {
-        assembly ("memory-safe") {
-            at := data.offset
-        }
+    /// @dev Proves the compressed point at `offset` of `data` (input `what`) on the curve with the y hint at
+    /// `hintAt`: {Secp256k1.requireY} reverts with {Secp256k1.PointNotOnCurve} if the point has no y, and with
+    /// {Secp256k1.WrongYHint} if only the hint is wrong (three multiplications; a decompression would cost a modexp).
+    function _requireHintedY(
+        bytes calldata data,
+        uint256 offset,
+        uint8 what,
+        bytes calldata hints,
+        uint256 hintAt
+    ) private view {
+        (uint256 x, bool odd) = UmbralBytes.point(data, offset, what);
+        Secp256k1.requireY(x, odd, UmbralBytes.word(hints, hintAt));
     }
 
     /// @dev The 32-byte word at absolute calldata position `at`.

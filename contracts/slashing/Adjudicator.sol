@@ -94,7 +94,7 @@ contract Adjudicator is IAdjudicator, EIP712 {
         (uint256 stake, uint256 offences) = escrow.slashingStateOf(staker);
         (uint256 penalty, uint256 reward) = _penalty(stake, offences);
         // The escrow counts the offence in the same call (its slot write is paid by the slash anyway). The
-        // offence count is below 2^32 (the escrow's counter), so + 1 cannot overflow.
+        // offence count is below 2^24 (the escrow's counter), so + 1 cannot overflow.
         emit Slashed(staker, msg.sender, penalty, reward, offences + 1);
         if (penalty != 0) escrow.slash(staker, penalty, msg.sender, reward);
         else escrow.recordOffence(staker);

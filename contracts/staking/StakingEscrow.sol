@@ -29,7 +29,10 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
     /// Amounts are uint96: each is at most the token's supply, which the constructor checks fits 96 bits.
     /// Periods are uint32: a period at 1-day resolution overflows in 11 million years, and every stored period
     /// is below an unlock period that was checked against 2^32 - 1 when it was set. The adjudicator's offence
-    /// counter fills the second slot: a slash writes that slot anyway, so counting costs no new storage slot.
+    /// counter fills the second slot: a slash writes that slot anyway, so counting costs no new storage slot. Its
+    /// 24 bits (16.7 million offences, each a transaction of ~150k gas) leave room for `operatorConfirmed`, which
+    /// mirrors `stakerFromOperator[operator] == staker`: a policy's node check reads it in the slot `getLock` reads
+    /// next, instead of a cold mapping slot (2.1k gas per node and policy).
     struct Staker {
         address operator;
         uint96 lockedValue;
@@ -38,7 +41,8 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
         uint32 lastCommittedPeriod;
         uint32 previousCommittedPeriod;
         uint32 operatorBondedPeriod;
-        uint32 offences;
+        uint24 offences;
+        bool operatorConfirmed;
     }
 
     /// @dev Sum of committed locks and the issuance of one period, one slot: both are at most the token supply.
@@ -235,7 +239,7 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
         // that was never confirmed served nothing, so replacing it is not a hop.
         if (
             bondedPeriod != 0 &&
-            stakerFromOperator[previous] == msg.sender &&
+            info.operatorConfirmed &&
             current < bondedPeriod + minOperatorPeriods
         ) {
             revert RebondTooSoon(bondedPeriod + minOperatorPeriods, current);
@@ -262,6 +266,7 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
             }
         }
         info.operator = operator;
+        info.operatorConfirmed = confirmed && operator != address(0);
         // Fits: `current` < the active lock's unlockPeriod, a uint32.
         info.operatorBondedPeriod = uint32(current);
         emit OperatorBonded(msg.sender, operator, previous, current);
@@ -278,6 +283,7 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
         uint256 current = _currentPeriod();
         if (current > type(uint32).max) revert PeriodOverflow(current);
         stakerFromOperator[msg.sender] = staker;
+        info.operatorConfirmed = true;
         // The bond starts to count now: the re-bond delay runs from here.
         info.operatorBondedPeriod = uint32(current);
         emit OperatorConfirmed(staker, msg.sender, current);
@@ -357,8 +363,7 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
             uint256 previous = info.previousCommittedPeriod;
             if (previous != 0) _subLocked(previous, cut);
         }
-        // Checked: an offence costs the adjudicator a judged evidence (> 100k gas), so 2^32 of them never happen.
-        ++info.offences;
+        _countOffence(info);
         // Fits: the reserve plus a part of a stake is inside the escrow's balance (< 2^96).
         _unallocatedReserve = uint96(_unallocatedReserve + (penalty - reward));
         emit Slashed(staker, penalty, reporter, reward);
@@ -370,7 +375,7 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
         if (msg.sender != adjudicator) revert NotAdjudicator(msg.sender);
         Staker storage info = _stakers[staker];
         // Checked, as in {slash}.
-        uint256 offences = ++info.offences;
+        uint256 offences = _countOffence(info);
         emit OffenceRecorded(staker, offences);
     }
 
@@ -385,14 +390,14 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
 
     /// @inheritdoc IStakingEscrow
     function operatorOf(address staker) external view returns (address) {
-        address operator = _stakers[staker].operator;
-        return operator != address(0) && stakerFromOperator[operator] == staker ? operator : address(0);
+        Staker storage info = _stakers[staker];
+        return info.operatorConfirmed ? info.operator : address(0);
     }
 
     /// @inheritdoc IStakingEscrow
     function pendingOperatorOf(address staker) external view returns (address) {
-        address operator = _stakers[staker].operator;
-        return operator != address(0) && stakerFromOperator[operator] != staker ? operator : address(0);
+        Staker storage info = _stakers[staker];
+        return info.operatorConfirmed ? address(0) : info.operator;
     }
 
     /// @inheritdoc IStakingEscrow
@@ -446,7 +451,7 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
                 lastCommittedPeriod: info.lastCommittedPeriod,
                 previousCommittedPeriod: info.previousCommittedPeriod,
                 operatorBondedPeriod: info.operatorBondedPeriod,
-                operatorConfirmed: info.operator != address(0) && stakerFromOperator[info.operator] == staker
+                operatorConfirmed: info.operatorConfirmed
             });
     }
 
@@ -466,6 +471,13 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
 
     function _currentPeriod() private view returns (uint256) {
         return block.timestamp / periodDuration;
+    }
+
+    /// @dev Counts one offence, saturating at 2^24 − 1 (each offence is a judged evidence of > 100k gas, so the cap
+    /// is never reached; saturating, never reverting, so that a count can never stop a slash).
+    function _countOffence(Staker storage info) private returns (uint256 offences) {
+        offences = info.offences;
+        if (offences < type(uint24).max) info.offences = uint24(++offences);
     }
 
     /// @dev Reverts with {OperatorIsStaker} if `account` holds a stake or ever committed as a staker.

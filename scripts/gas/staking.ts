@@ -131,8 +131,12 @@ export const stakingGas: GasSection = {
     rows.push({ operation: "prolong", gas: await gasOf(escrow.connect(b).prolong(10n)) });
     const operator = await newAccount(hre, token, 0n);
     rows.push({
-      operation: "bondOperator (first)",
+      operation: "bondOperator (first: a proposal)",
       gas: await gasOf(escrow.connect(b).bondOperator(operator.address)),
+    });
+    rows.push({
+      operation: "confirmOperator (by the operator key)",
+      gas: await gasOf(escrow.connect(operator).confirmOperator(b.address)),
     });
 
     // Commitments of one node across periods.

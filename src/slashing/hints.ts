@@ -2,15 +2,19 @@
 // coordinates, slopes), packed at the fixed offsets of contracts/lib/ReencryptionValidator.sol.
 //
 // Every point and product comes from src/umbral's ReencryptionEvidence; this file only lays them out and
-// adds the two field facts the evidence does not carry: the verifying key's y and the addition slopes.
+// adds the field facts the evidence does not carry: the y of the verifying key, the precursor and the delegating
+// and receiving keys, and the addition slopes.
 import { secp256k1 } from "@noble/curves/secp256k1";
 import { Capsule, CapsuleFrag, PublicKey, ReencryptionEvidence, type EvidencePoint } from "../umbral";
-import { checkLengths, packEvidence, type SignedCFrag } from "./evidence";
+import { checkLengths, KEY_LENGTH, packEvidence, type AttestedCFrag, type SignedCFrag } from "./evidence";
+
+/** Offset of the precursor P in a cfrag's simple form (e1 ‖ v1 ‖ id ‖ P ‖ …). */
+const CFRAG_PRECURSOR_AT = 98;
 
 const Fp = secp256k1.Point.Fp;
 const P = Fp.ORDER;
 
-export const HINTS_LENGTH = 321;
+export const HINTS_LENGTH = 417;
 
 /** Adjudicator verdicts, as `Verdict` in ReencryptionValidator.sol. */
 export const Verdict = {
@@ -65,18 +69,22 @@ export function yOf(compressed: Uint8Array): bigint {
 }
 
 /**
- * Packs the 321 hint bytes from an evidence and the verifying key: h·e1, h·v1, h·U1 (x, y), the verifying key's
- * y, the three addition slopes (which also fix e2, v2, u2's y on-chain), and the kfrag signature's recovery id.
+ * Packs the 417 hint bytes from an evidence and its keys: h·e1, h·v1, h·U1 (x, y), the verifying key's y, the
+ * three addition slopes (which also fix e2, v2, u2's y on-chain), the y of the precursor P and of the delegating
+ * and receiving keys, and the kfrag signature's recovery id (last byte).
  */
-export function buildHints(evidence: ReencryptionEvidence, verifyingKey: Uint8Array): Uint8Array {
+export function buildHints(evidence: ReencryptionEvidence, attested: AttestedCFrag): Uint8Array {
+  checkLengths(attested);
   const words: bigint[] = [];
   for (const hp of [evidence.e1h, evidence.v1h, evidence.u1h]) words.push(hp.x, hp.y);
-  words.push(yOf(verifyingKey));
+  words.push(yOf(attested.verifyingKey));
   words.push(
     additionSlope(evidence.e2, evidence.e1h),
     additionSlope(evidence.v2, evidence.v1h),
     additionSlope(evidence.u2, evidence.u1h),
   );
+  const precursor = attested.cfrag.subarray(CFRAG_PRECURSOR_AT, CFRAG_PRECURSOR_AT + KEY_LENGTH);
+  words.push(yOf(precursor), yOf(attested.delegatingKey), yOf(attested.receivingKey));
   const hints = new Uint8Array(HINTS_LENGTH);
   words.forEach((w, i) => hints.set(word(w), 32 * i));
   // Only the order in which the contract tries the two recovery ids; a wrong or unknown bit costs gas only.
@@ -102,7 +110,7 @@ export function buildEvaluationArgs(signed: SignedCFrag): EvaluationArgs {
   return {
     evidence: packEvidence(signed),
     nodeSignature: signed.nodeSignature,
-    hints: buildHints(evidenceOf(signed), signed.verifyingKey),
+    hints: buildHints(evidenceOf(signed), signed),
   };
 }
 

@@ -6,7 +6,7 @@ import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import * as pre from "@nucypher/umbral-pre";
 import { secp256k1 } from "@noble/curves/secp256k1";
-import { buildHints, evidenceOf, packKeys, predictVerdict, Verdict } from "../../../src/slashing";
+import { buildHints, evidenceOf, HINTS_LENGTH, packKeys, predictVerdict, Verdict } from "../../../src/slashing";
 import { CapsuleFrag } from "../../../src/umbral/cfrag";
 import { CHEATS, attested, ourScenario, preScenario, withFields, type Scenario } from "../slashing/helpers";
 
@@ -32,7 +32,7 @@ function coords(p: pre.CurvePoint | [Uint8Array, Uint8Array]): [bigint, bigint] 
 
 async function judge(v: Awaited<ReturnType<typeof harnessFixture>>["v"], s: Scenario, cfrag: Uint8Array) {
   const a = attested(s, cfrag);
-  return v.validate(a.capsule, a.cfrag, packKeys(a), buildHints(evidenceOf(a), a.verifyingKey));
+  return v.validate(a.capsule, a.cfrag, packKeys(a), buildHints(evidenceOf(a), a));
 }
 
 describe("ReencryptionValidator", function () {
@@ -71,12 +71,16 @@ describe("ReencryptionValidator", function () {
       alice.publicKey(),
       bob.publicKey(),
     );
-    const hints = buildHints(evidenceOf(attested(s)), s.verifyingKey);
+    const hints = buildHints(evidenceOf(attested(s)), attested(s));
     expect([word(hints, 0), word(hints, 1)]).to.deep.equal(coords(oracle.e1h));
     expect([word(hints, 2), word(hints, 3)]).to.deep.equal(coords(oracle.v1h));
     expect([word(hints, 4), word(hints, 5)]).to.deep.equal(coords(oracle.u1h));
     expect(word(hints, 6)).to.equal(coords(oracleVk(signer))[1]); // the verifying key's y
-    expect(hints[320]).to.equal(oracle.kfragSignatureV ? 1 : 0);
+    const y = (bytes: Uint8Array) => secp256k1.Point.fromBytes(bytes).toAffine().y;
+    expect(word(hints, 10)).to.equal(y(s.cfrag.subarray(98, 131))); // the precursor's y
+    expect(word(hints, 11)).to.equal(y(s.delegatingKey));
+    expect(word(hints, 12)).to.equal(y(s.receivingKey));
+    expect(hints[HINTS_LENGTH - 1]).to.equal(oracle.kfragSignatureV ? 1 : 0);
   });
 
   for (const [origin, make] of [

@@ -9,6 +9,7 @@ import {
   attestationDomainOf,
   buildEvaluationArgs,
   evidenceOf,
+  HINTS_LENGTH,
   packEvidence,
   recoverOperator,
   predictVerdict,
@@ -60,7 +61,7 @@ function withWord(hints: Uint8Array, index: number, value: bigint): Uint8Array {
 
 /** evaluateCFrag arguments without hints, for bytes no Umbral decoder accepts. */
 function buildEvaluationArgsLoose(signed: SignedCFrag): EvaluationArgs {
-  return { evidence: packEvidence(signed), nodeSignature: signed.nodeSignature, hints: new Uint8Array(321) };
+  return { evidence: packEvidence(signed), nodeSignature: signed.nodeSignature, hints: new Uint8Array(HINTS_LENGTH) };
 }
 
 function wordAt(hints: Uint8Array, index: number): bigint {
@@ -306,7 +307,7 @@ describe("Adjudicator", function () {
       const cases: [number, number, number, EvaluationArgs][] = [
         [4, 556, 555, { ...a, evidence: a.evidence.subarray(0, 555) }],
         [4, 556, 557, { ...a, evidence: ethers.getBytes(ethers.concat([a.evidence, "0x00"])) }],
-        [3, 321, 320, { ...a, hints: a.hints.subarray(0, 320) }],
+        [3, HINTS_LENGTH, HINTS_LENGTH - 1, { ...a, hints: a.hints.subarray(0, HINTS_LENGTH - 1) }],
       ];
       for (const [what, expected, actual, bad] of cases) {
         await expect(adjudicator.evaluateCFrag(...args(bad)))
@@ -329,7 +330,7 @@ describe("Adjudicator", function () {
       const zAboveN = s.cfrag.slice();
       const n = umbral.CURVE_ORDER;
       zAboveN.set(ethers.getBytes(ethers.toBeHex(n, 32)), 263); // z = n (same as 0 mod n)
-      const hints = new Uint8Array(321);
+      const hints = new Uint8Array(HINTS_LENGTH);
       const ev = (cfrag: Uint8Array) =>
         ethers.getBytes(ethers.concat([s.capsule, cfrag, s.delegatingKey, s.receivingKey, s.verifyingKey]));
       const sig = async (cfrag: Uint8Array) =>
@@ -402,7 +403,7 @@ describe("Adjudicator", function () {
         return { ...f, a: buildEvaluationArgs(await signAsNode(f.operator, attested(preScenario()), f.adjudicator)) };
       })();
       const hints = a.hints.slice();
-      hints[320] ^= 1;
+      hints[HINTS_LENGTH - 1] ^= 1;
       expect(await adjudicator.evaluateCFrag.staticCall(...args({ ...a, hints }))).to.equal(Verdict.Correct);
     });
 
@@ -415,7 +416,7 @@ describe("Adjudicator", function () {
       await fc.assert(
         fc.asyncProperty(
           fc.boolean(),
-          fc.integer({ min: 0, max: 320 }),
+          fc.integer({ min: 0, max: HINTS_LENGTH - 1 }),
           fc.integer({ min: 1, max: 255 }),
           async (isHonest, at, flip) => {
             const a = isHonest ? honest : cheat;
