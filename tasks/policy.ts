@@ -56,7 +56,7 @@ kms
       },
       hre,
     ): Promise<CreatedPolicy> => {
-      const { token, escrow, policyManager } = await loadDeployment(hre);
+      const { token, escrow, policyManager, nodeDirectory } = await loadDeployment(hre);
       const signer = await signerFor(hre, args.from);
       const periods = parsePolicyPeriods(args.periods);
       const feeRate = parseFeeRate(args.feeRate);
@@ -69,7 +69,7 @@ kms
       } else {
         const seed = args.seed ? getBytes(args.seed) : Uint8Array.from(randomBytes(32));
         const current = await escrow.getCurrentPeriod();
-        const candidates = await loadActiveNodes(escrow, { lockedUntil: current + periods });
+        const candidates = await loadActiveNodes({ escrow, nodeDirectory }, { lockedUntil: current + periods });
         nodes = sampleNodes(candidates, args.sample!, seed);
         console.log(`sampled ${nodes.length} of ${candidates.length} active nodes with seed ${hexlify(seed)}`);
       }

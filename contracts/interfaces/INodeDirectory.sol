@@ -13,6 +13,20 @@ interface INodeDirectory {
         string url;
     }
 
+    /// @notice One node as {nodesPage} lists it: its announcement and, read from the escrow at the same block, what
+    /// sampling needs (the confirmed operator, the lock and the last committed period).
+    struct NodeView {
+        address staker;
+        /// @dev The staker's confirmed operator now (0 if none): a node whose record names another is stale.
+        address operator;
+        uint256 lockedValue;
+        uint256 unlockPeriod;
+        uint256 lastCommittedPeriod;
+        address announcedOperator;
+        bytes encryptingKey;
+        string url;
+    }
+
     /// @notice `operator`, bonded to `staker`, announced its `url` and Umbral `encryptingKey`.
     event NodeAnnounced(address indexed staker, address indexed operator, string url, bytes encryptingKey);
 
@@ -22,6 +36,9 @@ interface INodeDirectory {
     /// @notice `staker` has no active lock of at least the minimum stake (`lockedValue` until `unlockPeriod`, now
     /// `currentPeriod`): a node without stake cannot announce.
     error NodeDirectoryNotStaked(address staker, uint256 lockedValue, uint256 unlockPeriod, uint256 currentPeriod);
+
+    /// @notice A page of `count` nodes was asked for; at most `maxPage` fit one call.
+    error NodeDirectoryPageTooLarge(uint256 count, uint256 maxPage);
 
     /// @notice The URL is empty or longer than `maxLength` bytes.
     error NodeDirectoryBadUrl(uint256 length, uint256 maxLength);
@@ -40,4 +57,17 @@ interface INodeDirectory {
     /// @param staker The staker whose node to look up.
     /// @return record The node's operator, time of announcement, encrypting key and URL.
     function nodeOf(address staker) external view returns (NodeRecord memory record);
+
+    /// @notice How many stakers ever announced a node (the length of the list {nodesPage} walks).
+    /// @return The number of announced nodes, live or not.
+    function nodeCount() external view returns (uint256);
+
+    /// @notice Nodes `start` to `start + count − 1` in order of first announcement, each with its stake state read
+    /// from the escrow: one call per page instead of one per node, so a client finds every active node of 10,000
+    /// in ten calls. Entries past the end are left out; a node's stake may be gone (clients filter).
+    /// @dev Reverts with {NodeDirectoryPageTooLarge} if `count` exceeds {MAX_PAGE}.
+    /// @param start Index of the first node.
+    /// @param count How many nodes at most.
+    /// @return page The nodes, at most `count`.
+    function nodesPage(uint256 start, uint256 count) external view returns (NodeView[] memory page);
 }

@@ -15,7 +15,13 @@ contract NodeDirectory is INodeDirectory {
     /// @notice The staking escrow whose operator bonds decide who may announce.
     IStakingEscrow public immutable escrow;
 
+    /// @notice Most nodes one {nodesPage} call returns: about 7k gas each, so a page fits any node's eth_call cap.
+    uint256 public constant MAX_PAGE = 1000;
+
     mapping(address staker => NodeRecord) private _nodes;
+    /// @dev Every staker that ever announced, in order of first announcement: the paged view walks it. It only
+    /// grows (one slot per node's first announcement); clients skip entries whose stake is gone.
+    address[] private _stakers;
 
     /// @param escrow_ The staking escrow.
     constructor(IStakingEscrow escrow_) {
@@ -40,6 +46,7 @@ contract NodeDirectory is INodeDirectory {
         if (encryptingKey.length != 33 || (encryptingKey[0] != 0x02 && encryptingKey[0] != 0x03)) {
             revert NodeDirectoryBadKey(encryptingKey.length);
         }
+        if (_nodes[staker].announcedAt == 0) _stakers.push(staker);
         _nodes[staker] = NodeRecord({
             operator: msg.sender,
             announcedAt: uint64(block.timestamp),
@@ -52,5 +59,34 @@ contract NodeDirectory is INodeDirectory {
     /// @inheritdoc INodeDirectory
     function nodeOf(address staker) external view returns (NodeRecord memory record) {
         return _nodes[staker];
+    }
+
+    /// @inheritdoc INodeDirectory
+    function nodeCount() external view returns (uint256) {
+        return _stakers.length;
+    }
+
+    /// @inheritdoc INodeDirectory
+    function nodesPage(uint256 start, uint256 count) external view returns (NodeView[] memory page) {
+        uint256 total = _stakers.length;
+        if (count > MAX_PAGE) revert NodeDirectoryPageTooLarge(count, MAX_PAGE);
+        if (start >= total) return page;
+        uint256 end = total - start < count ? total : start + count;
+        page = new NodeView[](end - start);
+        for (uint256 i = start; i < end; ++i) {
+            address staker = _stakers[i];
+            IStakingEscrow.StakerInfo memory info = escrow.getStakerInfo(staker);
+            NodeRecord storage record = _nodes[staker];
+            page[i - start] = NodeView({
+                staker: staker,
+                operator: info.operatorConfirmed ? info.operator : address(0),
+                lockedValue: info.lockedValue,
+                unlockPeriod: info.unlockPeriod,
+                lastCommittedPeriod: info.lastCommittedPeriod,
+                announcedOperator: record.operator,
+                encryptingKey: record.encryptingKey,
+                url: record.url
+            });
+        }
     }
 }

@@ -84,7 +84,7 @@ export async function grant(contracts: GrantContracts, request: GrantRequest): P
   let stakers = request.nodes;
   if (!stakers) {
     const current = await contracts.escrow.getCurrentPeriod();
-    const candidates = await loadActiveNodes(contracts.escrow, { lockedUntil: current + request.periods });
+    const candidates = await loadActiveNodes(contracts, { lockedUntil: current + request.periods });
     stakers = sampleNodes(candidates, request.shares, request.seed ?? randomBytes(32));
     progress(`sampled ${stakers.length} of ${candidates.length} active nodes by stake`);
   }

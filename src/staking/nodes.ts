@@ -1,40 +1,81 @@
-// Reads the nodes eligible for sampling from the chain: every staker that ever bonded an operator (from the
-// escrow's OperatorBonded events), kept if it is active now, weighted by its locked stake.
+// Reads the nodes eligible for sampling from the chain: every staker that announced a node in the NodeDirectory,
+// read a page (up to 1,000 nodes with their stake state) per call, kept if it is active now, weighted by its
+// locked stake. 10,000 nodes cost ten `eth_call`s, made concurrently, instead of an event scan from block 0 and
+// one call per staker.
 import { ZeroAddress } from "ethers";
-import type { StakingEscrow } from "../../typechain-types";
+import type { NodeDirectory, StakingEscrow } from "../../typechain-types";
 import type { WeightedNode } from "./sampling";
+
+/** Nodes per `nodesPage` call: the directory's MAX_PAGE. */
+export const NODE_PAGE_SIZE = 1000;
+/** Pages asked for at once. */
+const CONCURRENT_PAGES = 8;
 
 /** What makes a node eligible. */
 export interface ActiveNodeOptions {
-  /** First block to read events from (the escrow's deployment block saves work). Default 0. */
-  fromBlock?: number;
   /**
    * The node's lock must let it commit to every period before this one, e.g. a policy's (exclusive) end
    * period. A commitment to period `p` needs `unlockPeriod > p + minOperatorPeriods`, so this requires
    * `unlockPeriod ≥ lockedUntil + minOperatorPeriods`. Default: the node can commit to the next period.
    */
   lockedUntil?: bigint;
+  /** Nodes per page (≤ NODE_PAGE_SIZE); default NODE_PAGE_SIZE. */
+  pageSize?: number;
+}
+
+/** An eligible node: its weight for sampling and where it said it listens. */
+export interface ActiveNode extends WeightedNode {
+  operator: string;
+  url: string;
+  encryptingKey: string;
+}
+
+/** The contracts the node list is read from. */
+export interface NodeSources {
+  escrow: Pick<StakingEscrow, "getCurrentPeriod" | "minOperatorPeriods">;
+  nodeDirectory: Pick<NodeDirectory, "nodeCount" | "nodesPage">;
 }
 
 /**
- * Stakers with a bonded operator, a lock that lets them commit until `lockedUntil` and a commitment to the
- * current or next period (a node that stopped committing is not serving), each weighted by its locked value.
+ * Announced nodes with a confirmed operator that made the announcement, a lock that lets them commit until
+ * `lockedUntil`, and a commitment to the current or next period (a node that stopped committing is not
+ * serving), each weighted by its locked value. The list is in the directory's order; sampling sorts it anyway.
  */
-export async function loadActiveNodes(escrow: StakingEscrow, options: ActiveNodeOptions = {}): Promise<WeightedNode[]> {
-  const events = await escrow.queryFilter(escrow.filters.OperatorBonded(), options.fromBlock ?? 0);
-  const stakers = [...new Set(events.map((e) => e.args.staker))];
-  const [current, window] = await Promise.all([escrow.getCurrentPeriod(), escrow.minOperatorPeriods()]);
+export async function loadActiveNodes(contracts: NodeSources, options: ActiveNodeOptions = {}): Promise<ActiveNode[]> {
+  const pageSize = Math.min(options.pageSize ?? NODE_PAGE_SIZE, NODE_PAGE_SIZE);
+  if (!Number.isInteger(pageSize) || pageSize < 1) throw new RangeError(`page size must be ≥ 1, got ${pageSize}`);
+  const [current, window, count] = await Promise.all([
+    contracts.escrow.getCurrentPeriod(),
+    contracts.escrow.minOperatorPeriods(),
+    contracts.nodeDirectory.nodeCount(),
+  ]);
   // Committing to the next period (current + 1) needs unlockPeriod ≥ current + 2 + window.
   const until =
     options.lockedUntil !== undefined && options.lockedUntil > current + 2n ? options.lockedUntil : current + 2n;
   const minUnlock = until + window;
-  const nodes: WeightedNode[] = [];
-  for (const staker of stakers) {
-    const info = await escrow.getStakerInfo(staker);
-    const bonded = info.operator !== ZeroAddress;
-    const covered = info.lockedValue > 0n && info.unlockPeriod >= minUnlock;
-    const committing = info.lastCommittedPeriod >= current;
-    if (bonded && covered && committing) nodes.push({ staker, weight: info.lockedValue });
+  const starts: bigint[] = [];
+  for (let start = 0n; start < count; start += BigInt(pageSize)) starts.push(start);
+  const nodes: ActiveNode[] = [];
+  for (let i = 0; i < starts.length; i += CONCURRENT_PAGES) {
+    const pages = await Promise.all(
+      starts.slice(i, i + CONCURRENT_PAGES).map((start) => contracts.nodeDirectory.nodesPage(start, pageSize)),
+    );
+    for (const page of pages) {
+      for (const n of page) {
+        const bonded = n.operator !== ZeroAddress && n.operator === n.announcedOperator;
+        const covered = n.lockedValue > 0n && n.unlockPeriod >= minUnlock;
+        const committing = n.lastCommittedPeriod >= current;
+        if (bonded && covered && committing) {
+          nodes.push({
+            staker: n.staker,
+            weight: n.lockedValue,
+            operator: n.operator,
+            url: n.url,
+            encryptingKey: n.encryptingKey,
+          });
+        }
+      }
+    }
   }
   return nodes;
 }

@@ -1,6 +1,7 @@
 // Stake-weighted sampling (src/staking/sampling.ts), the schedule helpers, and sampling live nodes on-chain.
 import { expect } from "chai";
 import fc from "fast-check";
+import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import {
   InvalidSampleError,
@@ -94,33 +95,81 @@ describe("staking toolkit", function () {
   });
 
   describe("loadActiveNodes", function () {
-    it("returns bonded, committing stakers with a live lock, weighted by it", async function () {
-      const { escrow, aliceOp, bobOp, alice, bob } = await loadFixture(stakedFixture);
+    const KEY = "0x02" + "11".repeat(32);
+
+    /** The staked fixture with a NodeDirectory in which alice's and bob's operators announced (carol's did not). */
+    async function announcedFixture() {
+      const fx = await stakedFixture();
+      const nodeDirectory = await ethers.deployContract("NodeDirectory", [await fx.escrow.getAddress()]);
+      await nodeDirectory.connect(fx.aliceOp).announce("http://127.0.0.1:9151", KEY);
+      await nodeDirectory.connect(fx.bobOp).announce("http://127.0.0.1:9152", KEY);
+      return { ...fx, nodeDirectory };
+    }
+
+    const summary = (nodes: { staker: string; weight: bigint }[]) => nodes.map((n) => [n.staker, n.weight]);
+
+    it("returns announced, bonded, committing stakers with a live lock, weighted by it", async function () {
+      const { escrow, nodeDirectory, aliceOp, bobOp, carolOp, alice, bob } = await loadFixture(announcedFixture);
       await escrow.connect(aliceOp).commitToNextPeriod();
       await escrow.connect(bobOp).commitToNextPeriod();
-      let nodes = await loadActiveNodes(escrow);
-      expect(nodes).to.deep.equal([
-        { staker: alice.address, weight: LOCKS[0] },
-        { staker: bob.address, weight: LOCKS[1] },
+      await escrow.connect(carolOp).commitToNextPeriod();
+      const contracts = { escrow, nodeDirectory };
+      let nodes = await loadActiveNodes(contracts);
+      // carol commits but never announced: nobody could reach her node.
+      expect(summary(nodes)).to.deep.equal([
+        [alice.address, LOCKS[0]],
+        [bob.address, LOCKS[1]],
       ]);
+      expect(nodes[0]).to.include({ operator: aliceOp.address, url: "http://127.0.0.1:9151", encryptingKey: KEY });
       // A node that stopped committing drops out once its last committed period is past.
       await advancePeriods(escrow, 1);
       await escrow.connect(aliceOp).commitToNextPeriod();
       await advancePeriods(escrow, 1);
-      nodes = await loadActiveNodes(escrow);
+      nodes = await loadActiveNodes(contracts);
       expect(nodes.map((n) => n.staker)).to.deep.equal([alice.address]);
-      expect(await loadActiveNodes(escrow, { lockedUntil: 10n ** 9n })).to.deep.equal([]);
+      expect(await loadActiveNodes(contracts, { lockedUntil: 10n ** 9n })).to.deep.equal([]);
     });
 
     it("keeps only nodes whose lock lets them commit to every period before lockedUntil", async function () {
-      const { escrow, aliceOp, alice } = await loadFixture(stakedFixture);
+      const { escrow, nodeDirectory, aliceOp, alice } = await loadFixture(announcedFixture);
       await escrow.connect(aliceOp).commitToNextPeriod();
       const [, unlock] = await escrow.getLock(alice.address);
+      const contracts = { escrow, nodeDirectory };
       // Committing to period p needs unlock > p + MIN_OPERATOR_PERIODS; the last servable period is lockedUntil - 1.
-      expect(await loadActiveNodes(escrow, { lockedUntil: unlock - MIN_OPERATOR_PERIODS })).to.deep.equal([
-        { staker: alice.address, weight: LOCKS[0] },
+      expect(summary(await loadActiveNodes(contracts, { lockedUntil: unlock - MIN_OPERATOR_PERIODS }))).to.deep.equal([
+        [alice.address, LOCKS[0]],
       ]);
-      expect(await loadActiveNodes(escrow, { lockedUntil: unlock - MIN_OPERATOR_PERIODS + 1n })).to.deep.equal([]);
+      expect(await loadActiveNodes(contracts, { lockedUntil: unlock - MIN_OPERATOR_PERIODS + 1n })).to.deep.equal([]);
+    });
+
+    it("drops a node whose announcement was made by an operator it no longer has", async function () {
+      const { escrow, nodeDirectory, bobOp, alice, stranger } = await loadFixture(announcedFixture);
+      await escrow.connect(bobOp).commitToNextPeriod();
+      await advancePeriods(escrow, MIN_OPERATOR_PERIODS);
+      await escrow.connect(alice).bondOperator(stranger.address);
+      await escrow.connect(stranger).confirmOperator(alice.address);
+      await escrow.connect(stranger).commitToNextPeriod();
+      await escrow.connect(bobOp).commitToNextPeriod();
+      const contracts = { escrow, nodeDirectory };
+      expect((await loadActiveNodes(contracts)).map((n) => n.staker)).to.not.include(alice.address);
+      await nodeDirectory.connect(stranger).announce("http://127.0.0.1:9153", KEY);
+      expect((await loadActiveNodes(contracts)).map((n) => n.staker)).to.include(alice.address);
+      expect(await nodeDirectory.nodeCount()).to.equal(2n); // a re-announcement adds no entry
+    });
+
+    it("reads the directory in pages: any page size gives the same nodes; a page over MAX_PAGE reverts", async function () {
+      const { escrow, nodeDirectory, aliceOp, bobOp } = await loadFixture(announcedFixture);
+      await escrow.connect(aliceOp).commitToNextPeriod();
+      await escrow.connect(bobOp).commitToNextPeriod();
+      const contracts = { escrow, nodeDirectory };
+      const all = await loadActiveNodes(contracts);
+      expect(await loadActiveNodes(contracts, { pageSize: 1 })).to.deep.equal(all);
+      expect(await nodeDirectory.nodesPage(5n, 10n)).to.deep.equal([]);
+      expect(await nodeDirectory.nodesPage(1n, 10n)).to.have.length(1);
+      await expect(nodeDirectory.nodesPage(0n, 1001n))
+        .to.be.revertedWithCustomError(nodeDirectory, "NodeDirectoryPageTooLarge")
+        .withArgs(1001n, 1000n);
+      await expect(loadActiveNodes(contracts, { pageSize: 0 })).to.be.rejectedWith(RangeError);
     });
   });
 });
