@@ -237,11 +237,7 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
         uint256 bondedPeriod = info.operatorBondedPeriod;
         // A staker could otherwise hop between operator keys faster than misbehaviour is reported. A proposal
         // that was never confirmed served nothing, so replacing it is not a hop.
-        if (
-            bondedPeriod != 0 &&
-            info.operatorConfirmed &&
-            current < bondedPeriod + minOperatorPeriods
-        ) {
+        if (bondedPeriod != 0 && info.operatorConfirmed && current < bondedPeriod + minOperatorPeriods) {
             revert RebondTooSoon(bondedPeriod + minOperatorPeriods, current);
         }
         // The operator that committed to a period is the node that serves it; no swap under a promise.
