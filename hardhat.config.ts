@@ -56,6 +56,12 @@ task(TASK_TEST, async (args, hre, runSuper) => {
 const remoteUrl = vars.get("KMS_RPC_URL", "");
 const remoteKey = vars.get("KMS_DEPLOYER_KEY", "");
 
+// A chain of one's own (the system tests in test/system start them): `KMS_CHAIN_URL` is the `chain` network's
+// RPC URL (its accounts are the node's own), and `KMS_CHAIN_ID` the chain id `npx hardhat node` serves, so that
+// its Ignition deployment (ignition/deployments/chain-<id>) does not mix with localhost's.
+const chainUrl = process.env.KMS_CHAIN_URL ?? "";
+const chainId = process.env.KMS_CHAIN_ID ? Number(process.env.KMS_CHAIN_ID) : undefined;
+
 const config: HardhatUserConfig = {
   solidity: {
     version: SOLC_VERSION,
@@ -66,8 +72,9 @@ const config: HardhatUserConfig = {
     },
   },
   networks: {
-    hardhat: {},
+    hardhat: chainId ? { chainId } : {},
     localhost: { url: "http://127.0.0.1:8545" },
+    ...(chainUrl ? { chain: { url: chainUrl } } : {}),
     ...(remoteUrl ? { remote: { url: remoteUrl, accounts: remoteKey ? [remoteKey] : [] } } : {}),
   },
   gasReporter: {

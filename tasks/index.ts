@@ -2,5 +2,6 @@
 import "./token";
 import "./staking";
 import "./network";
+import "./node";
 import "./slashing";
 import "./policy";

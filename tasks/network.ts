@@ -1,4 +1,4 @@
-// Network tasks: run a node, make keys, grant and revoke, encrypt, retrieve and decrypt.
+// Network tasks: make keys, grant and revoke, encrypt, retrieve and decrypt (running a node: tasks/node.ts).
 // Thin: parse arguments, call src/node and src/client, print.
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { types } from "hardhat/config";
@@ -7,7 +7,6 @@ import { kms } from "./scope";
 import { signerFor } from "./accounts";
 import { loadDeployment } from "../src/deployment";
 import { parseKms, formatKms } from "../src/units";
-import { startNode } from "../src/node/daemon";
 import { AliceKeys, createKeyFile, parsePublicKey, readSecretKeyFile } from "../src/client/keys";
 import { grant } from "../src/client/alice";
 import { encryptFile } from "../src/client/enrico";
@@ -41,51 +40,6 @@ kms
     console.log(`wrote ${out}`);
     console.log(`as Bob's key, its public (receiving) key is ${hexlify(bob.publicKey().toCompressedBytes())}`);
   });
-
-kms
-  .task("node", "Runs a re-encryption node until SIGINT/SIGTERM: announces itself, commits every period, serves HTTP")
-  .addParam("operator", "The node's operator address (one of the configured accounts)", undefined, types.string)
-  .addParam("dataDir", "Directory for the node's Umbral key and kfrag store", undefined, types.string)
-  .addOptionalParam("host", "Interface to listen on", "127.0.0.1", types.string)
-  .addOptionalParam("port", "Port to listen on", 9151, types.int)
-  .addOptionalParam("publicUrl", "URL to announce (default http://host:port)", undefined, types.string)
-  .addOptionalParam("commitInterval", "Seconds between commitment checks", 60, types.int)
-  .addFlag("cheat", "Fault injection for slashing demos: return corrupted cfrags (local chains only)")
-  .setAction(
-    async (
-      args: {
-        operator: string;
-        dataDir: string;
-        host: string;
-        port: number;
-        publicUrl?: string;
-        commitInterval: number;
-        cheat: boolean;
-      },
-      hre,
-    ) => {
-      const { chainId } = await hre.ethers.provider.getNetwork();
-      if (args.cheat && chainId !== 31337n) throw new Error("--cheat is for local chains only (chain id 31337)");
-      const contracts = await loadDeployment(hre);
-      const node = await startNode({
-        ...contracts,
-        operator: await signerFor(hre, args.operator),
-        dataDir: args.dataDir,
-        host: args.host,
-        port: args.port,
-        publicUrl: args.publicUrl,
-        commitIntervalMs: args.commitInterval * 1000,
-        logger: { level: "info" },
-        cheat: args.cheat,
-      });
-      console.log(`node of staker ${node.staker} listening at ${node.url}`);
-      await new Promise<void>((resolve) => {
-        const shutdown = () => void node.stop().then(resolve);
-        process.once("SIGINT", shutdown);
-        process.once("SIGTERM", shutdown);
-      });
-    },
-  );
 
 kms
   .task("grant", "Alice grants Bob m-of-n access: samples nodes, pays the policy, delivers kfrags; writes the grant")

@@ -12,7 +12,11 @@ export const HEX = "^0x([0-9a-fA-F]{2})*$";
 /** A policy id: 16 bytes, as the PolicyManager keys policies. */
 export const POLICY_ID_HEX = "^0x[0-9a-fA-F]{32}$";
 
-/** `GET /v1/status` */
+/**
+ * `GET /v1/status` (and, for people, the HTML page `GET /status` with the same fields). What needs the chain
+ * comes from the node's last read of it (`chain.readAt`), refreshed in the background, so the endpoint costs no
+ * RPC call; a field the node has not read yet is null. Amounts are decimal strings in KMS or ETH.
+ */
 export interface NodeStatus {
   staker: string;
   operator: string;
@@ -25,6 +29,50 @@ export interface NodeStatus {
   deletedKFrags: number;
   /** Kfrags the node acknowledged and its store no longer holds (a damaged store; see the node's log). */
   lostKFrags: number;
+  /** The node software's version (package.json). */
+  version?: string;
+  startedAt?: string;
+  uptimeSeconds?: number;
+  /** The URL this node runs at (the one it announces). */
+  url?: string;
+  chain?: {
+    /** False from a call that could not reach the RPC until the next that could. */
+    reachable: boolean;
+    /** Why the chain is unreachable, while it is. */
+    error: string | null;
+    /** When the node last read the fields below from the chain. */
+    readAt: string | null;
+    latestBlock: number | null;
+    blockTime: string | null;
+  };
+  periodSeconds?: number | null;
+  commitments?: {
+    lastCommittedPeriod: number | null;
+    /** The committed period after the current one, if any (null: not yet committed to the next period). */
+    nextCommittedPeriod: number | null;
+    /** Periods since the node started that it did not commit to. */
+    missed: number;
+    /** Commitment transactions sent and tries failed since start. */
+    sent: number;
+    failed: number;
+  };
+  stake?: { stakedKms: string | null; lockedKms: string | null; lockEndPeriod: number | null };
+  rewards?: { pendingRewardKms: string | null; pendingFeesKms: string | null };
+  operatorBalance?: { eth: string | null; commitmentsPaidFor: number | null };
+  /** Held kfrags whose policy has not ended (revoked ones are deleted). */
+  livePolicies?: number | null;
+  /** API requests (deliveries and re-encryptions) answered since start: 2xx served, the rest failed. */
+  requests?: { served: number; failed: number };
+  /** The staker's NodeDirectory record, and whether it names this node. */
+  announcement?: {
+    url: string | null;
+    encryptingKey: string | null;
+    urlMatches: boolean | null;
+    keyMatches: boolean | null;
+  };
+  /** False once the watchdog found the node unbonded, unstaked or its lock too short (see the reason). */
+  acceptingKFrags?: boolean;
+  notAcceptingReason?: string | null;
 }
 
 /** `POST /v1/policies/:policyId/kfrag`: a kfrag encrypted to the node and authorised by the policy owner. */

@@ -1,20 +1,35 @@
-// The re-encryption node daemon: loads (or creates) its Umbral key, opens its kfrag store, announces itself
-// in the NodeDirectory, serves the HTTP API, commits to every next period on its own, and sweeps the kfrags
-// of revoked and ended policies out of its store.
-import { existsSync, mkdirSync } from "node:fs";
+// The re-encryption node daemon: loads (or creates, from a new BIP-39 mnemonic, or recovers from one) its
+// Umbral key, refuses to start when that key is not the announced one or another live node holds the
+// announcement, opens its kfrag store, announces itself in the NodeDirectory, serves the HTTP API, commits to
+// every next period on its own while its stake allows (the watchdog), keeps a status snapshot of its standing
+// on-chain, and sweeps the kfrags of revoked and ended policies out of its store.
 import path from "node:path";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { hexlify, type Signer } from "ethers";
 import type { NodeDirectory, PolicyManager, StakingEscrow } from "../../typechain-types";
-import { SecretKey } from "../umbral";
+import type { SecretKey } from "../umbral";
 import { policyViewOf } from "../network/chain";
 import { NodeUrlError, parseNodeUrl } from "../network/protocol";
 import { KFragStore } from "./store";
 import { sendReliably, TransactionStuckError, type SendOptions, type SentAttempt } from "./transactions";
 import { sweepKFrags } from "./sweep";
-import { createKeyFile, readSecretKeyFile } from "../client/keys";
 import { buildNodeServer, type NodeLoggerOptions, type NodeServerLimits } from "./server";
 import { confirmedStakerOf } from "../staking";
+import {
+  checkKeyAgainstAnnouncement,
+  isLiveNodeOf,
+  localNodeKey,
+  MnemonicError,
+  newNodeMnemonic,
+  nodeKeyFromMnemonic,
+  NodeKeyError,
+  publicKeyHex,
+  writeNodeKey,
+  type Announcement,
+} from "./identity";
+import { NodeMetrics } from "./metrics";
+import { ChainHealth, NodeMonitor } from "./status";
+import { version as SOFTWARE_VERSION } from "../../package.json";
 
 /** Raised when the daemon cannot start: not an operator, bad key file, port taken, ... */
 export class NodeStartError extends Error {
@@ -62,6 +77,21 @@ export interface NodeDaemonOptions {
   logger?: NodeLoggerOptions;
   /** Fault injection for slashing demos/tests: return corrupted (still signed) cfrags. */
   cheat?: boolean;
+  /**
+   * The recovery phrase of the node's key (`kms node --recover`): the key is derived from it and written to a
+   * data dir that has none. A data dir holding another key is refused.
+   */
+  recoverMnemonic?: string;
+  /** Told the 24 words of a key made now (a data dir without a key): shown once, never stored. */
+  onNewMnemonic?: (mnemonic: string) => void;
+  /** Announce this data dir's key even though another key is announced (the old key's kfrags are orphaned). */
+  reannounce?: boolean;
+  /** Start even though another live node answers at the announced URL for this staker (it loses the announcement). */
+  takeOver?: boolean;
+  /** How long to wait for the announced URL to answer when checking whether another node is live; default 2 s. */
+  liveCheckTimeoutMs?: number;
+  /** How often the status snapshot and the watchdog read the chain; default 15 s. */
+  statusIntervalMs?: number;
 }
 
 /** A running node. */
@@ -73,20 +103,14 @@ export interface RunningNode {
   dataDir: string;
   encryptingKey: SecretKey;
   app: FastifyInstance;
+  metrics: NodeMetrics;
+  monitor: NodeMonitor;
   /** Commits to the next period now if not yet committed; resolves true if it sent a transaction. */
   commitIfNeeded(): Promise<boolean>;
   /** Deletes the kfrags of revoked and ended policies now; resolves with how many it deleted. */
   sweep(): Promise<number>;
   /** Stops the loops, the server and the store; returns within about `stopTimeoutMs`; safe to call twice. */
   stop(): Promise<void>;
-}
-
-/** Reads the node's Umbral secret key from `dataDir/node.key`, creating it (mode 0600) on first start. */
-export function loadOrCreateNodeKey(dataDir: string): SecretKey {
-  mkdirSync(dataDir, { recursive: true });
-  const file = path.join(dataDir, "node.key");
-  if (!existsSync(file)) createKeyFile(file);
-  return readSecretKeyFile(file);
 }
 
 /** Resolves after `ms`, or at once when `promise` settles, whichever is first; never rejects. */
@@ -121,7 +145,7 @@ export async function startNode(options: NodeDaemonOptions): Promise<RunningNode
   /** Cancels the node's waits on the chain when it stops. */
   const aborter = new AbortController();
 
-  const encryptingKey = loadOrCreateNodeKey(options.dataDir);
+  const encryptingKey = await openNodeKey(options, staker);
   const store = await KFragStore.open(path.join(options.dataDir, "kfrags")).catch((cause: unknown) => {
     throw new NodeStartError((cause as Error).message, { cause });
   });
@@ -129,6 +153,24 @@ export async function startNode(options: NodeDaemonOptions): Promise<RunningNode
   const policies = policyViewOf(options.policyManager, {
     cacheMs: options.policyCacheMs ?? 2000,
     fromBlock: options.deploymentBlock,
+  });
+  const metrics = new NodeMetrics();
+  const health = new ChainHealth(metrics);
+  let url = "";
+  const monitor = new NodeMonitor({
+    escrow,
+    policyManager: options.policyManager,
+    nodeDirectory: options.nodeDirectory,
+    provider: options.operator.provider!,
+    store,
+    metrics,
+    health,
+    staker,
+    operator: operatorAddress,
+    url: () => url,
+    encryptingKey: publicKeyHex(encryptingKey),
+    chainId,
+    version: SOFTWARE_VERSION,
   });
   const app = buildNodeServer({
     identity: {
@@ -146,12 +188,14 @@ export async function startNode(options: NodeDaemonOptions): Promise<RunningNode
     limits: options.limits,
     trustProxy: options.trustProxy,
     cheat: options.cheat,
+    metrics,
+    health,
+    monitor,
   });
   const log = app.log;
   reportLostKFrags(store, log);
 
   const host = options.host ?? "127.0.0.1";
-  let url: string;
   try {
     let address: string;
     try {
@@ -166,6 +210,7 @@ export async function startNode(options: NodeDaemonOptions): Promise<RunningNode
       if (e instanceof NodeUrlError) throw new NodeStartError(`not announcing: ${e.message}`, { cause: e });
       throw e;
     }
+    await refuseIfAnotherNodeIsLive(options, staker, url);
     await announceIfChanged(options, staker, operatorAddress, url, encryptingKey, transactions, aborter.signal, log);
   } catch (e) {
     await app.close();
@@ -175,7 +220,17 @@ export async function startNode(options: NodeDaemonOptions): Promise<RunningNode
 
   // The commitment loop. A transaction stuck in one try is replaced (same nonce, higher fee) by the next.
   let pendingCommit: SentAttempt | undefined;
+  let idleReason: string | undefined;
   async function commitOnce(): Promise<boolean> {
+    // The watchdog: an unbonded, unstaked or under-locked node does not send transactions that must revert.
+    await monitor.refresh();
+    const reason = monitor.notServingReason;
+    if (reason) {
+      if (reason !== idleReason) log.warn({ staker, reason }, "not committing");
+      idleReason = reason;
+      return false;
+    }
+    idleReason = undefined;
     const next = (await escrow.getCurrentPeriod()) + 1n;
     const committed = async () => (await escrow.getCommittedPeriods(staker))[1] >= next;
     if (await committed()) {
@@ -192,16 +247,28 @@ export async function startNode(options: NodeDaemonOptions): Promise<RunningNode
         signal: aborter.signal,
         onSent: ({ hash, nonce, replacing }) => {
           sent = true;
+          monitor.countCommitment("sent");
           log.info({ staker, period: next.toString(), hash, nonce, replacing }, "commitment sent");
         },
       });
       pendingCommit = undefined;
+      if (receipt) monitor.observeCommitmentGas(receipt.gasUsed);
+      metrics.commitmentsConfirmed.inc();
       log.info({ staker, period: next.toString(), gas: receipt?.gasUsed.toString() }, "committed to the next period");
+      void monitor.refresh().catch(() => undefined);
       return sent;
     } catch (e) {
       if (e instanceof TransactionStuckError) pendingCommit = e.attempt;
       throw e;
     }
+  }
+  /** One commitment try, its failure counted and reported (once as "chain unreachable" when it is that). */
+  function commitTry(first: boolean): Promise<unknown> {
+    return commitIfNeeded().catch((e: unknown) => {
+      monitor.countCommitment("failed");
+      if (health.failed("commitment", e)) return;
+      log.warn({ err: e }, first ? "first commitment failed; will retry" : "commitment failed; will retry");
+    });
   }
   let committing: Promise<boolean> | undefined;
   /** One commitment at a time: the loop and an explicit call never race to send two. */
@@ -224,15 +291,18 @@ export async function startNode(options: NodeDaemonOptions): Promise<RunningNode
     return sweeping;
   }
 
-  await commitIfNeeded().catch((e: unknown) => log.warn({ err: e }, "first commitment failed; will retry"));
-  await sweep().catch((e: unknown) => log.warn({ err: e }, "first sweep failed; will retry"));
+  const sweepTry = (first: boolean) =>
+    sweep().catch((e: unknown) => {
+      if (health.failed("sweep", e)) return;
+      log.warn({ err: e }, first ? "first sweep failed; will retry" : "sweep failed; will retry");
+    });
+  await commitTry(true);
+  await sweepTry(true);
   const timers = [
-    setInterval(() => {
-      commitIfNeeded().catch((e: unknown) => log.warn({ err: e }, "commitment failed; will retry"));
-    }, options.commitIntervalMs ?? 60_000),
-    setInterval(() => {
-      sweep().catch((e: unknown) => log.warn({ err: e }, "sweep failed; will retry"));
-    }, options.sweepIntervalMs ?? 600_000),
+    setInterval(() => void commitTry(false), options.commitIntervalMs ?? 60_000),
+    setInterval(() => void sweepTry(false), options.sweepIntervalMs ?? 600_000),
+    // The status snapshot; a failure is already recorded by the health tracker.
+    setInterval(() => void monitor.refresh().catch(() => undefined), options.statusIntervalMs ?? 15_000),
   ];
   for (const timer of timers) timer.unref();
 
@@ -244,6 +314,8 @@ export async function startNode(options: NodeDaemonOptions): Promise<RunningNode
     dataDir: options.dataDir,
     encryptingKey,
     app,
+    metrics,
+    monitor,
     commitIfNeeded,
     sweep,
     stop() {
@@ -252,7 +324,7 @@ export async function startNode(options: NodeDaemonOptions): Promise<RunningNode
         aborter.abort();
         // A commitment waits on the chain in bounded steps and stops at the abort; an RPC call that hangs
         // does not hold the node: after stopTimeoutMs it closes anyway.
-        await settledWithin(Promise.all([committing, sweeping]), options.stopTimeoutMs ?? 5_000);
+        await settledWithin(Promise.all([committing, sweeping, monitor.inFlight]), options.stopTimeoutMs ?? 5_000);
         await app.close();
         await store.close();
         log.info({ staker }, "node stopped");
@@ -260,6 +332,51 @@ export async function startNode(options: NodeDaemonOptions): Promise<RunningNode
       return stopped;
     },
   };
+}
+
+/**
+ * The node's Umbral key: the data dir's, or the one the recovery phrase gives, or, for a data dir without one,
+ * a key made now from a new mnemonic (handed to `onNewMnemonic`). Checked against the staker's announcement
+ * first, so a wrong data dir is refused before anything is written (NodeStartError).
+ */
+async function openNodeKey(options: NodeDaemonOptions, staker: string): Promise<SecretKey> {
+  try {
+    const local = localNodeKey(options.dataDir, options.recoverMnemonic);
+    const record = await options.nodeDirectory.nodeOf(staker);
+    const announced: Announcement = { url: record.url, encryptingKey: record.encryptingKey.toLowerCase() };
+    checkKeyAgainstAnnouncement(staker, local.key, announced, options.reannounce ?? false);
+    if (local.key) {
+      if (local.recovered) writeNodeKey(options.dataDir, local.key);
+      return local.key;
+    }
+    const mnemonic = newNodeMnemonic();
+    const key = nodeKeyFromMnemonic(mnemonic);
+    writeNodeKey(options.dataDir, key);
+    options.onNewMnemonic?.(mnemonic);
+    return key;
+  } catch (e) {
+    if (e instanceof NodeKeyError || e instanceof MnemonicError || (e as Error).name === "KeyFileError") {
+      throw new NodeStartError((e as Error).message, { cause: e });
+    }
+    throw e;
+  }
+}
+
+/**
+ * Refuses to start while another node serves this staker at the announced URL (it answers `/v1/status`
+ * naming the staker), unless `takeOver`: two nodes would split the staker's kfrags between two keys or stores.
+ */
+async function refuseIfAnotherNodeIsLive(options: NodeDaemonOptions, staker: string, url: string): Promise<void> {
+  if (options.takeOver) return;
+  const record = await options.nodeDirectory.nodeOf(staker);
+  const announced = record.url.replace(/\/+$/, "");
+  if (announced === "" || announced === url.replace(/\/+$/, "")) return;
+  if (await isLiveNodeOf(announced, staker, options.liveCheckTimeoutMs ?? 2_000)) {
+    throw new NodeStartError(
+      `another node of staker ${staker} is live at ${announced} (the announced URL); stop it first, or start this ` +
+        `one with --take-over to move the announcement here`,
+    );
+  }
 }
 
 /** Announces `url` and the encrypting key in the NodeDirectory unless the record says so already (no gas). */

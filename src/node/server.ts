@@ -1,9 +1,12 @@
 // The re-encryption node's HTTP API (fastify, JSON-schema validated):
-//   GET  /v1/status                         who the node is, its encrypting key, how many kfrags it holds
+//   GET  /v1/status                         who the node is, its health and standing on-chain (JSON)
+//   GET  /status                            the same for people (HTML, no external assets)
+//   GET  /metrics                           Prometheus metrics
 //   POST /v1/policies/:policyId/kfrag       Alice delivers a kfrag, encrypted to the node, signed by the owner
 //   POST /v1/policies/:policyId/reencrypt   Bob asks for cfrags of up to 32 capsules
 // Every check against the chain (policy exists, lists this node, not revoked, not expired, owner signed) is
-// made on each request: the chain is the source of truth, the store only a cache of what Alice sent.
+// made on each request: the chain is the source of truth, the store only a cache of what Alice sent. When the
+// chain cannot be read the node answers 503 CHAIN_UNREACHABLE with the reason and Retry-After (never 500).
 //
 // Against hostile clients (docs/operations.md): a request rate per client address (429), a cap on the
 // re-encryption work in flight per client (429) and in all (503), both with Retry-After; the crypto runs one
@@ -34,6 +37,9 @@ import { KFragDeliveryError, openKFrag } from "../network/delivery";
 import { Capsule, KeyFrag, PublicKey, reencrypt, UmbralError, type SecretKey, type VerifiedKeyFrag } from "../umbral";
 import { corruptCFrag } from "./fault";
 import { signAttestation, type AttestationDomain } from "../slashing";
+import { NodeMetrics } from "./metrics";
+import { ChainHealth, isUnreachable, shortReason, type NodeMonitor } from "./status";
+import { renderStatusPage } from "./page";
 import {
   AdmissionRefusedError,
   CryptoTurns,
@@ -118,7 +124,16 @@ export interface NodeServerOptions {
    * (still signing it). A real node never sets it; the daemon's CLI exposes it only on local chains.
    */
   cheat?: boolean;
+  /** The node's metrics (`GET /metrics`); default a registry of its own. */
+  metrics?: NodeMetrics;
+  /** The chain's health as the node sees it; default one of its own, logging to the server's logger. */
+  health?: ChainHealth;
+  /** The daemon's monitor: the chain snapshot for the status endpoints and the watchdog's verdict. */
+  monitor?: NodeMonitor;
 }
+
+/** Seconds a client is told to wait when the node cannot read the chain. */
+const CHAIN_RETRY_AFTER_SECONDS = 5;
 
 /** A request the node refuses; the HTTP status tells the class of the failure. */
 class NodeRequestError extends Error {
@@ -126,10 +141,15 @@ class NodeRequestError extends Error {
     readonly statusCode: number,
     readonly code: string,
     message: string,
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
 }
+
+/** The routes whose answers are counted as served or failed (the status and metrics routes are not). */
+const REENCRYPT_ROUTE = "/v1/policies/:policyId/reencrypt";
+const DELIVERY_ROUTE = "/v1/policies/:policyId/kfrag";
 
 /** The fastify logger configuration: the request serializer drops the client address unless asked for. */
 function loggerConfig(logger: NodeLoggerOptions | undefined) {
@@ -199,27 +219,60 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
     throw error;
   }
   const cpu = new CryptoTurns();
+  const metrics = options.metrics ?? new NodeMetrics();
+  const health = options.health ?? new ChainHealth(metrics);
+  health.attachLog(app.log);
+  options.monitor?.attachLog(app.log);
+  /** The refusal code each request was answered with, for the metrics. */
+  const refusals = new WeakMap<FastifyRequest, string>();
+
+  /**
+   * Runs a read of the chain; a failure becomes 503 CHAIN_UNREACHABLE (no connection) or CHAIN_ERROR (the
+   * RPC answered with an error), with the reason and Retry-After, and is logged once as "chain unreachable".
+   */
+  async function fromChain<T>(operation: string, read: () => Promise<T>): Promise<T> {
+    try {
+      return await health.track(operation, read);
+    } catch (e) {
+      const unreachable = isUnreachable(e);
+      throw new NodeRequestError(
+        503,
+        unreachable ? "CHAIN_UNREACHABLE" : "CHAIN_ERROR",
+        `${unreachable ? "the node cannot reach its Ethereum RPC" : "the node's Ethereum RPC failed"} ` +
+          `(${operation}): ${shortReason(e)}; retry later`,
+        CHAIN_RETRY_AFTER_SECONDS,
+      );
+    }
+  }
 
   app.setErrorHandler(
     (error: Error & { statusCode?: number; code?: string; validation?: unknown }, request, reply: FastifyReply) => {
       if (error instanceof AdmissionRefusedError) {
         // Debug only: a flood must not become a flood of log lines.
         request.log.debug({ code: error.code }, error.message);
+        refusals.set(request, error.code);
         return reply
           .status(error.statusCode)
           .header("retry-after", String(error.retryAfterSeconds))
           .send({ statusCode: error.statusCode, code: error.code, error: error.message });
       }
       if (error instanceof NodeRequestError) {
-        request.log.info({ code: error.code }, error.message);
+        refusals.set(request, error.code);
+        // A chain outage is logged once by the health tracker, not once per request.
+        if (error.statusCode === 503) request.log.debug({ code: error.code }, error.message);
+        else request.log.info({ code: error.code }, error.message);
+        if (error.retryAfterSeconds !== undefined) reply.header("retry-after", String(error.retryAfterSeconds));
         return reply
           .status(error.statusCode)
           .send({ statusCode: error.statusCode, code: error.code, error: error.message });
       }
       if (error.validation || (error.statusCode && error.statusCode < 500)) {
         const statusCode = error.statusCode ?? 400;
-        return reply.status(statusCode).send({ statusCode, code: error.code ?? "BAD_REQUEST", error: error.message });
+        const code = error.validation ? "BAD_REQUEST" : (error.code ?? "BAD_REQUEST");
+        refusals.set(request, code);
+        return reply.status(statusCode).send({ statusCode, code, error: error.message });
       }
+      refusals.set(request, "INTERNAL");
       request.log.error({ err: error }, "internal error");
       return reply.status(500).send({ statusCode: 500, code: "INTERNAL", error: "internal error" });
     },
@@ -227,7 +280,7 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
 
   /** Loads the on-chain policy and checks it is live and lists this node; throws NodeRequestError if not. */
   async function requireLivePolicy(policyId: string) {
-    const policy = await policies.getPolicy(policyId);
+    const policy = await fromChain("policy read", () => policies.getPolicy(policyId));
     if (!policy) throw new NodeRequestError(404, "UNKNOWN_POLICY", `policy ${policyId} does not exist on-chain`);
     if (!policy.nodes.some((n) => n.toLowerCase() === identity.staker.toLowerCase())) {
       throw new NodeRequestError(403, "NOT_A_POLICY_NODE", `policy ${policyId} does not list node ${identity.staker}`);
@@ -236,7 +289,7 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
       await forgetKFrag(policyId, "revoked");
       throw new NodeRequestError(410, "POLICY_REVOKED", `policy ${policyId} was revoked`);
     }
-    const period = await policies.currentPeriod();
+    const period = await fromChain("period read", () => policies.currentPeriod());
     if (period >= policy.endPeriod) {
       await forgetKFrag(policyId, "expired");
       throw new NodeRequestError(410, "POLICY_EXPIRED", `policy ${policyId} ended at period ${policy.endPeriod}`);
@@ -299,16 +352,52 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
     properties: { policyId: { type: "string", pattern: POLICY_ID_HEX } },
   } as const;
 
-  app.get("/v1/status", async (): Promise<NodeStatus> => ({
-    staker: identity.staker,
-    operator: identity.operator,
-    encryptingKey: toHex(encryptingKey),
-    chainId: identity.chainId.toString(),
-    currentPeriod: Number(await policies.currentPeriod()),
-    kfrags: await store.count(),
-    deletedKFrags: store.deleted(),
-    lostKFrags: store.lost().length,
-  }));
+  // Counts every answer of the delivery and re-encryption routes, by outcome, once it is sent.
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url;
+    if (route !== REENCRYPT_ROUTE && route !== DELIVERY_ROUTE) return;
+    const ok = reply.statusCode < 400;
+    options.monitor?.countRequest(ok);
+    const outcome = ok ? "served" : (refusals.get(request) ?? `HTTP_${reply.statusCode}`);
+    if (route === REENCRYPT_ROUTE) {
+      metrics.reencryptionRequests.inc({ outcome });
+      metrics.reencryptionDuration.observe(reply.elapsedTime / 1000);
+    } else {
+      metrics.kfragDeliveries.inc({ outcome: ok ? (reply.statusCode === 201 ? "stored" : "unchanged") : outcome });
+    }
+  });
+
+  /** The status: the monitor's full one when the daemon runs one, else what the server knows itself. */
+  async function status(): Promise<NodeStatus> {
+    // The period is computed locally from the chain's clock (re-read at most every policyCacheMs, waited for at
+    // most a second); with the chain unreachable, the monitor's last one.
+    const livePeriod = await Promise.race([
+      policies.currentPeriod().then(Number, () => undefined),
+      sleep(1_000, undefined, { ref: false }).then(() => undefined),
+    ]);
+    if (options.monitor) return options.monitor.status(livePeriod);
+    return {
+      staker: identity.staker,
+      operator: identity.operator,
+      encryptingKey: toHex(encryptingKey),
+      chainId: identity.chainId.toString(),
+      currentPeriod: livePeriod ?? -1,
+      kfrags: await store.count(),
+      deletedKFrags: store.deleted(),
+      lostKFrags: store.lost().length,
+    };
+  }
+
+  app.get("/v1/status", status);
+  app.get("/status", async (_request, reply) =>
+    reply.type("text/html; charset=utf-8").send(renderStatusPage(await status())),
+  );
+  app.get("/metrics", async (_request, reply) => {
+    metrics.kfrags.set(await store.count());
+    metrics.lostKFrags.set(store.lost().length);
+    const { contentType, body } = await metrics.exposition();
+    return reply.type(contentType).send(body);
+  });
 
   app.post<{ Params: { policyId: string }; Body: KFragDelivery }>(
     "/v1/policies/:policyId/kfrag",
@@ -330,6 +419,9 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
     },
     async (request, reply) => {
       const policyId = request.params.policyId.toLowerCase();
+      const notServing = options.monitor?.notServingReason;
+      if (notServing)
+        throw new NodeRequestError(503, "NOT_ACCEPTING_KFRAGS", `this node accepts no new kfrags: ${notServing}`);
       const policy = await requireLivePolicy(policyId);
       const capsule = hexBytes(request.body.capsule);
       const ciphertext = hexBytes(request.body.ciphertext);
@@ -455,6 +547,7 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
           const attested = { capsule: capsule.toBytesSimple(), cfrag: cfrag.toBytesSimple(), ...held.attestedKeys };
           const signature = await signAttestation(identity.operatorSigner, attested, identity.attestation);
           cfrags.push({ cfrag: toHex(cfrag.toBytes()), signature: toHex(signature) });
+          metrics.cfrags.inc();
           endTurn();
         }
         request.log.info({ policyId, capsules: cfrags.length }, "re-encrypted");

@@ -1,0 +1,141 @@
+// The node's key survives a lost disk and cannot be claimed twice: it is derived from a BIP-39 mnemonic shown
+// once (`onNewMnemonic`), rebuilt from it into an empty data dir (`recoverMnemonic`), and a node refuses to
+// start when its key is not the announced one or another live node holds the announcement, unless told to
+// re-announce or take over.
+import { expect } from "chai";
+import hre from "hardhat";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { validateMnemonic } from "@scure/bip39";
+import { wordlist } from "@scure/bip39/wordlists/english";
+import type { Signer } from "ethers";
+import { loadDeployment, type Deployment } from "../../src/deployment";
+import { stakeAndBond } from "../../src/network/local";
+import { NodeStartError, startNode, type NodeDaemonOptions, type RunningNode } from "../../src/node/daemon";
+import { MnemonicError, nodeKeyFromMnemonic, publicKeyHex, readNodeKey, writeNodeKey } from "../../src/node/identity";
+import { SecretKey } from "../../src/umbral";
+
+const KMS = 10n ** 18n;
+/** The all-"abandon" test mnemonic (24 words, valid checksum). */
+const TEST_MNEMONIC = "abandon ".repeat(23) + "art";
+
+describe("node key derivation", function () {
+  it("derives a fixed key from a mnemonic (the derivation must never change)", function () {
+    expect(publicKeyHex(nodeKeyFromMnemonic(TEST_MNEMONIC))).to.equal(
+      "0x024703417548ba29c07019e21e9921e3b98cff67e56edeb4eaed68d770a29ba1cd",
+    );
+    // What a person types: case and spacing do not matter.
+    expect(publicKeyHex(nodeKeyFromMnemonic(`  ${TEST_MNEMONIC.toUpperCase().replace(/ /g, "   ")}\n`))).to.equal(
+      publicKeyHex(nodeKeyFromMnemonic(TEST_MNEMONIC)),
+    );
+  });
+
+  it("refuses a phrase with a wrong word, a wrong checksum or a missing word", function () {
+    for (const bad of ["abandon ".repeat(24).trim(), TEST_MNEMONIC.replace("art", "arty"), "abandon ".repeat(23)]) {
+      expect(() => nodeKeyFromMnemonic(bad)).to.throw(MnemonicError, /not a valid BIP-39 mnemonic/);
+    }
+  });
+});
+
+describe("node identity on start", function () {
+  this.timeout(120_000);
+  let deployment: Deployment;
+  let operator: Signer;
+  const running: RunningNode[] = [];
+  const dirs: string[] = [];
+  const freshDir = () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "kms-identity-"));
+    dirs.push(dir);
+    return path.join(dir, "data");
+  };
+  const start = async (options: Partial<NodeDaemonOptions>) => {
+    const node = await startNode({
+      ...deployment,
+      operator,
+      dataDir: freshDir(),
+      commitIntervalMs: 3_600_000,
+      statusIntervalMs: 3_600_000,
+      policyCacheMs: 0,
+      ...options,
+    });
+    running.push(node);
+    return node;
+  };
+  const startError = (options: Partial<NodeDaemonOptions>) =>
+    start(options).then(
+      () => expect.fail("the node started"),
+      (e: unknown) => e as Error,
+    );
+
+  before(async function () {
+    deployment = await loadDeployment(hre);
+    const [deployer, staker, op] = await hre.ethers.getSigners();
+    operator = op;
+    await stakeAndBond(deployment, deployer, { staker, operator, stake: 100_000n * KMS, lockPeriods: 60n });
+  });
+
+  after(async function () {
+    for (const node of running) await node.stop();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("makes a new key from a mnemonic shown once, and rebuilds the same key from it after the disk is lost", async function () {
+    let shown: string | undefined;
+    const first = await start({ onNewMnemonic: (m) => (shown = m) });
+    expect(shown?.split(" ")).to.have.length(24);
+    expect(validateMnemonic(shown!, wordlist)).to.equal(true);
+    expect(publicKeyHex(first.encryptingKey)).to.equal(publicKeyHex(nodeKeyFromMnemonic(shown!)));
+    expect(publicKeyHex(readNodeKey(first.dataDir)!)).to.equal(publicKeyHex(first.encryptingKey));
+    await first.stop();
+    rmSync(first.dataDir, { recursive: true });
+
+    const announced = await deployment.nodeDirectory.nodeOf(first.staker);
+    let shownAgain = false;
+    const recovered = await start({ recoverMnemonic: shown, onNewMnemonic: () => (shownAgain = true) });
+    expect(shownAgain).to.equal(false);
+    expect(publicKeyHex(recovered.encryptingKey)).to.equal(announced.encryptingKey);
+    expect(publicKeyHex(readNodeKey(recovered.dataDir)!)).to.equal(announced.encryptingKey);
+    expect((await deployment.nodeDirectory.nodeOf(first.staker)).encryptingKey).to.equal(announced.encryptingKey);
+    await recovered.stop();
+  });
+
+  it("refuses a data dir without the announced key, unless told to re-announce", async function () {
+    const error = await startError({});
+    expect(error).to.be.instanceOf(NodeStartError);
+    expect(error.message).to.match(/this data dir has no key: rebuild it from the recovery phrase .*--reannounce/);
+
+    const other = freshDir();
+    writeNodeKey(other, SecretKey.random());
+    const mismatch = await startError({ dataDir: other });
+    expect(mismatch.message).to.match(/is not the key staker .* announced/);
+
+    const moved = await start({ dataDir: other, reannounce: true });
+    expect((await deployment.nodeDirectory.nodeOf(moved.staker)).encryptingKey).to.equal(
+      publicKeyHex(moved.encryptingKey),
+    );
+    await moved.stop();
+  });
+
+  it("refuses to recover into a data dir holding another key", async function () {
+    const dir = freshDir();
+    writeNodeKey(dir, SecretKey.random());
+    const error = await startError({ dataDir: dir, recoverMnemonic: TEST_MNEMONIC });
+    expect(error.message).to.match(/holds another key than the recovery phrase gives/);
+  });
+
+  it("refuses to start beside a live node holding the announcement, unless told to take over", async function () {
+    const live = await start({ reannounce: true });
+    // The same key in another data dir (a copy): only the live node stands in the way.
+    const copy = freshDir();
+    writeNodeKey(copy, live.encryptingKey);
+    const error = await startError({ dataDir: copy });
+    expect(error.message).to.match(new RegExp(`another node of staker .* is live at ${live.url}.*--take-over`));
+
+    const taker = await start({ dataDir: copy, takeOver: true });
+    expect((await deployment.nodeDirectory.nodeOf(taker.staker)).url).to.equal(taker.url);
+    await live.monitor.refresh();
+    const status = await live.monitor.status();
+    expect(status.announcement).to.include({ urlMatches: false, keyMatches: true });
+  });
+});
