@@ -2,7 +2,7 @@
 // read a page (up to 1,000 nodes with their stake state) per call, kept if it is active now, weighted by its
 // locked stake. 10,000 nodes cost ten `eth_call`s, made concurrently, instead of an event scan from block 0 and
 // one call per staker.
-import { ZeroAddress } from "ethers";
+import { getAddress, getBytes, hexlify, ZeroAddress } from "ethers";
 import type { NodeDirectory, StakingEscrow } from "../../typechain-types";
 import type { WeightedNode } from "./sampling";
 
@@ -10,6 +10,41 @@ import type { WeightedNode } from "./sampling";
 export const NODE_PAGE_SIZE = 1000;
 /** Pages asked for at once. */
 const CONCURRENT_PAGES = 8;
+
+/** One node of a `nodesPage`: 80 bytes (contracts/interfaces/INodeDirectory.sol). */
+interface PagedNode {
+  staker: string;
+  operator: string;
+  announcedOperator: string;
+  lockedValue: bigint;
+  unlockPeriod: bigint;
+  lastCommittedPeriod: bigint;
+}
+
+const ENTRY = 80;
+
+function uint(bytes: Uint8Array): bigint {
+  return bytes.length === 0 ? 0n : BigInt(hexlify(bytes));
+}
+
+/** Decodes a packed `nodesPage` answer. */
+export function decodePage(page: Uint8Array): PagedNode[] {
+  if (page.length % ENTRY !== 0)
+    throw new RangeError(`nodesPage answer of ${page.length} bytes is not a multiple of ${ENTRY}`);
+  const nodes: PagedNode[] = [];
+  for (let at = 0; at < page.length; at += ENTRY) {
+    const e = page.subarray(at, at + ENTRY);
+    nodes.push({
+      staker: getAddress(hexlify(e.subarray(0, 20))),
+      operator: getAddress(hexlify(e.subarray(20, 40))),
+      announcedOperator: getAddress(hexlify(e.subarray(40, 60))),
+      lockedValue: uint(e.subarray(60, 72)),
+      unlockPeriod: uint(e.subarray(72, 76)),
+      lastCommittedPeriod: uint(e.subarray(76, 80)),
+    });
+  }
+  return nodes;
+}
 
 /** What makes a node eligible. */
 export interface ActiveNodeOptions {
@@ -23,11 +58,9 @@ export interface ActiveNodeOptions {
   pageSize?: number;
 }
 
-/** An eligible node: its weight for sampling and where it said it listens. */
+/** An eligible node: its weight for sampling and its confirmed operator (its URL and key: NodeDirectory.nodeOf). */
 export interface ActiveNode extends WeightedNode {
   operator: string;
-  url: string;
-  encryptingKey: string;
 }
 
 /** The contracts the node list is read from. */
@@ -61,18 +94,12 @@ export async function loadActiveNodes(contracts: NodeSources, options: ActiveNod
       starts.slice(i, i + CONCURRENT_PAGES).map((start) => contracts.nodeDirectory.nodesPage(start, pageSize)),
     );
     for (const page of pages) {
-      for (const n of page) {
+      for (const n of decodePage(getBytes(page))) {
         const bonded = n.operator !== ZeroAddress && n.operator === n.announcedOperator;
         const covered = n.lockedValue > 0n && n.unlockPeriod >= minUnlock;
         const committing = n.lastCommittedPeriod >= current;
         if (bonded && covered && committing) {
-          nodes.push({
-            staker: n.staker,
-            weight: n.lockedValue,
-            operator: n.operator,
-            url: n.url,
-            encryptingKey: n.encryptingKey,
-          });
+          nodes.push({ staker: n.staker, weight: n.lockedValue, operator: n.operator });
         }
       }
     }
