@@ -9,13 +9,14 @@
 // `isZeroSumPublic`, `linCombXModNPublic`, `invertPublic`) are for public scalars only: wNAF skips zero
 // digits, Straus shares one chain of doublings between all terms.
 import { secp256k1 } from "@noble/curves/secp256k1";
+import { fe, feAdd, feCarry, feCopy, feFromBig, feMul, feNeg, feScale, feSqr, feSub, feToBig, type Fe } from "./field";
 
 type Point = InstanceType<typeof secp256k1.Point>;
 const Point = secp256k1.Point;
 const Fp = Point.Fp;
 const P = Fp.ORDER;
 const N = Point.Fn.ORDER;
-const B3 = 21n; // 3·b for y² = x³ + 7
+const B3 = 21; // 3·b for y² = x³ + 7
 
 // GLV endomorphism φ(x, y) = (β·x, y) = λ·(x, y), and the lattice basis that splits k into k1 + k2·λ.
 const BETA = 0x7ae96a2b657c07106e64479eac3434e99cf0497512f58995c1396c28719501een;
@@ -24,94 +25,140 @@ const BASIS: [[bigint, bigint], [bigint, bigint]] = [
   [0x114ca50f7a8e2f3f657c1108d9d44cfd8n, 0x3086d221a7d46bcde86c90e49284eb15n],
 ];
 
-type J = [bigint, bigint, bigint];
-type A = [bigint, bigint];
-const ZERO: J = [0n, 1n, 0n];
+// Points inside this module: projective (X, Y, Z) and affine (x, y) with coordinates in `field.ts`'s limb
+// form. Formulas write into an output triple (which may be one of the inputs) through module-level scratch
+// elements, so a product allocates nothing per group operation.
+type J = [Fe, Fe, Fe];
+type A = [Fe, Fe];
+const newJ = (): J => [fe(), fe(), fe()];
+const zeroJ = (): J => [fe(), feFromBig(1n), fe()];
+const ZERO: J = zeroJ();
 
-const C = 0x1000003d1n; // 2^256 mod p: p = 2^256 − 2^32 − 977
-const M256 = (1n << 256n) - 1n;
 const HALF_BITS = 1n << 128n;
+const modP = (x: bigint): bigint => ((x % P) + P) % P;
 
-/**
- * x mod p for 0 ≤ x < 2^700 (a product or a sum of two products of lazily reduced values) by folding the
- * high half twice (2^256 ≡ C), faster than BigInt `%`: for x < 2^L the first fold leaves
- * < 2^256 + 2^(L−223), the second < 2^256 + 2^(L−446) < 2p, one subtraction ends it. `& M256` allocates less
- * than BigInt.asUintN (measured ~15 % faster per multiplication).
- */
-const red = (x: bigint): bigint => {
-  let r = (x & M256) + (x >> 256n) * C;
-  r = (r & M256) + (r >> 256n) * C;
-  return r >= P ? r - P : r;
-};
-/**
- * One fold only: x ≡ result (mod p), result < 2^256 + 2^(L−223) for x < 2^L, i.e. < 2^292 for a product of
- * two values below 2^257. Half the cost of `red`; for intermediate values that only feed further products.
- */
-const red1 = (x: bigint): bigint => (x & M256) + (x >> 256n) * C;
-const reduce = (a: bigint): bigint => (a >= P ? a - P : a);
-/** a·b mod p for a·b < 2^700, fully reduced. */
-const mul = (a: bigint, b: bigint): bigint => red(a * b);
+// Scratch for the formulas (they never call one another, so one set is enough).
+const [t0, t1, t2, t3, t4, u, v, X3, Y3, Z3] = Array.from({ length: 10 }, fe);
 
-// Lazy reduction in padd / madd / pdbl (inputs and outputs fully reduced, < p < 2^256):
-// - intermediate products that only feed sums and further products are folded once (`red1`, < 2^292);
-// - a difference a − b is taken as a + K − b with K = 2^44·p > 2^299 above every b here (< 2^297), so
-//   nothing goes negative; every intermediate stays < 2^307;
-// - the outputs are sums or differences of two such products (< 2^608; a difference adds K2 = 2^352·p >
-//   2^607), reduced once with `red` (< 2^610 < 2^700).
-// Bit bounds are in the comments. This saves 3 of 12 full reductions per addition by pairing products and
-// halves the cost of 6 more.
-const K = P << 44n;
-const K2 = P << 352n;
+// Multiples: inputs are at most 2-unit (`field.ts`: every output coordinate below is a sum of two products,
+// a 2-unit element; table entries and points from BigInts are units), so sums of two input coordinates are
+// 4-unit. A product needs m_a·m_b ≤ 21; the multiples are in the comments. Multiplications by 3b = 21 are
+// carried back to a unit first.
 
-/** RCB algorithm 7: complete addition for a = 0. Multiplications by 3b = 21 are left unreduced. */
-function padd(p: J, q: J): J {
+/** RCB algorithm 7: complete addition for a = 0, o = p + q. */
+function padd(o: J, p: J, q: J): void {
   const [X1, Y1, Z1] = p;
   const [X2, Y2, Z2] = q;
-  let t0 = red1(X1 * X2); // < 2^290
-  let t1 = red1(Y1 * Y2); // < 2^290
-  let t2 = red1(Z1 * Z2); // < 2^290
-  let t3 = red1((X1 + Y1) * (X2 + Y2)); // < 2^292
-  let t4 = t0 + t1; // < 2^291
-  t3 = t3 + K - t4; // < 2^301
-  t4 = red1((Y1 + Z1) * (Y2 + Z2)); // < 2^292
-  let X3 = t1 + t2; // < 2^291
-  t4 = t4 + K - X3; // < 2^301
-  X3 = red1((X1 + Z1) * (X2 + Z2)); // < 2^292
-  let Y3 = t0 + t2; // < 2^291
-  Y3 = X3 + K - Y3; // < 2^301
-  t0 = 3n * t0; // < 2^292
-  t2 = B3 * t2; // < 2^295
-  const Z3 = t1 + t2; // < 2^296
-  t1 = t1 + K - t2; // < 2^301
-  Y3 = B3 * Y3; // < 2^306
-  return [
-    red(t3 * t1 + K2 - t4 * Y3), // t3·t1 < 2^602, t4·Y3 < 2^607 < K2
-    red(t1 * Z3 + Y3 * t0), // < 2^597 + 2^598
-    red(Z3 * t4 + t0 * t3), // < 2^597 + 2^593
-  ];
+  feMul(t0, X1, X2); // 1
+  feMul(t1, Y1, Y2); // 1
+  feMul(t2, Z1, Z2); // 1
+  feAdd(u, X1, Y1); // 4
+  feAdd(v, X2, Y2); // 4
+  feMul(t3, u, v); // 4·4
+  feAdd(t4, t0, t1);
+  feSub(t3, t3, t4); // 3
+  feAdd(u, Y1, Z1);
+  feAdd(v, Y2, Z2);
+  feMul(t4, u, v); // 4·4
+  feAdd(X3, t1, t2);
+  feSub(t4, t4, X3); // 3
+  feAdd(u, X1, Z1);
+  feAdd(v, X2, Z2);
+  feMul(X3, u, v); // 4·4
+  feAdd(Y3, t0, t2);
+  feSub(Y3, X3, Y3); // 3
+  feScale(t0, t0, 3); // 3
+  feScale(t2, t2, B3);
+  feCarry(t2); // 1
+  feAdd(Z3, t1, t2); // 2
+  feSub(t1, t1, t2); // 2
+  feScale(Y3, Y3, B3);
+  feCarry(Y3); // 1
+  finish(o, t4);
 }
 
-/** RCB algorithm 9: doubling for a = 0. */
-function pdbl(p: J): J {
+/**
+ * The last three lines shared by `padd` and `madd`: X3 = t3·t1 − t4·Y3, Y3 = t1·Z3 + Y3·t0,
+ * Z3 = Z3·t4 + t0·t3 (multiples 3·2, 3·1, 2·2, 1·3, 2·3, 3·3), each a 2-unit output.
+ */
+function finish(o: J, t4: Fe): void {
+  feMul(u, t3, t1);
+  feMul(v, t4, Y3);
+  feSub(o[0], u, v);
+  feMul(u, t1, Z3);
+  feMul(v, Y3, t0);
+  feAdd(o[1], u, v);
+  feMul(u, Z3, t4);
+  feMul(v, t0, t3);
+  feAdd(o[2], u, v);
+}
+
+/** RCB algorithm 8: complete mixed addition o = p + (x, y) for a unit affine q (never the identity). */
+function madd(o: J, p: J, q: A): void {
+  const [X1, Y1, Z1] = p;
+  const [X2, Y2] = q;
+  feMul(t0, X1, X2); // 1
+  feMul(t1, Y1, Y2); // 1
+  feAdd(u, X2, Y2); // 2
+  feAdd(v, X1, Y1); // 4
+  feMul(t3, u, v); // 2·4
+  feAdd(t4, t0, t1);
+  feSub(t3, t3, t4); // 3
+  feMul(t4, Y2, Z1);
+  feAdd(t4, t4, Y1); // 3
+  feMul(Y3, X2, Z1);
+  feAdd(Y3, Y3, X1); // 3
+  feScale(t0, t0, 3); // 3
+  feScale(t2, Z1, B3);
+  feCarry(t2); // 1
+  feAdd(Z3, t1, t2); // 2
+  feSub(t1, t1, t2); // 2
+  feScale(Y3, Y3, B3);
+  feCarry(Y3); // 1
+  finish(o, t4);
+}
+
+/** RCB algorithm 9: doubling for a = 0, o = 2·p. */
+function pdbl(o: J, p: J): void {
   const [X, Y, Z] = p;
-  let t0 = red1(Y * Y); // < 2^290
-  const Z3 = 8n * t0; // < 2^293
-  const t1 = red1(Y * Z); // < 2^290
-  let t2 = B3 * red1(Z * Z); // < 2^295
-  const Y3 = t0 + t2; // < 2^296
-  const X3t = t2 * Z3; // < 2^588, the X3 = t2·Z3 of the algorithm, reduced with Y3 below
-  t2 = 3n * t2; // < 2^297
-  t0 = t0 + K - t2; // < 2^301
-  return [
-    red(2n * t0 * red1(X * Y)), // < 2^592
-    red(X3t + t0 * Y3), // < 2^588 + 2^597
-    red(t1 * Z3), // < 2^583
-  ];
+  feMul(v, X, Y); // 1 (read before o, which may be p, is written)
+  feSqr(t0, Y); // 1
+  feScale(Z3, t0, 8); // 8
+  feMul(t1, Y, Z); // 1
+  feSqr(t2, Z);
+  feScale(t2, t2, B3);
+  feCarry(t2); // 1
+  feMul(X3, t2, Z3); // 1·8
+  feAdd(Y3, t0, t2); // 2
+  feMul(o[2], t1, Z3); // 1·8
+  feScale(t2, t2, 3); // 3
+  feSub(t0, t0, t2); // 4
+  feMul(u, t0, Y3); // 4·2
+  feAdd(o[1], X3, u); // 2
+  feMul(u, t0, v); // 4·1
+  feAdd(o[0], u, u); // 2
 }
 
-const neg = (p: J): J => [p[0], p[1] === 0n ? 0n : P - p[1], p[2]];
-const fromPoint = (p: Point): J => [p.X, p.Y, p.Z];
-const toPoint = (p: J): Point => new Point(p[0], p[1], p[2]);
+/** A fresh triple −p. */
+function negJ(p: J): J {
+  const o: J = [feCopy(fe(), p[0]), fe(), feCopy(fe(), p[2])];
+  feNeg(o[1], p[1]);
+  return o;
+}
+const fromPoint = (p: Point): J => [feFromBig(p.X), feFromBig(p.Y), feFromBig(p.Z)];
+const toPoint = (p: J): Point => new Point(feToBig(p[0]), feToBig(p[1]), feToBig(p[2]));
+/** 2p, as a fresh triple. */
+const dblJ = (p: J): J => {
+  const o = newJ();
+  pdbl(o, p);
+  return o;
+};
+/** p + q, as a fresh triple. */
+const addJ = (p: J, q: J): J => {
+  const o = newJ();
+  padd(o, p, q);
+  return o;
+};
 
 const [[A1, B1], [A2, B2]] = BASIS;
 const HALF_N = N / 2n;
@@ -155,6 +202,9 @@ export function ctMul(q: Point, k: bigint): Point {
   return ctLinComb([q], [k]);
 }
 
+// Scratch for the secret paths: the negated y of the selected entry (always computed, then selected by index).
+const negY = fe();
+
 /**
  * Σ k_i·Q_i for secret k_i in [1, n), in constant time. Each k_i is split by GLV into two halves below
  * 2^128; each half k is made odd as k | 1 (k + 1 when even) and recoded into 27 odd signed 5-bit digits, so
@@ -162,7 +212,8 @@ export function ctMul(q: Point, k: bigint): Point {
  * the affine table of odd multiples 1·Q … 31·Q (its φ-image for the second half), entry and sign selected by
  * array index, and one complete addition of −Q or the identity (selected by index) to undo the + 1. The
  * tables are multiples of the public Q, computed and normalised (one inversion for all) before any secret
- * is involved; the halves' secret signs only select.
+ * is involved; the halves' secret signs only select. The field arithmetic (`field.ts`) runs the same
+ * floating-point operations whatever the values.
  */
 export function ctLinComb(allPoints: Point[], allScalars: bigint[]): Point {
   // The identity (public) contributes nothing and has no affine table.
@@ -171,10 +222,10 @@ export function ctLinComb(allPoints: Point[], allScalars: bigint[]): Point {
   const proj: J[] = [];
   for (const q of points) {
     const b = fromPoint(q);
-    const twice = pdbl(b);
+    const twice = dblJ(b);
     let p = b;
     proj.push(p);
-    for (let j = 1; j < 16; j++) proj.push((p = padd(p, twice)));
+    for (let j = 1; j < 16; j++) proj.push((p = addJ(p, twice)));
   }
   const affine = normalizeBatch(proj);
   const tables: A[][] = [];
@@ -195,25 +246,31 @@ export function ctLinComb(allPoints: Point[], allScalars: bigint[]): Point {
       tables.push(table);
       signs.push(sign);
       digits.push(oddDigits5(k | 1n));
+      // −(±Q): the entry 1·Q with the opposite of the half's sign, as a projective triple.
       const [bx, by] = table[0];
-      const signedY = [by, P - by][sign];
-      corrections.push([ZERO, [bx, P - signedY, 1n] as J][even]);
+      const minusQ: J = [feCopy(fe(), bx), fe(), feFromBig(1n)];
+      feNeg(negY, by);
+      feCopy(minusQ[1], [negY, by][sign]);
+      corrections.push([ZERO, minusQ][even]);
     }
   });
-  let acc: J = ZERO;
+  const acc: J = zeroJ();
+  const entry: A = [fe(), fe()];
   for (let w = 26; w >= 0; w--) {
-    if (w < 26) acc = pdbl(pdbl(pdbl(pdbl(pdbl(acc)))));
+    if (w < 26) for (let i = 0; i < 5; i++) pdbl(acc, acc);
     for (let t = 0; t < tables.length; t++) {
       const d = digits[t][w];
       const negD = (d >> 7) & 1; // 1 if the digit is negative
       const e = tables[t][((d ^ -negD) + negD - 1) >> 1]; // |d| = 2j + 1 → entry j
-      acc = madd(acc, [e[0], [e[1], P - e[1]][negD ^ signs[t]]]);
+      feNeg(negY, e[1]);
+      entry[0] = e[0];
+      entry[1] = [e[1], negY][negD ^ signs[t]];
+      madd(acc, acc, entry);
     }
   }
-  for (const c of corrections) acc = padd(acc, c);
+  for (const c of corrections) padd(acc, acc, c);
   return toPoint(acc);
 }
-
 /** Width-5 NAF of a non-negative scalar, least significant digit first; digits odd in [−15, 15] or 0. */
 function wnaf5(k: bigint): Int8Array {
   const bin = k.toString(2);
@@ -237,43 +294,28 @@ function wnaf5(k: bigint): Int8Array {
   return out;
 }
 
-/** RCB algorithm 8: complete mixed addition p + (x, y) for an affine q (never the identity), 11 products. */
-function madd(p: J, q: A): J {
-  const [X1, Y1, Z1] = p;
-  const [X2, Y2] = q;
-  let t0 = red1(X1 * X2); // < 2^290
-  let t1 = red1(Y1 * Y2); // < 2^290
-  let t3 = red1((X2 + Y2) * (X1 + Y1)); // < 2^292
-  const t4 = t0 + t1; // < 2^291
-  t3 = t3 + K - t4; // < 2^301
-  const t4b = red1(Y2 * Z1) + Y1; // < 2^291
-  let Y3 = red1(X2 * Z1) + X1; // < 2^291
-  t0 = 3n * t0; // < 2^292
-  const t2 = B3 * Z1; // < 2^261
-  const Z3 = t1 + t2; // < 2^291
-  t1 = t1 + K - t2; // < 2^301
-  Y3 = B3 * Y3; // < 2^296
-  return [
-    red(t3 * t1 + K2 - t4b * Y3), // t3·t1 < 2^602, t4b·Y3 < 2^587 < K2
-    red(t1 * Z3 + Y3 * t0), // < 2^592 + 2^588
-    red(Z3 * t4b + t0 * t3), // < 2^582 + 2^593
-  ];
-}
-
 /** Affine (x, y) of projective points with Z ≠ 0, with one field inversion for all (Montgomery's trick). */
 function normalizeBatch(points: J[]): A[] {
-  const prefix: bigint[] = new Array<bigint>(points.length);
-  let acc = 1n;
+  const prefix: Fe[] = new Array<Fe>(points.length);
+  let acc = feFromBig(1n);
   for (let i = 0; i < points.length; i++) {
     prefix[i] = acc;
-    acc = mul(acc, points[i][2]);
+    const next = fe();
+    feMul(next, acc, points[i][2]);
+    acc = next;
   }
-  let inv = invertPublic(acc, P); // only public points (tables of G, U and of public MSM bases) come here
+  // Only public points (tables of G, U and of public MSM bases) and encodings come here.
+  const inv = feFromBig(invertPublic(feToBig(acc), P));
   const out: A[] = new Array<A>(points.length);
+  const zInv = fe();
   for (let i = points.length - 1; i >= 0; i--) {
-    const zInv = mul(inv, prefix[i]);
-    inv = mul(inv, points[i][2]);
-    out[i] = [mul(points[i][0], zInv), mul(points[i][1], zInv)];
+    feMul(zInv, inv, prefix[i]);
+    feMul(inv, inv, points[i][2]);
+    const x = fe();
+    const y = fe();
+    feMul(x, points[i][0], zInv);
+    feMul(y, points[i][1], zInv);
+    out[i] = [x, y];
   }
   return out;
 }
@@ -296,7 +338,7 @@ export function oddDigits8(k: bigint): Int16Array {
 /**
  * A fixed base B with affine tables: row i holds the odd multiples (2j + 1)·2^(8i)·B, j = 0..127, and a
  * scalar in odd signed 8-bit digits (`oddDigits8`; an even k is done as −((n − k)·B)) costs exactly 33 mixed
- * additions and no doubling, public or secret. The 4224-point table is built on first use (~20 ms).
+ * additions and no doubling, public or secret. The 4224-point table is built on first use (~10 ms).
  */
 class FixedBase {
   private rows?: A[][];
@@ -308,11 +350,11 @@ class FixedBase {
     const all: J[] = [];
     let base = fromPoint(this.point);
     for (let i = 0; i < FIXED_ROWS; i++) {
-      const twice = pdbl(base);
+      const twice = dblJ(base);
       let p = base;
       all.push(p);
-      for (let j = 1; j < FIXED_HALF; j++) all.push((p = padd(p, twice)));
-      base = padd(p, base); // 255·2^(8i)·B + 2^(8i)·B = 2^(8(i+1))·B
+      for (let j = 1; j < FIXED_HALF; j++) all.push((p = addJ(p, twice)));
+      base = addJ(p, base); // 255·2^(8i)·B + 2^(8i)·B = 2^(8(i+1))·B
     }
     const affine = normalizeBatch(all);
     const rows: A[][] = [];
@@ -321,19 +363,23 @@ class FixedBase {
     return rows;
   }
 
-  /** k·B for a public k in [0, n), or null for the identity (variable time). */
-  mulPublic(k: bigint): J | null {
-    if (k === 0n) return null;
+  /** acc += k·B for a public k in [1, n) (variable time). */
+  addMulPublic(acc: J, k: bigint): void {
     const rows = this.table();
     const even = (k & 1n) === 0n;
     const d = oddDigits8(even ? N - k : k);
-    let acc: J = ZERO;
+    const sum = zeroJ();
+    const entry: A = [fe(), fe()];
     for (let i = 0; i < FIXED_ROWS; i++) {
       const di = d[i];
       const e = rows[i][(Math.abs(di) - 1) >> 1];
-      acc = madd(acc, di > 0 ? e : [e[0], P - e[1]]);
+      entry[0] = e[0];
+      if (di > 0) entry[1] = e[1];
+      else feNeg((entry[1] = negY), e[1]);
+      madd(sum, sum, entry);
     }
-    return even ? neg(acc) : acc;
+    if (even) feNeg(sum[1], sum[1]);
+    padd(acc, acc, sum);
   }
 
   /**
@@ -345,14 +391,18 @@ class FixedBase {
     const rows = this.table();
     const even = Number(k & 1n) ^ 1;
     const d = oddDigits8([k, N - k][even]);
-    let acc: J = ZERO;
+    const acc = zeroJ();
+    const entry: A = [fe(), fe()];
     for (let i = 0; i < FIXED_ROWS; i++) {
       const di = d[i];
       const sign = (di >> 15) & 1; // 1 if negative
       const e = rows[i][((di ^ -sign) + sign - 1) >> 1];
-      acc = madd(acc, [e[0], [e[1], P - e[1]][sign]]);
+      feNeg(negY, e[1]);
+      entry[0] = e[0];
+      entry[1] = [e[1], negY][sign];
+      madd(acc, acc, entry);
     }
-    return [acc, neg(acc)][even];
+    return [acc, negJ(acc)][even];
   }
 }
 
@@ -376,9 +426,9 @@ export function fixedMulSecret(point: Point, k: bigint): Point | null {
 
 /** Odd multiples Q, 3Q, …, 15Q of a projective point, for width-5 NAF digits. */
 function oddMultiples(b: J): J[] {
-  const twice = pdbl(b);
+  const twice = dblJ(b);
   const odd: J[] = [b];
-  for (let j = 1; j < 8; j++) odd.push(padd(odd[j - 1], twice));
+  for (let j = 1; j < 8; j++) odd.push(addJ(odd[j - 1], twice));
   return odd;
 }
 
@@ -387,10 +437,12 @@ function oddMultiples(b: J): J[] {
 // public points reach `msmPublic`; a WeakMap lets them go with their point.
 const PUBLIC_TABLES = new WeakMap<Point, { odd: A[]; endo?: A[] }>();
 
-// Affine points here are never the identity (odd multiples up to 15 of a point of prime order), and no
-// curve point has y = 0 (x³ + 7 has no root in F_p), so P − y is the negation.
-const negA = (a: A): A => [a[0], P - a[1]];
-const endoA = (a: A): A => [mul(a[0], BETA), a[1]];
+const BETA_FE = feFromBig(BETA);
+const endoA = (a: A): A => {
+  const x = fe();
+  feMul(x, a[0], BETA_FE);
+  return [x, a[1]];
+};
 
 /**
  * Σ k_i·Q_i for public scalars (variable time), as a projective triple; Z = 0 for the identity.
@@ -401,7 +453,7 @@ const endoA = (a: A): A => [mul(a[0], BETA), a[1]];
  * costs a mixed addition.
  */
 function msmPublic(points: Point[], scalars: bigint[]): J {
-  let tail: J = ZERO;
+  const tail: J = zeroJ();
   const vars: [Point, bigint][] = [];
   points.forEach((q, i) => {
     const k = ((scalars[i] % N) + N) % N;
@@ -409,11 +461,10 @@ function msmPublic(points: Point[], scalars: bigint[]): J {
     if (k === 0n || q.Z === 0n) return;
     const fixed = FIXED.get(q);
     if (fixed) {
-      const r = fixed.mulPublic(k);
-      if (r) tail = padd(tail, r);
+      fixed.addMulPublic(tail, k);
     } else if (k === 1n || k === N - 1n) {
       const b = fromPoint(q);
-      tail = padd(tail, k === 1n ? b : neg(b));
+      padd(tail, tail, k === 1n ? b : negJ(b));
     } else {
       vars.push([q, k]);
     }
@@ -424,31 +475,40 @@ function msmPublic(points: Point[], scalars: bigint[]): J {
     fresh.forEach((q, j) => PUBLIC_TABLES.set(q, { odd: affine.slice(8 * j, 8 * j + 8) }));
   }
   const tables: A[][] = [];
+  const negated: boolean[] = [];
   const nafs: Int8Array[] = [];
   for (const [q, k] of vars) {
     const t = PUBLIC_TABLES.get(q) as { odd: A[]; endo?: A[] };
     if (k < HALF_BITS || N - k < HALF_BITS) {
-      tables.push(k < HALF_BITS ? t.odd : t.odd.map(negA));
+      tables.push(t.odd);
+      negated.push(k >= HALF_BITS);
       nafs.push(wnaf5(k < HALF_BITS ? k : N - k));
       continue;
     }
     const { k1, k2, k1neg, k2neg } = split(k);
     t.endo ??= t.odd.map(endoA);
-    tables.push(k1neg ? t.odd.map(negA) : t.odd, k2neg ? t.endo.map(negA) : t.endo);
+    tables.push(t.odd, t.endo);
+    negated.push(k1neg, k2neg);
     nafs.push(wnaf5(k1), wnaf5(k2));
   }
   let top = -1;
   for (const n of nafs) for (let i = n.length - 1; i > top; i--) if (n[i] !== 0) top = i;
-  let acc: J = ZERO;
+  const acc = zeroJ();
+  const entry: A = [fe(), fe()];
   for (let i = top; i >= 0; i--) {
-    acc = pdbl(acc);
+    pdbl(acc, acc);
     for (let t = 0; t < nafs.length; t++) {
-      const d = nafs[t][i];
-      if (d > 0) acc = madd(acc, tables[t][d >> 1]);
-      else if (d < 0) acc = madd(acc, negA(tables[t][-d >> 1]));
+      const d = nafs[t][i]; // undefined above a short scalar's top digit
+      if (!d) continue;
+      const e = tables[t][Math.abs(d) >> 1];
+      entry[0] = e[0];
+      if (d > 0 !== negated[t]) entry[1] = e[1];
+      else feNeg((entry[1] = negY), e[1]);
+      madd(acc, acc, entry);
     }
   }
-  return padd(acc, tail);
+  padd(acc, acc, tail);
+  return acc;
 }
 
 /** Σ k_i·Q_i for public scalars (variable time), see `msmPublic`. */
@@ -461,7 +521,7 @@ export function linCombPublic(points: Point[], scalars: bigint[]): Point {
  * the result is never converted out of projective form (Z = 0 is the identity, whatever X and Y are).
  */
 export function isZeroSumPublic(points: Point[], scalars: bigint[]): boolean {
-  return msmPublic(points, scalars)[2] === 0n;
+  return feToBig(msmPublic(points, scalars)[2]) === 0n;
 }
 
 /**
@@ -469,39 +529,49 @@ export function isZeroSumPublic(points: Point[], scalars: bigint[]): boolean {
  * R = (X : Y : Z), x = X/Z, and x mod n = r means x = r or (if r + n < p) x = r + n.
  */
 export function linCombXModNPublic(points: Point[], scalars: bigint[], r: bigint): boolean {
-  const [X, , Z] = msmPublic(points, scalars);
+  const R = msmPublic(points, scalars);
+  const X = feToBig(R[0]);
+  const Z = feToBig(R[2]);
   if (Z === 0n || r <= 0n || r >= N) return false;
-  if (mul(r, Z) === X) return true;
-  return r + N < P && mul(r + N, Z) === X;
+  if (modP(r * Z) === X) return true;
+  return r + N < P && modP((r + N) * Z) === X;
 }
 
-/** x^(2^n) */
-function sqrN(x: bigint, n: number): bigint {
-  // Alternate one-fold and two-fold reductions, ending on a full one: a value < 2^257 squares and folds
-  // once to < 2^292, whose square folds twice to < 2^256 + 2^139 (then < p). 3 folds per 2 squarings.
-  for (let i = 0; i < n; i++) x = (n - i) % 2 === 0 ? red1(x * x) : red(x * x);
-  return x;
+/** o = x^(2^n) */
+function sqrN(o: Fe, x: Fe, n: number): Fe {
+  feSqr(o, x);
+  for (let i = 1; i < n; i++) feSqr(o, o);
+  return o;
+}
+
+/** o = a·b into a fresh element. */
+function mulNew(a: Fe, b: Fe): Fe {
+  const o = fe();
+  feMul(o, a, b);
+  return o;
 }
 
 /**
  * √a = a^((p+1)/4) (p ≡ 3 mod 4) by libsecp256k1's addition chain (253 squarings, 13 products) on the
- * folding multiplication; null if a is not a square.
+ * limb field; null if a is not a square.
  */
-export function sqrtP(a: bigint): bigint | null {
-  const x2 = mul(sqrN(a, 1), a);
-  const x3 = mul(sqrN(x2, 1), a);
-  const x6 = mul(sqrN(x3, 3), x3);
-  const x9 = mul(sqrN(x6, 3), x3);
-  const x11 = mul(sqrN(x9, 2), x2);
-  const x22 = mul(sqrN(x11, 11), x11);
-  const x44 = mul(sqrN(x22, 22), x22);
-  const x88 = mul(sqrN(x44, 44), x44);
-  const x176 = mul(sqrN(x88, 88), x88);
-  const x220 = mul(sqrN(x176, 44), x44);
-  const x223 = mul(sqrN(x220, 3), x3);
-  const t = mul(sqrN(mul(sqrN(x223, 23), x22), 6), x2);
-  const root = sqrN(t, 2);
-  return mul(root, root) === a ? root : null;
+export function sqrtP(aBig: bigint): bigint | null {
+  const a = feFromBig(aBig);
+  const s = fe();
+  const x2 = mulNew(sqrN(s, a, 1), a);
+  const x3 = mulNew(sqrN(s, x2, 1), a);
+  const x6 = mulNew(sqrN(s, x3, 3), x3);
+  const x9 = mulNew(sqrN(s, x6, 3), x3);
+  const x11 = mulNew(sqrN(s, x9, 2), x2);
+  const x22 = mulNew(sqrN(s, x11, 11), x11);
+  const x44 = mulNew(sqrN(s, x22, 22), x22);
+  const x88 = mulNew(sqrN(s, x44, 44), x44);
+  const x176 = mulNew(sqrN(s, x88, 88), x88);
+  const x220 = mulNew(sqrN(s, x176, 44), x44);
+  const x223 = mulNew(sqrN(s, x220, 3), x3);
+  const t = mulNew(sqrN(s, mulNew(sqrN(s, x223, 23), x22), 6), x2);
+  const root = feToBig(sqrN(s, t, 2));
+  return modP(root * root) === aBig ? root : null;
 }
 
 /**
@@ -510,7 +580,7 @@ export function sqrtP(a: bigint): bigint | null {
  */
 export function liftX(x: bigint, odd: boolean): Point | null {
   if (x >= P) return null;
-  const y = sqrtP(reduce(mul(mul(x, x), x) + 7n));
+  const y = sqrtP(modP(x * x * x + 7n));
   if (y === null) return null;
   return new Point(x, ((y & 1n) === 1n) === odd ? y : P - y, 1n);
 }
@@ -521,11 +591,13 @@ export function liftX(x: bigint, odd: boolean): Point | null {
  */
 export const formulasForTests = {
   split,
-  padd: (p: Point, q: Point): Point => toPoint(padd(fromPoint(p), fromPoint(q))),
-  pdbl: (p: Point): Point => toPoint(pdbl(fromPoint(p))),
+  padd: (p: Point, q: Point): Point => toPoint(addJ(fromPoint(p), fromPoint(q))),
+  pdbl: (p: Point): Point => toPoint(dblJ(fromPoint(p))),
   madd: (p: Point, q: Point): Point => {
     const { x, y } = q.toAffine();
-    return toPoint(madd(fromPoint(p), [x, y]));
+    const o = fromPoint(p);
+    madd(o, o, [feFromBig(x), feFromBig(y)]);
+    return toPoint(o);
   },
 };
 
@@ -579,5 +651,5 @@ export function invertPublic(a: bigint, m: bigint): bigint {
  * variable time like noble's own `toAffine`): for encoding several fresh points at once.
  */
 export function affineBatch(points: Point[]): { x: bigint; y: bigint }[] {
-  return normalizeBatch(points.map(fromPoint)).map(([x, y]) => ({ x, y }));
+  return normalizeBatch(points.map(fromPoint)).map(([x, y]) => ({ x: feToBig(x), y: feToBig(y) }));
 }
