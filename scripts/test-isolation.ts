@@ -1,5 +1,6 @@
 // Guards the suite's hermeticity: every Hardhat test file alone, then the whole suite in reverse file order
-// with the chain started one second before a period boundary five years on. A test that leans on state left
+// with the chain started one second before a period boundary five years on (the suites that run their own
+// chain and node processes excepted: see OWN_PROCESSES). A test that leans on state left
 // by another file, on the order of files, on the day it runs or on where "now" falls in a period fails here.
 //
 //   npm run test:isolation            both checks (npm test runs this)
@@ -10,6 +11,12 @@ import { readdirSync, statSync } from "node:fs";
 import path from "node:path";
 
 const ROOT = path.resolve(__dirname, "..");
+/**
+ * Suites that drive their own chain and node processes (test/system, test/cli): they share no in-process chain
+ * with other files, start and stop everything they use in their own hooks, and take minutes each, so the
+ * isolation runs leave them out (`hardhat test` runs them once).
+ */
+const OWN_PROCESSES = [path.join("test", "system") + path.sep, path.join("test", "cli") + path.sep];
 const HARDHAT = path.join(ROOT, "node_modules", ".bin", "hardhat");
 /** One second before the boundary of period 22,645 (2032-01-01T00:00:00Z) with one-day periods. */
 const BOUNDARY_START = "2031-12-31T23:59:59Z";
@@ -50,7 +57,7 @@ function run(label: string, files: string[], env: NodeJS.ProcessEnv = {}): Outco
 function main(): void {
   const args = new Set(process.argv.slice(2));
   const all = !args.has("--alone") && !args.has("--order");
-  const files = testFiles(path.join(ROOT, "test"));
+  const files = testFiles(path.join(ROOT, "test")).filter((f) => !OWN_PROCESSES.some((dir) => f.startsWith(dir)));
   const outcomes: Outcome[] = [];
   const report = (o: Outcome) => {
     outcomes.push(o);
