@@ -28,12 +28,15 @@ const CONTRACT_NAMES = {
   adjudicator: "Adjudicator",
 } as const satisfies Record<keyof Deployment, string>;
 
+/** The command that deploys the system to `network`. */
+const deployCommand = (network: string, reset = false) =>
+  `npx hardhat ignition deploy ignition/modules/KMS.ts --network ${network}${reset ? " --reset" : ""}`;
+
 /** Raised when no deployment is recorded for the connected chain. */
 export class DeploymentNotFoundError extends Error {
-  constructor(chainId: bigint, file: string) {
+  constructor(chainId: bigint, file: string, network = "<name>") {
     super(
-      `no umbral-kms deployment recorded for chain ${chainId} (looked in ${file}); ` +
-        `deploy first: npx hardhat ignition deploy ignition/modules/KMS.ts --network <name>`,
+      `no umbral-kms deployment recorded for chain ${chainId} (looked in ${file}); deploy first: ${deployCommand(network)}`,
     );
     this.name = "DeploymentNotFoundError";
   }
@@ -41,11 +44,10 @@ export class DeploymentNotFoundError extends Error {
 
 /** Raised when the recorded deployment has no contract code on the connected chain (the chain was reset). */
 export class DeploymentGoneError extends Error {
-  constructor(chainId: bigint, file: string, missing: string[]) {
+  constructor(chainId: bigint, file: string, missing: string[], network = "<name>") {
     super(
-      `the umbral-kms deployment recorded in ${file} is not on chain ${chainId} (no code at ${missing.join(", ")}); ` +
-        `the chain was probably restarted: redeploy with npx hardhat ignition deploy ignition/modules/KMS.ts ` +
-        `--network <name> --reset`,
+      `redeploy: ${deployCommand(network, true)} — the umbral-kms deployment recorded in ${file} is not on chain ` +
+        `${chainId} (no code at ${missing.join(", ")}); the chain was probably restarted`,
     );
     this.name = "DeploymentGoneError";
   }
@@ -117,18 +119,14 @@ async function resolveDeployment(hre: HardhatRuntimeEnvironment): Promise<Deploy
     for (const [field, contract] of Object.entries(deployed)) addresses[field] = await contract.getAddress();
   } else {
     const { chainId } = await hre.ethers.provider.getNetwork();
-    const file = path.join(
-      hre.config.paths.root,
-      "ignition",
-      "deployments",
-      `chain-${chainId}`,
-      "deployed_addresses.json",
-    );
-    if (!existsSync(file)) throw new DeploymentNotFoundError(chainId, file);
+    // Where `hardhat ignition deploy` records it (paths.ignition, by default ignition/ under the project root).
+    const file = path.join(hre.config.paths.ignition, "deployments", `chain-${chainId}`, "deployed_addresses.json");
+    const network = hre.network.name;
+    if (!existsSync(file)) throw new DeploymentNotFoundError(chainId, file, network);
     const recorded = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
     for (const [field, name] of Object.entries(CONTRACT_NAMES)) {
       const address = recorded[`KMS#${name}`];
-      if (!address) throw new DeploymentNotFoundError(chainId, file);
+      if (!address) throw new DeploymentNotFoundError(chainId, file, network);
       addresses[field] = address;
     }
     const missing: string[] = [];
@@ -136,7 +134,7 @@ async function resolveDeployment(hre: HardhatRuntimeEnvironment): Promise<Deploy
       if ((await hre.ethers.provider.getCode(address)) === "0x")
         missing.push(`${CONTRACT_NAMES[field as keyof Deployment]} ${address}`);
     }
-    if (missing.length > 0) throw new DeploymentGoneError(chainId, file, missing);
+    if (missing.length > 0) throw new DeploymentGoneError(chainId, file, missing, network);
   }
   const entries = await Promise.all(
     Object.entries(CONTRACT_NAMES).map(async ([field, name]) => [

@@ -1,11 +1,12 @@
 // Which account a task acts as: `--from` takes an address or the index of a configured account
 // (`3` or `#3`, as `npx hardhat node` numbers them), defaulting to the first.
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import { ArgumentError } from "../src/cli/errors";
 
-export const FROM = "Account that sends the transaction: address or index (#3) of a configured account; default #0";
+export { FROM } from "../src/cli/args";
 
 /** Raised for a `--from`/`--operator` that is neither an address nor the index of a configured account. */
-export class UnknownAccountError extends Error {
+export class UnknownAccountError extends ArgumentError {
   constructor(value: string, count: number) {
     super(`"${value}" is neither an address nor an account index from #0 to #${count - 1}`);
     this.name = "UnknownAccountError";
@@ -28,5 +29,10 @@ export async function signerFor(hre: HardhatRuntimeEnvironment, from?: string) {
 
 /** An address given as an address or as the index of a configured account. */
 export async function addressFor(hre: HardhatRuntimeEnvironment, value: string): Promise<string> {
-  return (await signerFor(hre, value)).address;
+  const index = /^#?(\d+)$/.exec(value.trim());
+  if (index) return (await signerFor(hre, value)).address;
+  if (!hre.ethers.isAddress(value)) {
+    throw new UnknownAccountError(value, (await hre.ethers.getSigners()).length);
+  }
+  return hre.ethers.getAddress(value);
 }

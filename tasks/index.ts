@@ -5,3 +5,4 @@ import "./network";
 import "./node";
 import "./slashing";
 import "./policy";
+import "./status";

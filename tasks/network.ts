@@ -1,22 +1,35 @@
 // Network tasks: make keys, grant and revoke, encrypt, retrieve and decrypt (running a node: tasks/node.ts).
-// Thin: parse arguments, call src/node and src/client, print.
-import { readFileSync, statSync, writeFileSync } from "node:fs";
-import { types } from "hardhat/config";
+// Thin: parse arguments, check inputs and outputs before any work or payment, call src/client, print.
+import { readFileSync, statSync } from "node:fs";
 import { hexlify } from "ethers";
 import { kms } from "./scope";
-import { signerFor } from "./accounts";
+import { FROM, signerFor } from "./accounts";
 import { loadDeployment } from "../src/deployment";
-import { parseKms, formatKms } from "../src/units";
+import { formatKms } from "../src/units";
 import { AliceKeys, createKeyFile, parsePublicKey, readSecretKeyFile } from "../src/client/keys";
 import { grant } from "../src/client/alice";
 import { encryptFile } from "../src/client/enrico";
-import { decryptFile, escrowOperatorCheck } from "../src/client/bob";
+import { checkReceivingKey, decryptFile, escrowOperatorCheck } from "../src/client/bob";
+import { resolveGrantNodes } from "../src/client/directory";
+import { checkOutputPath, writeOutputText } from "../src/client/output";
 import { reportEvidence } from "../src/slashing";
-import { parseGrant, publicKeyOf } from "../src/client/grant";
+import { parseGrant, publicKeyOf, type PolicyGrant } from "../src/client/grant";
 import { parsePeriods } from "../src/staking";
+import { parseFeeRate, policyDeposit } from "../src/policy";
+import { exactlyOne, kmsTypes, parseWhole } from "../src/cli/args";
+import { checkBalance, checkFeeRate } from "../src/cli/checks";
+import { toJson } from "../src/cli/print";
+import { UserError } from "../src/cli/errors";
 
-function readGrant(file: string) {
+function readGrant(file: string): PolicyGrant {
   return parseGrant(readFileSync(file, "utf8"));
+}
+
+/** The size of an input file, refusing anything but a regular file (a directory, a missing path). */
+function inputSize(file: string): number {
+  const stat = statSync(file);
+  if (!stat.isFile()) throw new UserError(`${file} is not a regular file`);
+  return stat.size;
 }
 
 /** A progress printer for byte counts: one line per 10%, so logs stay readable. */
@@ -31,9 +44,11 @@ function byteProgress(what: string, total: number) {
   };
 }
 
+const FORCE = "Replace an existing output file (never an input)";
+
 kms
   .task("keygen", "Writes a new Umbral secret key file (Alice's key seed or Bob's receiving key)")
-  .addParam("out", "File to create (mode 0600; never overwritten)", undefined, types.string)
+  .addParam("out", "File to create (mode 0600; never overwritten; *.key is ignored by git)", undefined, kmsTypes.file)
   .setAction(async ({ out }: { out: string }) => {
     createKeyFile(out);
     const bob = readSecretKeyFile(out);
@@ -42,44 +57,83 @@ kms
   });
 
 kms
+  .task("pubkey", "Prints the public (receiving) key of a key file, as --bob of kms grant takes it")
+  .addParam("key", "Key file (kms keygen)", undefined, kmsTypes.file)
+  .addFlag("json", "Print JSON")
+  .setAction(async (args: { key: string; json: boolean }) => {
+    const key = hexlify(readSecretKeyFile(args.key).publicKey().toCompressedBytes());
+    console.log(args.json ? toJson({ file: args.key, receivingKey: key }) : key);
+    return key;
+  });
+
+kms
   .task("grant", "Alice grants Bob m-of-n access: samples nodes, pays the policy, delivers kfrags; writes the grant")
-  .addParam("aliceKey", "Alice's key file (kms keygen)", undefined, types.string)
-  .addParam("bob", "Bob's receiving public key, 33-byte hex", undefined, types.string)
-  .addParam("threshold", "m: cfrags Bob needs", undefined, types.int)
-  .addParam("shares", "n: nodes that get a kfrag", undefined, types.int)
-  .addParam("periods", "How many periods the policy lasts", undefined, types.string)
-  .addParam("feeRate", "KMS per node per period, e.g. 0.01", undefined, types.string)
-  .addParam("out", "Where to write the grant (JSON, public)", undefined, types.string)
-  .addOptionalParam("nodes", "Comma-separated stakers to use instead of sampling by stake", undefined, types.string)
-  .addOptionalParam("from", "Alice's Ethereum account (pays, owns the policy)", undefined, types.string)
+  .addParam("aliceKey", "Alice's key file (kms keygen)", undefined, kmsTypes.file)
+  .addParam("bob", "Bob's receiving public key, 33-byte hex (kms pubkey --key bob.key)", undefined, kmsTypes.hex)
+  .addParam("threshold", "m: cfrags Bob needs", undefined, kmsTypes.int)
+  .addParam("shares", "n: nodes that get a kfrag", undefined, kmsTypes.int)
+  .addParam(
+    "periods",
+    "How many periods the policy lasts (kms status shows a period's length)",
+    undefined,
+    kmsTypes.periods,
+  )
+  .addParam("feeRate", "KMS per node per period, e.g. 0.01", undefined, kmsTypes.kms)
+  .addParam("out", "Where to write the grant (JSON, public)", undefined, kmsTypes.file)
+  .addFlag("force", FORCE)
+  .addOptionalParam("nodes", "Comma-separated stakers to use instead of sampling by stake", undefined, kmsTypes.text)
+  .addOptionalParam("from", `Alice's account: pays and owns the policy. ${FROM}`, undefined, kmsTypes.account)
   .setAction(
     async (
       args: {
         aliceKey: string;
         bob: string;
-        threshold: number;
-        shares: number;
+        threshold: number | string;
+        shares: number | string;
         periods: string;
         feeRate: string;
         out: string;
+        force: boolean;
         nodes?: string;
         from?: string;
       },
       hre,
     ) => {
+      // Everything that can be checked is checked before anything is paid.
+      const shares = parseWhole(args.shares, "--shares", 1, 32);
+      const threshold = parseWhole(args.threshold, "--threshold", 1, shares);
+      const periods = parsePeriods("policy periods", String(args.periods));
+      const feeRate = parseFeeRate(String(args.feeRate));
+      const keys = AliceKeys.fromFile(args.aliceKey);
+      const receivingKey = parsePublicKey(args.bob, "--bob");
+      checkOutputPath(args.out, { overwrite: args.force });
       const contracts = await loadDeployment(hre);
+      const owner = await signerFor(hre, args.from);
+      const nodes = args.nodes?.split(",").map((n) => hre.ethers.getAddress(n.trim()));
+      await checkFeeRate(contracts.policyManager, feeRate, nodes);
+      await checkBalance(contracts.token, owner.address, policyDeposit(feeRate, periods, shares), "the policy deposit");
+
       const result = await grant(contracts, {
-        owner: await signerFor(hre, args.from),
-        keys: AliceKeys.fromFile(args.aliceKey),
-        receivingKey: parsePublicKey(args.bob, "--bob"),
-        threshold: args.threshold,
-        shares: args.shares,
-        periods: parsePeriods("policy periods", args.periods),
-        feeRate: parseKms(args.feeRate),
-        nodes: args.nodes?.split(",").map((n) => hre.ethers.getAddress(n.trim())),
+        owner,
+        keys,
+        receivingKey,
+        threshold,
+        shares,
+        periods,
+        feeRate,
+        nodes,
         onProgress: (message) => console.log(message),
       });
-      writeFileSync(args.out, JSON.stringify(result, null, 2) + "\n");
+      const text = JSON.stringify(result, null, 2) + "\n";
+      try {
+        await writeOutputText(args.out, text, { overwrite: args.force });
+      } catch (error) {
+        // The policy is paid for: never lose the grant.
+        console.log(text);
+        throw new Error(`the grant above could not be written to ${args.out} (${(error as Error).message}); save it`, {
+          cause: error,
+        });
+      }
       console.log(
         `policy ${result.policyId}: ${result.threshold}-of-${result.nodes.length}, grant written to ${args.out}`,
       );
@@ -88,9 +142,9 @@ kms
   );
 
 kms
-  .task("revoke", "Alice revokes the policy of a grant file (kms revoke-policy by the grant's policy id)")
-  .addParam("grant", "The grant file", undefined, types.string)
-  .addOptionalParam("from", "The policy owner's account", undefined, types.string)
+  .task("revoke", "Alice revokes the policy of a grant file and gets back everything refundable (kms revoke-policy)")
+  .addParam("grant", "The grant file", undefined, kmsTypes.file)
+  .addOptionalParam("from", `The policy owner. ${FROM}`, undefined, kmsTypes.account)
   .setAction(async (args: { grant: string; from?: string }, hre) => {
     const { policyId } = readGrant(args.grant);
     return hre.run({ scope: "kms", task: "revoke-policy" }, { id: policyId, from: args.from });
@@ -98,29 +152,31 @@ kms
 
 kms
   .task("encrypt", "Enrico encrypts a file of any size to a policy's key (no chain access needed)")
-  .addParam("in", "Plaintext file", undefined, types.string)
-  .addParam("out", "Sealed file to write", undefined, types.string)
-  .addOptionalParam("grant", "The grant file (its policy key is used)", undefined, types.string)
-  .addOptionalParam("policyKey", "The policy key, 33-byte hex, instead of --grant", undefined, types.string)
-  .setAction(async (args: { in: string; out: string; grant?: string; policyKey?: string }) => {
-    if (!args.grant === !args.policyKey) throw new Error("give exactly one of --grant and --policy-key");
-    const key = args.grant
-      ? publicKeyOf(readGrant(args.grant).delegatingKey)
-      : parsePublicKey(args.policyKey!, "--policy-key");
-    const size = statSync(args.in).size;
-    await encryptFile(key, args.in, args.out, { onProgress: byteProgress("encrypting", size) });
+  .addParam("in", "Plaintext file", undefined, kmsTypes.file)
+  .addParam("out", "Sealed file to write (not the input; written whole or not at all)", undefined, kmsTypes.file)
+  .addFlag("force", FORCE)
+  .addOptionalParam("grant", "The grant file (its policy key is used)", undefined, kmsTypes.file)
+  .addOptionalParam("policyKey", "The policy key, 33-byte hex, instead of --grant", undefined, kmsTypes.hex)
+  .setAction(async (args: { in: string; out: string; force: boolean; grant?: string; policyKey?: string }) => {
+    const key =
+      exactlyOne(args, ["grant", "policyKey"]) === "grant"
+        ? publicKeyOf(readGrant(args.grant!).delegatingKey)
+        : parsePublicKey(args.policyKey!, "--policy-key");
+    const size = inputSize(args.in);
+    await encryptFile(key, args.in, args.out, { onProgress: byteProgress("encrypting", size), overwrite: args.force });
     console.log(`sealed ${size} bytes into ${args.out}`);
   });
 
 kms
   .task("retrieve-decrypt", "Bob retrieves m cfrags from the policy's nodes, verifies them and decrypts a sealed file")
-  .addParam("grant", "The grant file", undefined, types.string)
-  .addParam("bobKey", "Bob's key file", undefined, types.string)
-  .addParam("in", "Sealed file", undefined, types.string)
-  .addParam("out", "Plaintext file to write", undefined, types.string)
-  .addOptionalParam("timeout", "Seconds to wait for each node", 10, types.int)
+  .addParam("grant", "The grant file", undefined, kmsTypes.file)
+  .addParam("bobKey", "Bob's key file", undefined, kmsTypes.file)
+  .addParam("in", "Sealed file", undefined, kmsTypes.file)
+  .addParam("out", "Plaintext file to write (mode 0600; written whole or not at all)", undefined, kmsTypes.file)
+  .addFlag("force", FORCE)
+  .addOptionalParam("timeout", "Seconds to wait for each node", 10, kmsTypes.int)
   .addFlag("noReport", "Do not submit evidence against nodes caught cheating")
-  .addOptionalParam("from", "Account that submits slashing evidence (and earns the reward)", undefined, types.string)
+  .addOptionalParam("from", `Submits slashing evidence and earns the reward. ${FROM}`, undefined, kmsTypes.account)
   .setAction(
     async (
       args: {
@@ -128,16 +184,37 @@ kms
         bobKey: string;
         in: string;
         out: string;
-        timeout: number;
+        force: boolean;
+        timeout: number | string;
         noReport: boolean;
         from?: string;
       },
       hre,
     ) => {
-      const policy = readGrant(args.grant);
-      const size = statSync(args.in).size;
-      await decryptFile(policy, readSecretKeyFile(args.bobKey), args.in, args.out, {
-        timeoutMs: args.timeout * 1000,
+      // Checked before any node is asked: the key, the input, the output.
+      const timeout = parseWhole(args.timeout, "--timeout", 1, 3600);
+      const recorded = readGrant(args.grant);
+      const bobKey = readSecretKeyFile(args.bobKey);
+      checkReceivingKey(recorded, bobKey);
+      const size = inputSize(args.in);
+      checkOutputPath(args.out, { overwrite: args.force, inputs: [args.in] });
+
+      // Nodes are asked where they are now, not where they were when the grant was made.
+      let policy = recorded;
+      try {
+        const { nodeDirectory } = await loadDeployment(hre);
+        const resolved = await resolveGrantNodes(recorded, nodeDirectory);
+        policy = resolved.grant;
+        for (const note of resolved.notes) console.log(note);
+      } catch (error) {
+        console.warn(
+          `warning: could not look the nodes up on the chain (${(error as Error).message}); using the grant's URLs`,
+        );
+      }
+
+      await decryptFile(policy, bobKey, args.in, args.out, {
+        overwrite: args.force,
+        timeoutMs: timeout * 1000,
         onProgress: (message) => console.log(message),
         onBytes: byteProgress("decrypting", size),
         onWarning: (message) => console.warn(`warning: ${message}`),

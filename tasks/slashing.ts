@@ -1,7 +1,8 @@
 // Slashing task: submit a node-signed cfrag (an evidence JSON file) to the Adjudicator. Thin: src/slashing
 // does the work.
-import { types } from "hardhat/config";
 import { kms } from "./scope";
+import { FROM, signerFor } from "./accounts";
+import { kmsTypes } from "../src/cli/args";
 import { loadDeployment } from "../src/deployment";
 import { formatKms } from "../src/units";
 import {
@@ -16,8 +17,13 @@ import {
 
 kms
   .task("report", "Submits a node-signed cfrag to the Adjudicator; prints the verdict and any penalty")
-  .addParam("evidence", "Evidence JSON file (capsule, cfrag, keys, node signature; see docs/slashing.md)")
-  .addOptionalParam("from", "Reporter account (default: the first configured account)", undefined, types.string)
+  .addParam(
+    "evidence",
+    "Evidence JSON file (capsule, cfrag, keys, node signature; see docs/slashing.md)",
+    undefined,
+    kmsTypes.file,
+  )
+  .addOptionalParam("from", `The reporter, who earns the reward. ${FROM}`, undefined, kmsTypes.account)
   .setAction(async (args: { evidence: string; from?: string }, hre) => {
     const { evidence: signed, domain } = readEvidenceFile(args.evidence);
     const expected = VERDICT_NAMES[predictVerdict(evidenceOf(signed))];
@@ -29,9 +35,7 @@ kms
           `the connected deployment is ${here.adjudicator} on chain ${here.chainId}: report it there (--network)`,
       );
     }
-    const reporter = args.from
-      ? await hre.ethers.getSigner(hre.ethers.getAddress(args.from))
-      : (await hre.ethers.getSigners())[0];
+    const reporter = await signerFor(hre, args.from);
     console.log(`expected verdict (computed off-chain): ${expected}`);
     const out = await reportEvidence(adjudicator, reporter, signed);
     console.log(`verdict: ${out.verdictName}`);

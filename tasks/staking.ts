@@ -1,10 +1,12 @@
 // Staking tasks: deposit, lock, prolong, bond an operator, commit, mint, withdraw, inspect, advance time.
-// Thin: parse arguments, call src/staking, print.
-import { types } from "hardhat/config";
+// Thin: parse arguments, check the obvious (src/cli/checks), call src/staking, print.
 import { kms } from "./scope";
 import { addressFor, FROM, signerFor } from "./accounts";
 import { loadDeployment } from "../src/deployment";
-import { formatKms, parseKms } from "../src/units";
+import { formatKms } from "../src/units";
+import { kmsTypes, parseAmount } from "../src/cli/args";
+import { checkCanBond, checkDeposit, checkLock, checkOperator, checkProlong, checkWithdraw } from "../src/cli/checks";
+import { formatDuration, toJson } from "../src/cli/print";
 import {
   advancePeriods,
   bondOperator,
@@ -19,52 +21,68 @@ import {
   prolong,
   withdraw,
 } from "../src/staking";
+import type { StakingEscrow } from "../typechain-types";
 
-/** The signer for `from` (an address among the configured accounts), or the first account. */
+/** "until period 123 (in 60 periods of 1 day)": what a lock end means in time. */
+async function lockEnd(escrow: StakingEscrow, unlockPeriod: bigint): Promise<string> {
+  const [current, duration] = await Promise.all([escrow.getCurrentPeriod(), escrow.periodDuration()]);
+  return `until period ${unlockPeriod} (${unlockPeriod - current} periods of ${formatDuration(duration)} from now)`;
+}
+
 kms
   .task("deposit", "Deposits KMS into the staking escrow, optionally locking it")
-  .addParam("amount", "Amount in KMS, e.g. 15000 or 0.5", undefined, types.string)
-  .addOptionalParam("lock", "Also lock it for this many periods", undefined, types.string)
-  .addOptionalParam("from", FROM, undefined, types.string)
+  .addParam("amount", "Amount in KMS, e.g. 15000 or 0.5", undefined, kmsTypes.kms)
+  .addOptionalParam(
+    "lock",
+    "Also lock it for this many periods (kms status shows a period's length)",
+    undefined,
+    kmsTypes.periods,
+  )
+  .addOptionalParam("from", FROM, undefined, kmsTypes.account)
   .setAction(async (args: { amount: string; lock?: string; from?: string }, hre) => {
+    const amount = parseAmount(args.amount, "--amount");
+    const periods = args.lock === undefined ? undefined : parsePeriods("lock periods", args.lock);
     const { token, escrow } = await loadDeployment(hre);
     const signer = await signerFor(hre, args.from);
-    const amount = parseKms(args.amount);
-    const periods = args.lock === undefined ? undefined : parsePeriods("lock periods", args.lock);
+    await checkDeposit(token, escrow, signer.address, amount, periods);
     await deposit(token, escrow, signer, amount, periods);
-    console.log(
-      `${signer.address} deposited ${formatKms(amount)} KMS${periods ? `, locked for ${periods} periods` : ""}`,
-    );
+    const locked = periods ? `, locked ${await lockEnd(escrow, (await escrow.getLock(signer.address))[1])}` : "";
+    console.log(`${signer.address} deposited ${formatKms(amount)} KMS${locked}`);
   });
 
 kms
   .task("lock", "Locks more of the unlocked stake")
-  .addParam("amount", "Amount in KMS", undefined, types.string)
+  .addParam("amount", "Amount in KMS", undefined, kmsTypes.kms)
   .addParam(
     "periods",
-    "Lock lasts at least this many periods from now (0 keeps the current end)",
+    "The lock lasts at least this many periods from now; 0 keeps the end of an active lock",
     undefined,
-    types.string,
+    kmsTypes.periods,
   )
-  .addOptionalParam("from", FROM, undefined, types.string)
+  .addOptionalParam("from", FROM, undefined, kmsTypes.account)
   .setAction(async (args: { amount: string; periods: string; from?: string }, hre) => {
+    const amount = parseAmount(args.amount, "--amount");
+    const periods = parsePeriods("lock periods", args.periods, true);
     const { escrow } = await loadDeployment(hre);
     const signer = await signerFor(hre, args.from);
-    await lock(escrow, signer, parseKms(args.amount), parsePeriods("lock periods", args.periods, true));
+    await checkLock(escrow, signer.address, amount, periods);
+    await lock(escrow, signer, amount, periods);
     const [lockedValue, unlockPeriod] = await escrow.getLock(signer.address);
-    console.log(`${signer.address} now locks ${formatKms(lockedValue)} KMS until period ${unlockPeriod}`);
+    console.log(`${signer.address} now locks ${formatKms(lockedValue)} KMS ${await lockEnd(escrow, unlockPeriod)}`);
   });
 
 kms
   .task("prolong", "Extends the active lock")
-  .addParam("periods", "Periods to add", undefined, types.string)
-  .addOptionalParam("from", FROM, undefined, types.string)
+  .addParam("periods", "Periods to add", undefined, kmsTypes.periods)
+  .addOptionalParam("from", FROM, undefined, kmsTypes.account)
   .setAction(async (args: { periods: string; from?: string }, hre) => {
+    const periods = parsePeriods("prolong periods", args.periods);
     const { escrow } = await loadDeployment(hre);
     const signer = await signerFor(hre, args.from);
-    await prolong(escrow, signer, parsePeriods("prolong periods", args.periods));
+    await checkProlong(escrow, signer.address);
+    await prolong(escrow, signer, periods);
     const [, unlockPeriod] = await escrow.getLock(signer.address);
-    console.log(`${signer.address} lock now ends at period ${unlockPeriod}`);
+    console.log(`${signer.address} lock now lasts ${await lockEnd(escrow, unlockPeriod)}`);
   });
 
 kms
@@ -72,12 +90,13 @@ kms
     "bond-operator",
     "Proposes the node's operator address (0x000…0 unbonds); the operator confirms it (kms confirm-operator, or its node on start)",
   )
-  .addParam("operator", "Operator address", undefined, types.string)
-  .addOptionalParam("from", FROM, undefined, types.string)
+  .addParam("operator", "Operator: address or account index (#4)", undefined, kmsTypes.account)
+  .addOptionalParam("from", FROM, undefined, kmsTypes.account)
   .setAction(async (args: { operator: string; from?: string }, hre) => {
     const { escrow } = await loadDeployment(hre);
     const signer = await signerFor(hre, args.from);
     const operator = await addressFor(hre, args.operator);
+    await checkCanBond(escrow, signer.address);
     await bondOperator(escrow, signer, operator);
     if ((await escrow.pendingOperatorOf(signer.address)) === operator) {
       console.log(
@@ -91,8 +110,8 @@ kms
 
 kms
   .task("confirm-operator", "Run with the operator key: accepts a staker's bond (the node daemon does it on start)")
-  .addParam("staker", "The staker that proposed this operator", undefined, types.string)
-  .addOptionalParam("from", FROM, undefined, types.string)
+  .addParam("staker", "The staker that proposed this operator: address or account index", undefined, kmsTypes.account)
+  .addOptionalParam("from", `The operator. ${FROM}`, undefined, kmsTypes.account)
   .setAction(async (args: { staker: string; from?: string }, hre) => {
     const { escrow } = await loadDeployment(hre);
     const operator = await signerFor(hre, args.from);
@@ -103,10 +122,11 @@ kms
 
 kms
   .task("commit", "Commits the operator's staker to the next period (mints past rewards)")
-  .addOptionalParam("from", "Operator account (default: the first configured account)", undefined, types.string)
+  .addOptionalParam("from", `The operator. ${FROM}`, undefined, kmsTypes.account)
   .setAction(async (args: { from?: string }, hre) => {
     const { escrow } = await loadDeployment(hre);
     const operator = await signerFor(hre, args.from);
+    await checkOperator(escrow, operator.address);
     await commit(escrow, operator);
     const staker = await escrow.stakerFromOperator(operator.address);
     const [, last] = await escrow.getCommittedPeriods(staker);
@@ -115,7 +135,7 @@ kms
 
 kms
   .task("mint", "Mints the reward of fully past committed periods into the stake")
-  .addOptionalParam("from", FROM, undefined, types.string)
+  .addOptionalParam("from", FROM, undefined, kmsTypes.account)
   .setAction(async (args: { from?: string }, hre) => {
     const { escrow } = await loadDeployment(hre);
     const signer = await signerFor(hre, args.from);
@@ -127,32 +147,36 @@ kms
 
 kms
   .task("withdraw", "Withdraws unlocked stake (deposits and minted rewards)")
-  .addParam("amount", "Amount in KMS", undefined, types.string)
-  .addOptionalParam("from", FROM, undefined, types.string)
+  .addParam("amount", "Amount in KMS", undefined, kmsTypes.kms)
+  .addOptionalParam("from", FROM, undefined, kmsTypes.account)
   .setAction(async (args: { amount: string; from?: string }, hre) => {
+    const amount = parseAmount(args.amount, "--amount");
     const { escrow } = await loadDeployment(hre);
     const signer = await signerFor(hre, args.from);
-    const amount = parseKms(args.amount);
+    await checkWithdraw(escrow, signer.address, amount);
     await withdraw(escrow, signer, amount);
     console.log(`${signer.address} withdrew ${formatKms(amount)} KMS`);
   });
 
 kms
   .task("staker", "Prints a staker's stake, lock, operator, committed periods and pending reward")
-  .addParam("address", "Staker: address or account index (#3)", undefined, types.string)
-  .setAction(async (args: { address: string }, hre) => {
+  .addParam("address", "Staker: address or account index (#3)", undefined, kmsTypes.account)
+  .addFlag("json", "Print JSON (amounts in wei as strings)")
+  .setAction(async (args: { address: string; json: boolean }, hre) => {
     const { escrow } = await loadDeployment(hre);
     const summary = await describeStaker(escrow, await addressFor(hre, args.address));
-    for (const line of formatStaker(summary)) console.log(line);
+    if (args.json) console.log(toJson(summary));
+    else for (const line of formatStaker(summary)) console.log(line);
     return summary;
   });
 
 kms
   .task("advance-periods", "Moves a local chain forward to the start of the period N periods ahead")
-  .addPositionalParam("n", "Number of periods", undefined, types.string)
+  .addPositionalParam("n", "Number of periods", undefined, kmsTypes.periods)
   .setAction(async (args: { n: string }, hre) => {
+    const periods = parsePeriods("periods to advance", args.n);
     const { escrow } = await loadDeployment(hre);
-    const period = await advancePeriods(hre, escrow, parsePeriods("periods to advance", args.n));
+    const period = await advancePeriods(hre, escrow, periods);
     console.log(`now in period ${period}`);
     return period;
   });

@@ -20,6 +20,7 @@ import {
 import { requestJson } from "./http";
 import type { AliceKeys } from "./keys";
 import type { PolicyGrant } from "./grant";
+import { formatKms } from "../units";
 
 export interface GrantContracts {
   token: KMSToken;
@@ -112,7 +113,7 @@ export async function grant(contracts: GrantContracts, request: GrantRequest): P
     feeRate: request.feeRate,
     policyId,
   });
-  progress(`policy ${policyId} created, deposit ${created.deposit} wei (tx ${created.txHash})`);
+  progress(`policy ${policyId} created, deposit ${formatKms(created.deposit)} KMS (tx ${created.txHash})`);
 
   const keys = {
     delegatingPk: delegatingSk.publicKey(),
@@ -134,7 +135,11 @@ export async function grant(contracts: GrantContracts, request: GrantRequest): P
     verifyingKey: hexlify(keys.verifyingPk.toCompressedBytes()),
     receivingKey: hexlify(keys.receivingPk.toCompressedBytes()),
     threshold: request.threshold,
-    nodes: contacts.map((c) => ({ staker: c.staker, url: c.url })),
+    nodes: contacts.map((c) => ({
+      staker: c.staker,
+      url: c.url,
+      encryptingKey: hexlify(c.encryptingKey.toCompressedBytes()),
+    })),
     startPeriod: created.record.startPeriod.toString(),
     endPeriod: created.record.endPeriod.toString(),
   };

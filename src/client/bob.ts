@@ -11,13 +11,9 @@
 //   chain before anything is reported, and no report — refused, reverted or thrown — ever fails decryption:
 //   it is printed and the evidence saved to a file;
 // - answer with a huge body: the HTTP client stops reading past MAX_ANSWER_BYTES (./http).
-import { createReadStream, renameSync, rmSync } from "node:fs";
-import { open } from "node:fs/promises";
-import { randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { pipeline } from "node:stream/promises";
-import { Readable } from "node:stream";
 import {
   Capsule,
   CapsuleFrag,
@@ -30,22 +26,62 @@ import {
 import { getBytes, hexlify, keccak256 } from "ethers";
 import { recoverOperator, writeEvidenceFile, type AttestationDomain, type SignedCFrag } from "../slashing";
 import type { ReencryptionRequest, ReencryptionResponse } from "../network/protocol";
-import { requestJson } from "./http";
+import { NodeRequestFailedError, requestJson } from "./http";
 import { publicKeyOf, type PolicyGrant } from "./grant";
-import { CREATE_EXCLUSIVE } from "./keys";
+import { writeOutputFile } from "./output";
 import { openStream } from "./sealed";
+
+/** A node that gave Bob no usable cfrag, and why. */
+export interface RetrievalFailure {
+  staker: string;
+  /** The reason, without the node's URL (so that equal reasons group). */
+  reason: string;
+  url?: string;
+}
+
+/** Failures grouped by reason: "reason (n nodes: a, b)" joined by "; ", so one cause is said once. */
+export function groupFailures(failures: readonly RetrievalFailure[]): string {
+  const groups = new Map<string, string[]>();
+  for (const f of failures) groups.set(f.reason, [...(groups.get(f.reason) ?? []), f.staker]);
+  return [...groups]
+    .map(
+      ([reason, stakers]) =>
+        `${reason} (${stakers.length} node${stakers.length === 1 ? "" : "s"}: ${stakers.join(", ")})`,
+    )
+    .join("; ");
+}
 
 /** Raised when fewer than `threshold` nodes returned a correct cfrag. */
 export class NotEnoughCFragsError extends Error {
   constructor(
     readonly threshold: number,
     readonly good: number,
-    readonly failures: { staker: string; reason: string }[],
+    readonly failures: RetrievalFailure[],
+  ) {
+    super(`got ${good} correct cfrag(s), need ${threshold}: ` + groupFailures(failures));
+    this.name = "NotEnoughCFragsError";
+  }
+}
+
+/** Raised when Bob's key is not the receiving key the grant was made for: no node could help. */
+export class WrongReceivingKeyError extends Error {
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
   ) {
     super(
-      `got ${good} correct cfrag(s), need ${threshold}: ` + failures.map((f) => `${f.staker}: ${f.reason}`).join("; "),
+      `this grant is for the receiving key ${expected}, but the key file holds ${actual}: ` +
+        `use the key file the grant was made for (kms pubkey --key <file> prints a file's key)`,
     );
-    this.name = "NotEnoughCFragsError";
+    this.name = "WrongReceivingKeyError";
+  }
+}
+
+/** Throws {@link WrongReceivingKeyError} unless `receivingSk` is the grant's receiving key. */
+export function checkReceivingKey(grant: PolicyGrant, receivingSk: SecretKey): void {
+  const actual = hexlify(receivingSk.publicKey().toCompressedBytes());
+  if (actual.toLowerCase() !== grant.receivingKey.toLowerCase()) {
+    throw new WrongReceivingKeyError(grant.receivingKey, actual);
   }
 }
 
@@ -92,10 +128,21 @@ export interface RetrieveOptions {
   onWarning?: (message: string) => void;
   /** The deployment node attestations are bound to; default: the grant's chain and Adjudicator. */
   attestation?: AttestationDomain;
+  /** While nodes are still awaited, onProgress names them this often (ms); default 3000. */
+  awaitedNoticeMs?: number;
 }
 
 /** The message of anything thrown. */
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** Why a node's answer is no cfrag, without its URL (the failure carries it) so equal reasons group. */
+function failureReason(error: unknown): string {
+  if (error instanceof UmbralError) return `malformed cfrag: ${error.message}`;
+  const message = messageOf(error);
+  return error instanceof NodeRequestFailedError && message.startsWith(`${error.url}: `)
+    ? message.slice(error.url.length + 2)
+    : message;
+}
 
 /**
  * The address that signed a node's attestation of `evidence` in `domain`, or undefined if it is not a valid
@@ -164,7 +211,7 @@ export async function retrieveCFrags(
   const body: ReencryptionRequest = { capsules: [hexlify(capsule.toBytes())] };
   const cancel = new AbortController();
   const kept = new CFragSets(grant.threshold);
-  const failures: { staker: string; reason: string }[] = [];
+  const failures: RetrievalFailure[] = [];
   const progress = options.onProgress ?? (() => undefined);
   const onWarning = options.onWarning ?? options.onProgress ?? ((message: string) => console.warn(message));
   /** A warning never throws into Bob, whatever the callback does. */
@@ -260,6 +307,13 @@ export async function retrieveCFrags(
     }
   }
 
+  // A long wait says whom Bob is still waiting for.
+  const awaited = new Set(grant.nodes);
+  const notice = setInterval(() => {
+    const names = [...awaited].map((n) => `${n.staker} (${n.url})`);
+    if (names.length) progress(`waiting for ${names.length} node(s): ${names.join(", ")}`);
+  }, options.awaitedNoticeMs ?? 3_000);
+  notice.unref();
   await new Promise<void>((resolve) => {
     let settled = 0;
     for (const node of grant.nodes) {
@@ -275,11 +329,9 @@ export async function retrieveCFrags(
             progress(`cfrag ${outcome.count}/${grant.threshold} from ${node.staker}`);
           }
         } catch (e) {
-          failures.push({
-            staker: node.staker,
-            reason: e instanceof UmbralError ? `malformed cfrag: ${e.message}` : messageOf(e),
-          });
+          failures.push({ staker: node.staker, url: node.url, reason: failureReason(e) });
         } finally {
+          awaited.delete(node);
           settled++;
           const enough = kept.complete() !== undefined && !options.auditAll;
           if (enough || settled === grant.nodes.length) resolve();
@@ -287,6 +339,7 @@ export async function retrieveCFrags(
       })();
     }
   });
+  clearInterval(notice);
   cancel.abort();
   await Promise.all(reports);
   const cfrags = kept.complete();
@@ -294,13 +347,17 @@ export async function retrieveCFrags(
   return cfrags;
 }
 
-/** Decrypts a sealed stream: parses the header, retrieves cfrags for its capsule, opens the file key. */
+/**
+ * Decrypts a sealed stream: parses the header, retrieves cfrags for its capsule, opens the file key. Throws
+ * {@link WrongReceivingKeyError} at once, before any node is asked, if `receivingSk` is not the grant's.
+ */
 export function decryptStream(
   grant: PolicyGrant,
   receivingSk: SecretKey,
   sealed: AsyncIterable<Uint8Array>,
   options: RetrieveOptions & { onBytes?: (bytes: number) => void } = {},
 ): AsyncGenerator<Uint8Array> {
+  checkReceivingKey(grant, receivingSk);
   return openStream(
     sealed,
     async (header) => {
@@ -313,33 +370,27 @@ export function decryptStream(
 }
 
 /**
- * Retrieves and decrypts the sealed file `inPath` into `outPath`, which ends up mode 0600 (an existing file
- * there is replaced). Evidence that could not be reported is saved beside `outPath` unless `evidenceDir` says
- * otherwise.
+ * Retrieves and decrypts the sealed file `inPath` into `outPath`, mode 0600, refusing an existing `outPath`
+ * unless `overwrite` and never writing over `inPath`. Evidence that could not be reported is saved beside
+ * `outPath` unless `evidenceDir` says otherwise.
  */
 export async function decryptFile(
   grant: PolicyGrant,
   receivingSk: SecretKey,
   inPath: string,
   outPath: string,
-  options: RetrieveOptions & { onBytes?: (bytes: number) => void } = {},
+  options: RetrieveOptions & { onBytes?: (bytes: number) => void; overwrite?: boolean } = {},
 ): Promise<void> {
   // Written beside the target under an unpredictable name, created exclusively with mode 0600 and never
-  // through a symbolic link, then renamed: a failure never leaves a truncated plaintext behind, and no one
-  // else can read the plaintext at any point, whatever the umask.
-  const partial = `${outPath}.${randomBytes(8).toString("hex")}.partial`;
+  // through a symbolic link, then renamed (./output): a failure never leaves a truncated plaintext behind, and
+  // no one else can read the plaintext at any point, whatever the umask.
   const withEvidence = { evidenceDir: path.dirname(path.resolve(outPath)), ...options };
-  const file = await open(partial, CREATE_EXCLUSIVE, 0o600);
-  try {
-    await pipeline(
-      Readable.from(decryptStream(grant, receivingSk, createReadStream(inPath), withEvidence)),
-      file.createWriteStream(),
-    );
-    renameSync(partial, outPath);
-  } catch (error) {
-    rmSync(partial, { force: true });
-    throw error;
-  }
+  checkReceivingKey(grant, receivingSk);
+  await writeOutputFile(outPath, decryptStream(grant, receivingSk, createReadStream(inPath), withEvidence), {
+    inputs: [inPath],
+    overwrite: options.overwrite,
+    mode: 0o600,
+  });
 }
 
 /** Retrieves and decrypts a sealed buffer in memory. */

@@ -1,10 +1,9 @@
 // Enrico: anyone holding a policy's public key encrypts data to it, files of any size streamed in chunks.
-import { createReadStream, createWriteStream } from "node:fs";
-import { pipeline } from "node:stream/promises";
-import { Readable } from "node:stream";
+import { createReadStream } from "node:fs";
 import { randomBytes } from "@noble/hashes/utils";
 import { encrypt, type PublicKey } from "../umbral";
 import { DEFAULT_CHUNK_SIZE, encodeHeader, FILE_KEY_LENGTH, sealStream } from "./sealed";
+import { writeOutputFile } from "./output";
 
 /** Encrypts a stream to `policyKey`; yields the sealed-file bytes. */
 export function encryptStream(
@@ -18,17 +17,22 @@ export function encryptStream(
   return sealStream(plaintext, fileKey, header, options.onProgress);
 }
 
-/** Encrypts the file `inPath` to `policyKey` into `outPath`. */
+/**
+ * Encrypts the file `inPath` to `policyKey` into `outPath` (mode 0644) through a partial file renamed at the
+ * end (./output): `outPath` may not be `inPath` (or a link to it), and an existing `outPath` is refused unless
+ * `overwrite`.
+ */
 export async function encryptFile(
   policyKey: PublicKey,
   inPath: string,
   outPath: string,
-  options: { chunkSize?: number; onProgress?: (bytes: number) => void } = {},
+  options: { chunkSize?: number; onProgress?: (bytes: number) => void; overwrite?: boolean } = {},
 ): Promise<void> {
-  await pipeline(
-    Readable.from(encryptStream(policyKey, createReadStream(inPath), options)),
-    createWriteStream(outPath, { mode: 0o644 }),
-  );
+  await writeOutputFile(outPath, encryptStream(policyKey, createReadStream(inPath), options), {
+    inputs: [inPath],
+    overwrite: options.overwrite,
+    mode: 0o644,
+  });
 }
 
 /** Encrypts a whole buffer in memory. */

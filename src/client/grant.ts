@@ -19,8 +19,11 @@ export interface PolicyGrant {
   /** Bob's receiving key. */
   receivingKey: string;
   threshold: number;
-  /** The serving stakers and where their nodes listen, as announced when the grant was made. */
-  nodes: { staker: string; url: string }[];
+  /**
+   * The serving stakers, where their nodes listened and the Umbral key they had announced when the grant was
+   * made (Bob looks the URL up again at retrieval time: ./directory).
+   */
+  nodes: { staker: string; url: string; encryptingKey?: string }[];
   startPeriod: string;
   endPeriod: string;
 }

@@ -53,11 +53,11 @@ export function formatStaker(s: StakerSummary): string[] {
   return [
     `staker:            ${s.staker}`,
     `current period:    ${s.currentPeriod}`,
-    `stake:             ${formatKms(s.stake)} KMS (${s.stake} wei)`,
+    `stake:             ${formatKms(s.stake)} KMS`,
     `lock:              ${lock}`,
     `withdrawable:      ${formatKms(s.withdrawable)} KMS`,
     `operator:          ${s.operator === "0x0000000000000000000000000000000000000000" ? "none" : s.operator}`,
     `committed periods: ${committed}`,
-    `pending reward:    ${formatKms(s.pendingReward)} KMS (${s.pendingReward} wei)`,
+    `pending reward:    ${formatKms(s.pendingReward)} KMS`,
   ];
 }

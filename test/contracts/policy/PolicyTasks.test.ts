@@ -5,6 +5,7 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { HardhatPluginError } from "hardhat/plugins";
 import { loadDeployment } from "../../../src/deployment";
+import { ArgumentError } from "../../../src/cli/errors";
 import { advancePeriods, bondOperator, commit, confirmOperator, deposit } from "../../../src/staking";
 import {
   InvalidFeeRateError,
@@ -95,7 +96,9 @@ describe("policy tasks", function () {
     const refund = await run<bigint>("refund", { id: created.policyId, from: alice.address });
     expect(refund).to.equal(KMS);
     // (Hardhat's in-process network reports the revert as a plain error, a remote node as a CALL_EXCEPTION.)
-    await expect(run("refund", { id: created.policyId, from: alice.address })).to.be.rejectedWith(/NothingToRefund/);
+    await expect(run("refund", { id: created.policyId, from: alice.address })).to.be.rejectedWith(
+      /has nothing to refund now/,
+    );
 
     state = await run<PolicyState>("policy", { id: created.policyId });
     expect(state.refunded).to.equal(KMS);
@@ -165,7 +168,7 @@ describe("policy tasks", function () {
       InvalidNodeListError,
       /twice/,
     );
-    await expectTaskError(run("create-policy", { periods: "2", feeRate: "1" }), InvalidNodeListError);
+    await expectTaskError(run("create-policy", { periods: "2", feeRate: "1" }), ArgumentError, /--nodes and --sample/);
     await expectTaskError(run("policy", { id: "0x1234" }), InvalidPolicyIdError);
   });
 });

@@ -3,6 +3,7 @@ import { expect } from "chai";
 import hre from "hardhat";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { loadDeployment } from "../../../src/deployment";
+import { PreflightError } from "../../../src/cli/errors";
 import { advancePeriods, InvalidPeriodsError, NotLocalChainError, type StakerSummary } from "../../../src/staking";
 import { DEFAULT_MINING_RESERVE } from "../../../ignition/modules/KMS";
 
@@ -107,12 +108,12 @@ describe("staking tasks", function () {
     expect(await escrow.getCurrentPeriod()).to.equal(period);
   });
 
-  it("reports a contract revert by its custom error", async function () {
+  it("refuses a withdrawal beyond the unlocked stake before sending it, in KMS", async function () {
     const staker = await freshAccount();
     await expectTaskFailure(
       run("withdraw", { amount: "1", from: staker.address }),
-      Error,
-      /InsufficientUnlocked\(1000000000000000000, 0\)/,
+      PreflightError,
+      /cannot withdraw 1\.0 KMS: 0x[0-9a-fA-F]{40} can withdraw 0\.0 KMS now/,
     );
   });
 
