@@ -2,16 +2,12 @@
 // outside (`kms node-doctor`). Thin: parse arguments, call src/node, print.
 import { createInterface } from "node:readline";
 import { types } from "hardhat/config";
-import pretty from "pino-pretty";
 import { kms } from "./scope";
 import { addressFor, signerFor } from "./accounts";
 import { loadDeployment } from "../src/deployment";
 import { startNode } from "../src/node/daemon";
 import { formatDoctor, runDoctor } from "../src/node/doctor";
-import type { NodeLoggerOptions } from "../src/node/server";
-
-/** Log levels pino knows, most verbose first. */
-const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"];
+import { LOG_LEVELS, nodeLogger } from "../src/node/logging";
 
 /** Raised for a bad `kms node` / `kms node-doctor` argument. */
 export class NodeTaskError extends Error {
@@ -19,23 +15,6 @@ export class NodeTaskError extends Error {
     super(message);
     this.name = "NodeTaskError";
   }
-}
-
-/** Human-readable lines (colours on a terminal) unless `json`, which keeps pino's JSON lines for machines. */
-function nodeLogger(level: string, json: boolean): NodeLoggerOptions {
-  if (!LOG_LEVELS.includes(level)) {
-    throw new NodeTaskError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, not "${level}"`);
-  }
-  if (json) return { level };
-  return {
-    level,
-    stream: pretty({
-      colorize: Boolean(process.stdout.isTTY),
-      translateTime: "SYS:yyyy-mm-dd HH:MM:ss.l",
-      ignore: "pid,hostname",
-      sync: true,
-    }),
-  };
 }
 
 /** The first non-empty line of standard input: the recovery phrase, typed (prompted on a terminal) or piped. */
@@ -127,7 +106,7 @@ kms
       },
       hre,
     ) => {
-      const logger = nodeLogger(args.logLevel, args.jsonLogs);
+      const logger = nodeLogger(args.logLevel, { json: args.jsonLogs });
       if (args.commitInterval < 1 || args.statusInterval < 1) {
         throw new NodeTaskError("--commit-interval and --status-interval must be at least 1 second");
       }
