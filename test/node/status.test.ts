@@ -1,7 +1,7 @@
 // What a node says about itself: `GET /v1/status` (every field, checked against the chain), the HTML page
 // `GET /status` (every field found in it, no external asset), `GET /metrics` (counters that move), a chain
 // that cannot be read (503 with the reason, logged once as "chain unreachable", never 500), and the watchdog
-// (a lock that no longer covers the next period stops commitments and new kfrags).
+// (a lock that no longer covers the next period, or a replaced operator, stops commitments and new kfrags).
 import { expect } from "chai";
 import hre from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
@@ -13,6 +13,7 @@ import { Writable } from "node:stream";
 import { formatEther } from "ethers";
 import { loadDeployment, type Deployment } from "../../src/deployment";
 import { stakeAndBond } from "../../src/network/local";
+import { bondOperator, confirmOperator } from "../../src/staking";
 import { startNode, type RunningNode } from "../../src/node/daemon";
 import { buildNodeServer } from "../../src/node/server";
 import { KFragStore } from "../../src/node/store";
@@ -195,6 +196,21 @@ describe("node status, status page and metrics", function () {
     });
     expect(delivery.status).to.equal(503);
     expect(((await delivery.json()) as { code: string }).code).to.equal("NOT_ACCEPTING_KFRAGS");
+  });
+
+  it("says so, and keeps not committing, once its operator is replaced", async function () {
+    const { escrow } = deployment;
+    const signers = await hre.ethers.getSigners();
+    const staker = signers[1];
+    const replacement = signers[9];
+    // More than minOperatorPeriods have passed since the bond (the test above moved the clock): it may change.
+    await bondOperator(escrow, staker, replacement.address);
+    await confirmOperator(escrow, replacement, staker.address);
+    expect(await node.commitIfNeeded()).to.equal(false);
+    const s = await status();
+    expect(s.acceptingKFrags).to.equal(false);
+    expect(s.notAcceptingReason).to.equal(`operator ${node.operator} is no longer bonded to staker ${node.staker}`);
+    expect(s.commitments!.failed).to.equal(0);
   });
 });
 
