@@ -9,6 +9,7 @@ import { DeserializationError, UmbralError } from "./errors";
 import {
   affineBatch,
   ctLinComb,
+  invertPublic,
   ctMul,
   fixedMulSecret,
   isZeroSumPublic,
@@ -23,6 +24,7 @@ export type Point = InstanceType<typeof secp256k1.Point>;
 
 /** Scalar field of secp256k1 (integers modulo the group order n). */
 export const Fn = secp256k1.Point.Fn;
+const Fp = secp256k1.Point.Fp;
 /** Group order n. */
 export const CURVE_ORDER: bigint = Fn.ORDER;
 
@@ -62,8 +64,8 @@ function be32(x: bigint): Uint8Array {
 export function pointToBytes(p: Point, cache = true): Uint8Array {
   const cached = COMPRESSED.get(p);
   if (cached) return cached;
-  if (p.is0()) throw new UmbralError("the point at infinity has no 33-byte compressed form");
-  const { x, y } = p.toAffine();
+  if (p.Z === 0n) throw new UmbralError("the point at infinity has no 33-byte compressed form");
+  const { x, y } = affine(p);
   const out = new Uint8Array(POINT_SIZE);
   out[0] = y & 1n ? 0x03 : 0x02;
   out.set(be32(x), 1);
@@ -169,10 +171,18 @@ export function linCombXModN(points: Point[], scalars: bigint[], r: bigint): boo
   return linCombXModNPublic(points, scalars, r);
 }
 
-/** Affine x and y of a point, as the on-chain checker wants them. */
+/**
+ * Affine x and y of a point other than the identity (as the on-chain checker wants them, and for
+ * encoding). 1/Z by `invertPublic` (Lehmer, ~4× faster than noble's `toAffine`), blinded because Z may
+ * come from a product by a secret: 1/Z = b / (Z·b) for a fresh random b, so the variable-time inverse only
+ * sees a uniformly random element.
+ */
 export function affine(p: Point): { x: bigint; y: bigint } {
-  const a = p.toAffine();
-  return { x: a.x, y: a.y };
+  if (p.Z === 0n) throw new UmbralError("the point at infinity has no affine coordinates");
+  if (p.Z === 1n) return { x: p.X, y: p.Y };
+  const b = randomScalar();
+  const zInv = Fp.mul(invertPublic(Fp.mul(p.Z, b), Fp.ORDER), b);
+  return { x: Fp.mul(p.X, zInv), y: Fp.mul(p.Y, zInv) };
 }
 
 /** Bytes equality that does not stop at the first difference. */
