@@ -39,6 +39,12 @@ function metric(text: string, series: string): number {
   return line === undefined ? 0 : Number(line.slice(series.length + 1));
 }
 
+/** The 24 words a node printed for its new key (rows of "  1 word      2 word …"). */
+function recoveryPhrase(output: string): string {
+  const rows = output.match(/^ +1 [a-z]+ .*$(\n^ +\d+ .*$){3}/m)?.[0] ?? "";
+  return [...rows.matchAll(/\d+ ([a-z]+)/g)].map((m) => m[1]).join(" ");
+}
+
 interface RunningNodeProc {
   proc: Proc;
   url: string;
@@ -61,6 +67,8 @@ export function systemStory(client: ChainClient, skip?: () => string | undefined
     let provider: JsonRpcProvider | undefined;
     let relay: Relay | undefined;
     const nodes: RunningNodeProc[] = [];
+    /** What each node printed on its first start (its recovery phrase among it). */
+    const originalOutputs: string[] = [];
     let startedAt = 0;
     const file = (name: string) => path.join(work, name);
     const net = ["--network", "chain"];
@@ -179,10 +187,10 @@ export function systemStory(client: ChainClient, skip?: () => string | undefined
         )),
       );
       for (const [k, node] of nodes.entries()) {
+        originalOutputs.push(node.proc.output);
         // A new data dir: the key's recovery phrase is shown once.
         expect(node.proc.output).to.include("NEW NODE KEY");
-        const words = node.proc.output.match(/^ +1 [a-z]+ .*$(\n^ +\d+ .*$){3}/m)?.[0].match(/\d+ [a-z]+/g);
-        expect(words, `node ${k + 1}'s recovery phrase`).to.have.length(24);
+        expect(recoveryPhrase(node.proc.output).split(" "), `node ${k + 1}'s recovery phrase`).to.have.length(24);
         const s = await status(node);
         expect(s.operator).to.equal(await (await provider!.getSigner(STAKERS[k] + OPERATOR_OFFSET)).getAddress());
         expect((await escrow.getStakerInfo(s.staker)).operatorConfirmed).to.equal(true);
@@ -332,12 +340,12 @@ export function systemStory(client: ChainClient, skip?: () => string | undefined
       expect(metric(first, "kms_node_operator_balance_ether")).to.be.greaterThan(0);
     });
 
-    it("refuses a second `kms node` for a live operator, and node-doctor finds the node healthy", async function () {
+    it("refuses a second `kms node` for a live operator, recovers its key from the phrase, and node-doctor finds it healthy", async function () {
       const second = nodes[1];
       const { nodeDirectory } = await contractsAs(0);
       const staker = (await status(second)).staker;
       const announced = await nodeDirectory.nodeOf(staker);
-      const [refused, doctor] = await Promise.all([
+      const secondNode = async (dataDir: string, extra: string[], input?: string) =>
         harness.hardhat(
           [
             "kms",
@@ -346,17 +354,32 @@ export function systemStory(client: ChainClient, skip?: () => string | undefined
             "--operator",
             second.operator,
             "--data-dir",
-            file("node2-copy"),
+            dataDir,
             "--port",
             String(await freePort()),
+            ...extra,
           ],
           env,
-        ),
+          120_000,
+          input,
+        );
+      const [refused, recovered, doctor] = await Promise.all([
+        secondNode(file("node2-copy"), []),
+        // The phrase on standard input rebuilds the announced key; the live node 2 still stands in the way.
+        secondNode(file("node2-recovered"), ["--recover"], recoveryPhrase(originalOutputs[1]) + "\n"),
         harness.hardhat(["kms", "node-doctor", ...net, "--operator", second.operator], env),
       ]);
       expect(refused.code, refused.output).to.not.equal(0);
       expect(refused.output).to.match(/this data dir has no key/);
       expect(refused.output).to.not.include("NEW NODE KEY");
+      expect(recovered.code, recovered.output).to.not.equal(0);
+      expect(recovered.output).to.match(
+        new RegExp(`another node of staker ${staker} is live at ${second.url}.*--take-over`),
+      );
+      expect(recovered.output).to.not.include("NEW NODE KEY");
+      expect(readFileSync(path.join(file("node2-recovered"), "node.key"), "utf8")).to.equal(
+        readFileSync(path.join(second.dataDir, "node.key"), "utf8"),
+      );
       expect((await nodeDirectory.nodeOf(staker)).url).to.equal(announced.url);
       expect(doctor.code, doctor.output).to.equal(0);
       for (const check of ["chain", "clock", "bond", "lock", "gas", "commitment", "reachable", "key"]) {
