@@ -6,7 +6,7 @@
 // The same story runs against each chain client (test/system/*.test.ts).
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { JsonRpcProvider, Network, type Signer } from "ethers";
@@ -103,6 +103,12 @@ export function systemStory(client: ChainClient, skip?: () => string | undefined
       await relay?.close();
       rmSync(work, { recursive: true, force: true });
       rmSync(path.join(ROOT, "ignition", "deployments", `chain-${chainId}`), { recursive: true, force: true });
+      // Ignition made the folder if there was none; leave none behind (rmdir fails on a folder in use: kept).
+      try {
+        rmdirSync(path.join(ROOT, "ignition", "deployments"));
+      } catch {
+        // Not empty: other deployments live there.
+      }
       if (startedAt)
         console.log(`      ${client.name}: the story took ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
     });
