@@ -103,7 +103,7 @@ export function systemStory(client: ChainClient, skip?: () => string | undefined
       await relay?.close();
       rmSync(work, { recursive: true, force: true });
       rmSync(path.join(ROOT, "ignition", "deployments", `chain-${chainId}`), { recursive: true, force: true });
-      // Ignition made the folder if there was none; leave none behind (rmdir fails on a folder in use: kept).
+      // Ignition made the folder if there was none: leave none behind (rmdir refuses a folder that is not empty).
       try {
         rmdirSync(path.join(ROOT, "ignition", "deployments"));
       } catch {
