@@ -313,6 +313,7 @@ kms
     const { policyManager } = await loadDeployment(hre);
     const signer = await signerFor(hre, args.from);
     const node = args.node ? await addressFor(hre, args.node) : signer.address;
+    await policyManager.connect(signer).setMinFeeRate.staticCall(node, rate); // a refusal costs no gas
     await setMinFeeRate(policyManager, signer, node, rate);
     console.log(`minimum fee rate of ${node} set to ${formatKms(rate)} KMS per period`);
     return rate;

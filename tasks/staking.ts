@@ -97,6 +97,7 @@ kms
     const signer = await signerFor(hre, args.from);
     const operator = await addressFor(hre, args.operator);
     await checkCanBond(escrow, signer.address);
+    await escrow.connect(signer).bondOperator.staticCall(operator); // a refusal costs no gas
     await bondOperator(escrow, signer, operator);
     if ((await escrow.pendingOperatorOf(signer.address)) === operator) {
       console.log(
@@ -116,6 +117,7 @@ kms
     const { escrow } = await loadDeployment(hre);
     const operator = await signerFor(hre, args.from);
     const staker = await addressFor(hre, args.staker);
+    await escrow.connect(operator).confirmOperator.staticCall(staker); // a refusal costs no gas
     await confirmOperator(escrow, operator, staker);
     console.log(`${operator.address} confirmed as the operator of staker ${staker}`);
   });
@@ -127,6 +129,7 @@ kms
     const { escrow } = await loadDeployment(hre);
     const operator = await signerFor(hre, args.from);
     await checkOperator(escrow, operator.address);
+    await escrow.connect(operator).commitToNextPeriod.staticCall(); // a refusal costs no gas
     await commit(escrow, operator);
     const staker = await escrow.stakerFromOperator(operator.address);
     const [, last] = await escrow.getCommittedPeriods(staker);
@@ -140,6 +143,7 @@ kms
     const { escrow } = await loadDeployment(hre);
     const signer = await signerFor(hre, args.from);
     const before = await escrow.stakeOf(signer.address);
+    await escrow.connect(signer).mint.staticCall(); // a refusal costs no gas
     await mint(escrow, signer);
     const minted = (await escrow.stakeOf(signer.address)) - before;
     console.log(`${signer.address} minted ${formatKms(minted)} KMS`);
