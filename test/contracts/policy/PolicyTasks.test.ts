@@ -35,6 +35,9 @@ async function expectTaskError(promise: Promise<unknown>, type: new (...args: ne
   if (message) expect((parent as Error).message).to.match(message);
 }
 
+/** An Umbral public key for the announcements (never used: these nodes run no daemon). */
+const NODE_KEY = "0x02" + "11".repeat(32);
+
 describe("policy tasks", function () {
   let snapshot: string;
   let log: typeof console.log;
@@ -43,14 +46,15 @@ describe("policy tasks", function () {
     snapshot = await hre.network.provider.send("evm_snapshot", []);
     log = console.log;
     console.log = () => undefined;
-    const { token, escrow } = await loadDeployment(hre);
+    const { token, escrow, nodeDirectory } = await loadDeployment(hre);
     const signers = await hre.ethers.getSigners();
-    // Three nodes (stakers 1..3, operators 4..6) and Alice (7), funded.
+    // Three nodes (stakers 1..3, operators 4..6, announced: sampling reads the directory) and Alice (7), funded.
     for (let i = 1; i <= 3; i++) {
       await (await token.transfer(signers[i].address, 20_000n * KMS)).wait();
       await deposit(token, escrow, signers[i], 20_000n * KMS, 60n);
       await bondOperator(escrow, signers[i], signers[i + 3].address);
       await confirmOperator(escrow, signers[i + 3], signers[i].address);
+      await (await nodeDirectory.connect(signers[i + 3]).announce(`http://127.0.0.1:${9150 + i}`, NODE_KEY)).wait();
       await commit(escrow, signers[i + 3]);
     }
     await (await token.transfer(signers[7].address, 1_000n * KMS)).wait();
