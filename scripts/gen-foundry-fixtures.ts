@@ -1,38 +1,35 @@
-// Generates test/foundry/fixtures/CFragFixtures.sol: node-signed cfrag evidence for the Foundry invariant suite
+// Generates test/foundry/fixtures/CFragFixtures.sol: cfrag evidence for the Foundry invariant suite
 // (test/foundry/KMSInvariants.t.sol) to replay against the Adjudicator.
 //
 // Solidity cannot run Umbral, so the evidence is computed here with our TypeScript Umbral (and, for one honest
 // cfrag per key, rust-umbral's WASM build) and src/slashing, then written as hex constants. For each of
 // OPERATOR_KEYS.length operator keys: two honest cfrags and one cfrag of every kind of cheat in the slashing
-// tests' CHEATS table, each signed by that key exactly as a node signs (EIP-191 of the evidence digest) and with
-// the 321 hint bytes the Adjudicator needs. The Foundry handler bonds `vm.addr(key)` as an operator, so the
-// signatures recover to a bonded operator there.
+// tests' CHEATS table, with the hint bytes the Adjudicator needs and the verdict it must reach. No node
+// signature is stored: a node signs EIP-712 typed data in the domain of one Adjudicator (its chain id and
+// address), which only exists when the suite runs, so the Foundry handler signs each evidence at run time with
+// `vm.sign(key, adjudicator.attestationDigest(evidence))` — with the fixture's own operator key, or with another
+// (a spare key squatting on the cheat).
 //
-// Run: npx ts-node scripts/gen-foundry-fixtures.ts   (the output is committed; regenerate only when the
-// evidence format changes — fresh random keys make every run's bytes different).
+// Run: npm run fixtures:foundry   (the output is committed; regenerate only when the evidence format changes —
+// fresh random scenarios make every run's bytes different).
 import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { Wallet, hexlify } from "ethers";
-import { buildEvaluationArgs, evidenceOf, predictVerdict, Verdict } from "../src/slashing";
-import {
-  CHEATS,
-  attested,
-  ourScenario,
-  preScenario,
-  signAsNode,
-  type Scenario,
-} from "../test/contracts/slashing/helpers";
+import { hexlify } from "ethers";
+import { buildHints, evidenceOf, packEvidence, predictVerdict, Verdict } from "../src/slashing";
+import { CHEATS, attested, ourScenario, preScenario, type Scenario } from "../test/contracts/slashing/helpers";
 
-/** Operator private keys; the Foundry handler derives the operator addresses from them with `vm.addr`. */
+/**
+ * Operator private keys, one fixture contract each; the Foundry handler derives the operator addresses from them
+ * with `vm.addr` and signs each contract's evidence with its key.
+ */
 export const OPERATOR_KEYS: readonly bigint[] = [0xa11ce1n, 0xa11ce2n, 0xb0b1n, 0xb0b2n, 0xca7e1n, 0xca7e2n];
 
 const OUT_DIR = join(__dirname, "..", "test", "foundry", "fixtures");
 
-/** One evaluateCFrag call and the verdict it must bring. */
+/** One evaluateCFrag call, minus the node signature, and the verdict it must bring. */
 interface Fixture {
   label: string;
   evidence: Uint8Array;
-  signature: Uint8Array;
   hints: Uint8Array;
   verdict: number;
 }
@@ -41,29 +38,32 @@ class FixtureGenerationError extends Error {
   override name = "FixtureGenerationError";
 }
 
-async function signed(wallet: Wallet, label: string, scenario: Scenario, capsule: Uint8Array, cfrag: Uint8Array) {
-  const node = await signAsNode(wallet, attested(scenario, cfrag, capsule));
-  const args = buildEvaluationArgs(node);
-  const verdict = predictVerdict(evidenceOf(node));
-  return { label, evidence: args.evidence, signature: args.nodeSignature, hints: args.hints, verdict };
+function fixture(label: string, scenario: Scenario, capsule: Uint8Array, cfrag: Uint8Array): Fixture {
+  const a = attested(scenario, cfrag, capsule);
+  const parsed = evidenceOf(a);
+  return {
+    label,
+    evidence: packEvidence(a),
+    hints: buildHints(parsed, a),
+    verdict: predictVerdict(parsed),
+  };
 }
 
-async function fixturesFor(key: bigint): Promise<Fixture[]> {
-  const wallet = new Wallet("0x" + key.toString(16).padStart(64, "0"));
+function fixturesFor(): Fixture[] {
   const out: Fixture[] = [];
   for (const [label, make] of [
     ["honest (src/umbral)", ourScenario],
     ["honest (umbral-pre)", preScenario],
   ] as const) {
     const s = make();
-    const f = await signed(wallet, label, s, s.capsule, s.cfrag);
+    const f = fixture(label, s, s.capsule, s.cfrag);
     if (f.verdict !== Verdict.Correct) throw new FixtureGenerationError(`${label}: honest cfrag judged ${f.verdict}`);
     out.push(f);
   }
   for (const [label, cheat] of Object.entries(CHEATS)) {
     const s = ourScenario();
     const { capsule, cfrag } = cheat.make(s);
-    const f = await signed(wallet, label, s, capsule, cfrag);
+    const f = fixture(label, s, capsule, cfrag);
     if (f.verdict !== cheat.verdict) {
       throw new FixtureGenerationError(
         `${label}: predicted verdict ${f.verdict}, the cheat table says ${cheat.verdict}`,
@@ -86,7 +86,6 @@ function contractSource(index: number, key: bigint, fixtures: Fixture[]): string
         `        if (i == ${i}) {\n` +
         `            return (\n` +
         `                hex"${hex(f.evidence)}",\n` +
-        `                hex"${hex(f.signature)}",\n` +
         `                hex"${hex(f.hints)}",\n` +
         `                ${f.verdict}\n` +
         `            );\n` +
@@ -94,7 +93,7 @@ function contractSource(index: number, key: bigint, fixtures: Fixture[]): string
     )
     .join("");
   return `
-/// @notice Evidence signed by operator key ${index} (${fixtures.length} cfrags: 2 honest, then one per cheat).
+/// @notice Evidence served by operator key ${index} (${fixtures.length} cfrags: 2 honest, then one per cheat).
 contract CFragFixtures${index} is ICFragFixtures {
     /// @inheritdoc ICFragFixtures
     uint256 public constant operatorKey = 0x${key.toString(16)};
@@ -103,46 +102,45 @@ contract CFragFixtures${index} is ICFragFixtures {
     uint256 public constant count = ${fixtures.length};
 
     /// @inheritdoc ICFragFixtures
-    function get(
-        uint256 i
-    ) external pure returns (bytes memory evidence, bytes memory signature, bytes memory hints, uint8 verdict) {
+    function get(uint256 i) external pure returns (bytes memory evidence, bytes memory hints, uint8 verdict) {
 ${branches}        revert NoSuchFixture(i);
     }
 }
 `;
 }
 
-async function main(): Promise<void> {
+function main(): void {
   const contracts: string[] = [];
   let total = 0;
   for (const [i, key] of OPERATOR_KEYS.entries()) {
-    const fixtures = await fixturesFor(key);
+    const fixtures = fixturesFor();
     total += fixtures.length;
     contracts.push(contractSource(i, key, fixtures));
   }
   const source = `// SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-// GENERATED by scripts/gen-foundry-fixtures.ts (npx ts-node scripts/gen-foundry-fixtures.ts). Do not edit.
-// Node-signed cfrag evidence for the invariant suite: honest cfrags from src/umbral and umbral-pre, and every
-// cheat of test/contracts/slashing/helpers.ts, with the Adjudicator's hints and the verdict it must reach.
+// GENERATED by scripts/gen-foundry-fixtures.ts (npm run fixtures:foundry). Do not edit.
+// Cfrag evidence for the invariant suite: honest cfrags from src/umbral and umbral-pre, and every cheat of
+// test/contracts/slashing/helpers.ts, with the Adjudicator's hints and the verdict it must reach. Unsigned: the
+// handler signs the EIP-712 attestation at run time (the domain names the Adjudicator deployed by the test).
 // One contract per operator key keeps each under the 24 KiB code-size limit.
 
-/// @notice A set of evaluateCFrag arguments signed by one operator key.
+/// @notice A set of evaluateCFrag arguments (minus the node signature) served by one operator key.
 interface ICFragFixtures {
     /// @notice There is no fixture \`i\`.
     error NoSuchFixture(uint256 i);
 
-    /// @notice The operator private key that signed every fixture here (\`vm.addr\` gives the operator).
+    /// @notice The operator private key whose node served every fixture here (\`vm.addr\` gives the operator);
+    /// the handler signs \`attestationDigest(evidence)\` with it.
     function operatorKey() external view returns (uint256);
 
     /// @notice Number of fixtures.
     function count() external view returns (uint256);
 
-    /// @notice Fixture \`i\`: the evaluateCFrag arguments and the verdict (0 = Correct) the Adjudicator must reach.
-    function get(
-        uint256 i
-    ) external pure returns (bytes memory evidence, bytes memory signature, bytes memory hints, uint8 verdict);
+    /// @notice Fixture \`i\`: the evidence and hints of evaluateCFrag and the verdict (0 = Correct) the Adjudicator
+    /// must reach.
+    function get(uint256 i) external pure returns (bytes memory evidence, bytes memory hints, uint8 verdict);
 }
 ${contracts.join("")}`;
   mkdirSync(OUT_DIR, { recursive: true });
@@ -151,7 +149,9 @@ ${contracts.join("")}`;
   console.log(`wrote ${total} fixtures for ${OPERATOR_KEYS.length} operator keys to ${file}`);
 }
 
-main().catch((e: unknown) => {
+try {
+  main();
+} catch (e: unknown) {
   console.error(e);
   process.exitCode = 1;
-});
+}

@@ -54,17 +54,20 @@ contract KMSInvariantTest is TestBase {
         handler = new KMSHandler(token, escrow, policyManager, adjudicator, fixtures, MINING_RESERVE);
         token.transfer(address(handler), 20_000_000e18);
         handler.fund();
+        handler.presign();
 
-        // Start from a live network: every staker locked and bonded, two of them committed.
+        // Start from a live network: every staker locked and bonded (the first key, confirmed), two of them
+        // committed; and one throw-away staker locked with its spare key confirmed, ready to squat.
         for (uint256 i; i < handler.STAKERS(); ++i) {
             handler.depositAndLock(i, 1_000_000e18 * (i + 1), 40);
             handler.bondOperator(i, 0);
         }
         handler.commit(0);
         handler.commit(1);
+        handler.spareCycle(0, 1);
 
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](17);
+        bytes4[] memory selectors = new bytes4[](20);
         selectors[0] = KMSHandler.deposit.selector;
         selectors[1] = KMSHandler.depositAndLock.selector;
         selectors[2] = KMSHandler.lock.selector;
@@ -82,6 +85,9 @@ contract KMSInvariantTest is TestBase {
         selectors[14] = KMSHandler.withdrawFees.selector;
         selectors[15] = KMSHandler.evaluate.selector;
         selectors[16] = KMSHandler.evaluateTampered.selector;
+        selectors[17] = KMSHandler.confirmOperator.selector;
+        selectors[18] = KMSHandler.spareCycle.selector;
+        selectors[19] = KMSHandler.squat.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }
 
@@ -99,9 +105,10 @@ contract KMSInvariantTest is TestBase {
                 token.balanceOf(address(adjudicator)) +
                 token.balanceOf(handler.REPORTER()) +
                 token.balanceOf(handler.RELAYER());
-        for (uint256 i; i < handler.STAKERS(); ++i) sum += token.balanceOf(handler.stakers(i));
+        for (uint256 i; i < handler.stakerCount(); ++i) sum += token.balanceOf(handler.stakerAt(i));
         for (uint256 i; i < handler.OWNERS(); ++i) sum += token.balanceOf(handler.owners(i));
         for (uint256 i; i < handler.operatorCount(); ++i) sum += token.balanceOf(handler.operators(i));
+        for (uint256 i; i < handler.SPARES(); ++i) sum += token.balanceOf(handler.spareOperators(i));
         assertEq(sum, token.totalSupply(), "sum of balances != total supply");
         assertEq(token.totalSupply(), TOTAL_SUPPLY, "supply changed");
     }
@@ -112,8 +119,8 @@ contract KMSInvariantTest is TestBase {
         uint256 deposited;
         uint256 withdrawn;
         uint256 stakes;
-        for (uint256 i; i < handler.STAKERS(); ++i) {
-            address s = handler.stakers(i);
+        for (uint256 i; i < handler.stakerCount(); ++i) {
+            address s = handler.stakerAt(i);
             deposited += handler.ghostDeposited(s);
             withdrawn += handler.ghostWithdrawn(s);
             stakes += escrow.stakeOf(s);
@@ -129,8 +136,8 @@ contract KMSInvariantTest is TestBase {
 
     /// @notice Each stake is exactly deposits − withdrawals + minted rewards − penalties.
     function invariant_stakeAccounting() public view {
-        for (uint256 i; i < handler.STAKERS(); ++i) {
-            address s = handler.stakers(i);
+        for (uint256 i; i < handler.stakerCount(); ++i) {
+            address s = handler.stakerAt(i);
             assertEq(
                 escrow.stakeOf(s),
                 handler.ghostDeposited(s) +
@@ -167,6 +174,7 @@ contract KMSInvariantTest is TestBase {
         for (uint256 i; i < n; ++i) {
             uint256 p = handler.touchedPeriods(i);
             uint256 sum;
+            // Throw-away stakers never commit, so they weigh in no period.
             for (uint256 j; j < handler.STAKERS(); ++j) sum += handler.ghostWeight(handler.stakers(j), p);
             assertEq(escrow.lockedPerPeriod(p), sum, "lockedPerPeriod != sum of committed locks");
         }
@@ -242,19 +250,43 @@ contract KMSInvariantTest is TestBase {
         assertEq(handler.ghostVerdictMismatches(), 0, "a verdict differed from the off-chain one");
         assertEq(handler.ghostForgeryAccepted(), 0, "tampered evidence or signature was judged");
         assertEq(handler.ghostPenaltyMismatches(), 0, "penalty or reward off the schedule");
-        for (uint256 i; i < handler.STAKERS(); ++i) {
-            address s = handler.stakers(i);
+        for (uint256 i; i < handler.stakerCount(); ++i) {
+            address s = handler.stakerAt(i);
             assertEq(adjudicator.offencesOf(s), handler.ghostCheats(s), "offences != cheating verdicts");
         }
     }
 
-    /// @notice No evidence is judged twice, and every judged evidence is marked.
+    /// @notice No cfrag is judged twice against one staker, every judgement is marked for its (attestation digest,
+    /// staker), and a judged cfrag submitted again is refused with EvidenceAlreadyEvaluated(digest, staker).
     function invariant_noEvidenceEvaluatedTwice() public view {
-        assertLe(handler.ghostMaxEvaluations(), 1, "evidence evaluated twice");
-        uint256 n = handler.evaluatedCount();
+        assertLe(handler.ghostMaxEvaluations(), 1, "evidence evaluated twice against one staker");
+        assertEq(handler.ghostReplayNotRefused(), 0, "a replay was not refused with EvidenceAlreadyEvaluated");
+        uint256 n = handler.judgedCount();
         for (uint256 i; i < n; ++i) {
-            assertTrue(adjudicator.isEvaluated(handler.evaluatedHashes(i)), "judged evidence not marked");
+            (bytes32 digest, address staker) = handler.judged(i);
+            assertTrue(adjudicator.isEvaluated(digest, staker), "judged evidence not marked");
         }
+    }
+
+    /// @notice Issue 12 finding 1: every cheat attested by a bonded (confirmed), staked operator can be slashed
+    /// once, whatever else the handler did first — squatting on it with spare keys of throw-away stakers (or
+    /// another node's key), re-bonding, leaving proposals unconfirmed, withdrawing. Checked by the handler on
+    /// every untampered cheat whose key is confirmed for a staker with a stake and that was never judged against
+    /// that staker: the report (the action itself, or a rolled-back probe right after a squat) must be judged a
+    /// cheat, add one offence and take the scheduled penalty, and the same report again must revert
+    /// EvidenceAlreadyEvaluated(digest, staker).
+    function invariant_everyCheatSlashableOnce() public view {
+        assertEq(
+            handler.ghostUnslashableCheats(),
+            0,
+            string.concat(
+                "a cheat by a confirmed, staked operator was not slashed exactly once (failure ",
+                _decimal(handler.ghostLastUnslashableFailure()),
+                ", error ",
+                _hex4(handler.ghostLastUnslashableError()),
+                ")"
+            )
+        );
     }
 
     /// @notice Policy ids are never reused, revocation signatures never replayed, and valid actions never refused.
@@ -270,7 +302,7 @@ contract KMSInvariantTest is TestBase {
             "run summary: periods touched %s, policies %s, evidence judged %s",
             handler.touchedPeriodCount(),
             handler.policyCount(),
-            handler.evaluatedCount()
+            handler.judgedCount()
         );
         console.log(
             "  deposits %s, commits %s, mints %s",
@@ -296,11 +328,28 @@ contract KMSInvariantTest is TestBase {
             handler.calls("withdraw"),
             handler.calls("bondOperator")
         );
+        console.log(
+            "  confirmations %s, proposals left unconfirmed %s, bonds refused %s",
+            handler.calls("confirmOperator"),
+            handler.calls("bondLeftUnconfirmed"),
+            handler.calls("bondRefused")
+        );
+        console.log(
+            "  spare locks %s, spare withdrawals %s, squats %s",
+            handler.calls("spareLock"),
+            handler.calls("spareWithdraw"),
+            handler.calls("squat")
+        );
+        console.log(
+            "  reports probed after a squat %s, cheats checked slashable once as actions %s",
+            handler.calls("squatReportProbed"),
+            handler.calls("cheatSlashChecked")
+        );
         uint256 minted;
         uint256 penalties;
-        for (uint256 i; i < handler.STAKERS(); ++i) {
-            minted += handler.ghostMinted(handler.stakers(i));
-            penalties += handler.ghostPenalties(handler.stakers(i));
+        for (uint256 i; i < handler.stakerCount(); ++i) {
+            minted += handler.ghostMinted(handler.stakerAt(i));
+            penalties += handler.ghostPenalties(handler.stakerAt(i));
         }
         console.log(
             "  minted %s wei, slashed %s wei, slashes after a re-bond %s",
@@ -308,6 +357,25 @@ contract KMSInvariantTest is TestBase {
             penalties,
             handler.ghostSlashAfterRebond()
         );
+    }
+
+    function _decimal(uint256 x) private pure returns (string memory) {
+        if (x == 0) return "0";
+        bytes memory out;
+        for (; x != 0; x /= 10) out = abi.encodePacked(bytes1(uint8(48 + (x % 10))), out);
+        return string(out);
+    }
+
+    function _hex4(bytes32 x) private pure returns (string memory) {
+        bytes memory digits = "0123456789abcdef";
+        bytes memory out = new bytes(10);
+        out[0] = "0";
+        out[1] = "x";
+        for (uint256 i; i < 4; ++i) {
+            out[2 + 2 * i] = digits[uint8(x[i]) >> 4];
+            out[3 + 2 * i] = digits[uint8(x[i]) & 15];
+        }
+        return string(out);
     }
 
     function _earnedFrom(KMSHandler.PolicyRecord memory p, address node) private view returns (uint256 earned) {

@@ -5,14 +5,16 @@ import {KMSToken} from "../../../contracts/token/KMSToken.sol";
 import {StakingEscrow} from "../../../contracts/staking/StakingEscrow.sol";
 import {PolicyManager} from "../../../contracts/policy/PolicyManager.sol";
 import {Adjudicator} from "../../../contracts/slashing/Adjudicator.sol";
+import {IAdjudicator} from "../../../contracts/interfaces/IAdjudicator.sol";
 import {IPolicyManager} from "../../../contracts/interfaces/IPolicyManager.sol";
 import {Verdict} from "../../../contracts/lib/ReencryptionValidator.sol";
 import {ICFragFixtures} from "../fixtures/CFragFixtures.sol";
 import {Vm} from "../utils/Vm.sol";
 
 /// @notice The actor of the invariant suite: every fuzzed call is one bounded, mostly valid action on the deployed
-/// system (stakers, policy owners, a reporter, the clock). It keeps ghost variables — an independent model of
-/// what the contracts must hold — which the invariants in KMSInvariants.t.sol compare with the contracts' state.
+/// system (stakers, policy owners, a reporter, the clock, and the cheater of issue 12 finding 1 with its spare
+/// operator keys on throw-away stakers). It keeps ghost variables — an independent model of what the contracts
+/// must hold — which the invariants in KMSInvariants.t.sol compare with the contracts' state.
 /// @dev Handler functions never assert: a revert here would only count as a "revert" in forge's statistics. A
 /// violation seen during a call is recorded in a ghost counter that an invariant then requires to be zero.
 contract KMSHandler {
@@ -20,6 +22,8 @@ contract KMSHandler {
 
     uint256 public constant STAKERS = 3;
     uint256 public constant OWNERS = 2;
+    /// @dev Throw-away stakers of the squatting attack, each with one spare operator key.
+    uint256 public constant SPARES = 2;
     uint256 public constant MAX_POLICIES = 10;
     /// @dev Policies last at most this many periods, so the fee invariants walk few (node, period) pairs.
     uint256 public constant MAX_POLICY_PERIODS = 8;
@@ -37,6 +41,10 @@ contract KMSHandler {
     address[STAKERS] public stakers; // strictly ascending, so any subset in order is a valid node list
     ICFragFixtures[] public fixtures; // two operator keys per staker: fixtures[2i], fixtures[2i + 1]
     address[] public operators;
+    /// @dev The cheater's: a staker that locks the minimum, waits and withdraws, and its spare operator key.
+    address[SPARES] public spareStakers;
+    uint256[SPARES] internal _spareKeys;
+    address[SPARES] public spareOperators;
     uint256[OWNERS] public ownerKeys;
     address[OWNERS] public owners;
     address public constant REPORTER = address(0xBEEF);
@@ -83,16 +91,29 @@ contract KMSHandler {
     /// @dev Actions the model says must succeed (withdrawing unlocked stake, an owner's revocation) that reverted.
     uint256 public ghostUnexpectedReverts;
 
-    /// @dev Evidence hashes judged, with the number of successful evaluations of each.
-    bytes32[] public evaluatedHashes;
+    /// @dev Judgements made, as (attestation digest, staker charged), with the number of successful evaluations of
+    /// each pair (keyed by keccak256(digest, staker)).
+    bytes32[] internal _judgedDigests;
+    address[] internal _judgedStakers;
     mapping(bytes32 => uint256) public ghostEvaluations;
     uint256 public ghostMaxEvaluations;
+    /// @dev A judged cfrag submitted again that was not refused with EvidenceAlreadyEvaluated(digest, staker).
+    uint256 public ghostReplayNotRefused;
     uint256 public ghostHonestSlashed;
     uint256 public ghostVerdictMismatches;
     uint256 public ghostPenaltyMismatches;
     uint256 public ghostForgeryAccepted;
     uint256 public ghostSlashAfterRebond; // cheats caught after the key was replaced: must still slash
-    mapping(bytes32 => uint256) private _fixtureOf; // hash → fixture key index + 1
+    /// @dev Cheats attested by an operator confirmed for a staker with a stake, not yet judged against that staker,
+    /// that did not slash it exactly once (first report refused, wrong verdict or penalty, or a replay not
+    /// refused). The last failure: 1 report refused (`ghostLastUnslashableError` = its error selector), 2 judged
+    /// Correct or another verdict, 3 offence or penalty wrong, 4 replay judged, 5 replay refused with another error.
+    uint256 public ghostUnslashableCheats;
+    uint256 public ghostLastUnslashableFailure;
+    bytes32 public ghostLastUnslashableError;
+
+    /// @dev Node signatures by (private key, attestation digest), made by {presign}.
+    mapping(bytes32 => bytes) private _signatures;
 
     /// @dev How many times each action ran to completion, for the summary.
     mapping(bytes32 => uint256) public calls;
@@ -120,12 +141,41 @@ contract KMSHandler {
             ownerKeys[i] = 0xA1100 + i;
             owners[i] = vm.addr(ownerKeys[i]);
         }
+        for (uint256 i; i < SPARES; ++i) {
+            spareStakers[i] = address(uint160(0x6000 + i));
+            _spareKeys[i] = 0x5BA4E0 + i;
+            spareOperators[i] = vm.addr(_spareKeys[i]);
+        }
     }
 
-    /// @notice Hands out the handler's tokens: 5M KMS per staker and 1M per policy owner.
+    /// @notice Hands out the handler's tokens: 5M KMS per staker, 1M per policy owner, 100k per throw-away staker.
     function fund() external {
         for (uint256 i; i < STAKERS; ++i) token.transfer(stakers[i], 5_000_000e18);
         for (uint256 i; i < OWNERS; ++i) token.transfer(owners[i], 1_000_000e18);
+        for (uint256 i; i < SPARES; ++i) token.transfer(spareStakers[i], 100_000e18);
+    }
+
+    /// @notice Signs, in this Adjudicator's EIP-712 domain, every fixture with its own key and every cheat with the
+    /// keys that may squat on it (the spare keys and the other fixture keys). forge's `vm.sign` takes about half a
+    /// millisecond, far more than a whole action otherwise, so the test's setUp signs once for all its runs.
+    function presign() external {
+        for (uint256 k; k < fixtures.length; ++k) {
+            ICFragFixtures f = fixtures[k];
+            uint256 n = f.count();
+            for (uint256 i; i < n; ++i) {
+                (bytes memory evidence, , ) = f.get(i);
+                bytes32 digest = adjudicator.attestationDigest(evidence);
+                _presign(f.operatorKey(), digest);
+                if (i < 2) continue; // honest cfrags: only their own key signs them
+                for (uint256 j; j < SPARES; ++j) _presign(_spareKeys[j], digest);
+                for (uint256 o; o < fixtures.length; ++o) if (o != k) _presign(fixtures[o].operatorKey(), digest);
+            }
+        }
+    }
+
+    function _presign(uint256 key, bytes32 digest) private {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
+        _signatures[keccak256(abi.encode(key, digest))] = abi.encodePacked(r, s, v);
     }
 
     // ------------------------------------------------------------------------------------------------------
@@ -211,16 +261,123 @@ contract KMSHandler {
         }
     }
 
-    /// @notice Bonds one of the staker's two fixture keys (or unbonds): the key's signatures then recover to an
-    /// operator of this staker for ever, even after it re-bonds to dodge a slash.
+    /// @notice Proposes one of the staker's two fixture keys (or another node's key or a spare key, or unbonds),
+    /// and the key confirms three times in four (a spare key never: a real node cannot capture it). Once confirmed,
+    /// the key's signatures recover to an operator of this staker for ever, even after it re-bonds to dodge a slash;
+    /// an unconfirmed proposal counts for nothing and blocks nothing. Half the time the staker first waits out
+    /// what stops a re-bond (the re-bond delay, a commitment to the next period), as a cheater hopping keys would.
     function bondOperator(uint256 stakerSeed, uint256 keySeed) external {
         uint256 s = stakerSeed % STAKERS;
-        uint256 choice = keySeed % 5; // 0-1: first key, 2-3: second key, 4: unbond
-        address operator = choice == 4 ? address(0) : operators[2 * s + (choice < 2 ? 0 : 1)];
+        if ((keySeed >> 5) % 2 == 0) _waitForRebond(stakers[s]);
+        uint256 choice = keySeed % 8; // 0-2: first key, 3-5: second key, 6: someone else's key, 7: unbond
+        address operator;
+        if (choice < 6) {
+            operator = operators[2 * s + (choice < 3 ? 0 : 1)];
+        } else if (choice == 6) {
+            uint256 other = (keySeed >> 8) % (operators.length + SPARES);
+            operator = other < operators.length ? operators[other] : spareOperators[other - operators.length];
+        }
         vm.prank(stakers[s]);
         try escrow.bondOperator(operator) {
             calls["bondOperator"]++;
+        } catch {
+            calls["bondRefused"]++;
+            return;
+        }
+        if (operator == address(0)) return;
+        if ((keySeed >> 3) % 4 == 3) {
+            calls["bondLeftUnconfirmed"]++;
+            return;
+        }
+        _confirm(s);
+    }
+
+    /// @dev Warps to the first period in which `staker` may change its operator (at most minOperatorPeriods on).
+    function _waitForRebond(address staker) private {
+        StakingEscrow.StakerInfo memory info = escrow.getStakerInfo(staker);
+        uint256 current = _currentPeriod();
+        uint256 target = current;
+        if (info.operatorConfirmed && info.operatorBondedPeriod + escrow.minOperatorPeriods() > target) {
+            target = info.operatorBondedPeriod + escrow.minOperatorPeriods();
+        }
+        if (info.lastCommittedPeriod > target) target = info.lastCommittedPeriod;
+        if (target == current) return;
+        vm.warp(target * periodDuration + 1);
+        calls["waitForRebond"]++;
+    }
+
+    /// @notice The operator key a staker proposed confirms it (late), unless it is a spare key.
+    function confirmOperator(uint256 stakerSeed) external {
+        _confirm(stakerSeed % STAKERS);
+    }
+
+    function _confirm(uint256 s) private {
+        address operator = escrow.pendingOperatorOf(stakers[s]);
+        if (operator == address(0) || _isSpareOperator(operator)) return;
+        vm.prank(operator);
+        try escrow.confirmOperator(stakers[s]) {
+            calls["confirmOperator"]++;
         } catch {}
+    }
+
+    /// @notice A throw-away staker of issue 12 finding 1: with no stake, it locks the minimum for the minimum time
+    /// and bonds its spare operator key (the key confirms); while locked it waits the lock out (half the time);
+    /// once unlocked it withdraws everything. The key stays confirmed for it, with nothing left to slash.
+    function spareCycle(uint256 spareSeed, uint256 waitSeed) external {
+        uint256 j = spareSeed % SPARES;
+        address t = spareStakers[j];
+        uint256 stake = escrow.stakeOf(t);
+        if (stake == 0) {
+            _spareLock(j);
+            return;
+        }
+        (uint256 locked, uint256 unlockPeriod) = escrow.getLock(t);
+        if (locked != 0 && _currentPeriod() < unlockPeriod) {
+            if (waitSeed % 2 == 0) {
+                vm.warp(unlockPeriod * periodDuration + 1 + ((waitSeed >> 1) % periodDuration));
+                calls["spareWait"]++;
+            }
+            return;
+        }
+        uint256 before = token.balanceOf(t);
+        vm.prank(t);
+        try escrow.withdraw(stake) {
+            ghostWithdrawn[t] += token.balanceOf(t) - before;
+            calls["spareWithdraw"]++;
+        } catch {
+            ghostUnexpectedReverts++;
+        }
+    }
+
+    function _spareLock(uint256 j) private {
+        address t = spareStakers[j];
+        address operator = spareOperators[j];
+        uint256 value = escrow.minStake();
+        if (token.balanceOf(t) < value) return;
+        vm.startPrank(t);
+        token.approve(address(escrow), value);
+        try escrow.depositAndLock(value, escrow.minLockPeriods()) {
+            vm.stopPrank();
+            ghostDeposited[t] += value;
+            calls["spareLock"]++;
+        } catch {
+            vm.stopPrank();
+            ghostUnexpectedReverts++;
+            return;
+        }
+        if (escrow.stakerFromOperator(operator) != address(0)) return; // confirmed in an earlier cycle
+        // Real stakers may have proposed this key (unconfirmed): that must not keep its own staker from bonding it.
+        vm.prank(t);
+        try escrow.bondOperator(operator) {} catch {
+            ghostUnexpectedReverts++;
+            return;
+        }
+        vm.prank(operator);
+        try escrow.confirmOperator(t) {
+            calls["spareBond"]++;
+        } catch {
+            ghostUnexpectedReverts++;
+        }
     }
 
     function commit(uint256 stakerSeed) public {
@@ -393,25 +550,24 @@ contract KMSHandler {
     // Slashing actions
     // ------------------------------------------------------------------------------------------------------
 
-    /// @notice The reporter submits fixture evidence signed by one of the six operator keys: honest or cheating,
-    /// bonded now, bonded before (re-bonded away) or never bonded. A second submission must be refused.
+    /// @notice The reporter submits fixture evidence signed (now, in this Adjudicator's EIP-712 domain) by one of
+    /// the six operator keys: honest or cheating, confirmed now, confirmed before (re-bonded away), only proposed or
+    /// never bonded. A cheat of a key confirmed for a staker with a stake must slash it once; a second submission
+    /// must be refused.
     function evaluate(uint256 keySeed, uint256 fixtureSeed) external {
         uint256 k = keySeed % fixtures.length;
         ICFragFixtures f = fixtures[k];
-        (bytes memory evidence, bytes memory signature, bytes memory hints, uint8 verdict) = f.get(
-            fixtureSeed % f.count()
-        );
-        _evaluate(k, evidence, signature, hints, verdict, false);
+        (bytes memory evidence, bytes memory hints, uint8 verdict) = f.get(fixtureSeed % f.count());
+        _evaluate(Submission(operators[k], REPORTER, evidence, _sign(f.operatorKey(), evidence), hints, verdict, 0));
     }
 
-    /// @notice Submits fixture evidence with one byte changed in the evidence, the signature or the hints.
-    /// Changed evidence or signature must never slash the key's staker; changed hints may change gas only.
+    /// @notice Submits fixture evidence with one byte changed in the evidence (after signing), the signature or the
+    /// hints. Changed evidence or signature must never slash the key's staker; changed hints may change gas only.
     function evaluateTampered(uint256 keySeed, uint256 fixtureSeed, uint256 part, uint256 at) external {
         uint256 k = keySeed % fixtures.length;
         ICFragFixtures f = fixtures[k];
-        (bytes memory evidence, bytes memory signature, bytes memory hints, uint8 verdict) = f.get(
-            fixtureSeed % f.count()
-        );
+        (bytes memory evidence, bytes memory hints, uint8 verdict) = f.get(fixtureSeed % f.count());
+        bytes memory signature = _sign(f.operatorKey(), evidence);
         part %= 3;
         if (part == 0) {
             evidence[at % evidence.length] ^= bytes1(uint8(1 + ((at >> 16) % 255)));
@@ -422,7 +578,49 @@ contract KMSHandler {
             uint256 i = at % 2 == 0 ? hints.length - 1 : (at >> 1) % hints.length;
             hints[i] ^= bytes1(uint8(1 + ((at >> 16) % 255)));
         }
-        _evaluate(k, evidence, signature, hints, verdict, part != 2);
+        _evaluate(Submission(operators[k], REPORTER, evidence, signature, hints, verdict, part == 2 ? 2 : 1));
+    }
+
+    /// @notice Issue 12 finding 1, the attack: a real node's cheat is signed with a spare key (confirmed for a
+    /// throw-away staker, often one with nothing left) or, one time in four, with another node's key, and submitted
+    /// first by that key's holder. Then Bob reports the real node's own attestation of the same bytes: as an action
+    /// half the time, else in a probe that is rolled back (so the squat stays for later actions). Either way, if the
+    /// real key is confirmed for a staker with a stake that was not yet judged for this cfrag, it must be slashed.
+    function squat(uint256 squatterSeed, uint256 keySeed, uint256 fixtureSeed, uint256 modeSeed) external {
+        uint256 k = keySeed % fixtures.length;
+        ICFragFixtures f = fixtures[k];
+        (bytes memory evidence, bytes memory hints, uint8 verdict) = f.get(2 + (fixtureSeed % (f.count() - 2)));
+        (address squatter, uint256 squatterKey) = _squatter(squatterSeed, k);
+        _evaluate(Submission(squatter, squatter, evidence, _sign(squatterKey, evidence), hints, verdict, 0));
+        calls["squat"]++;
+        Submission memory report = Submission(
+            operators[k],
+            REPORTER,
+            evidence,
+            _sign(f.operatorKey(), evidence),
+            hints,
+            verdict,
+            0
+        );
+        if (modeSeed % 2 == 0) {
+            _evaluate(report);
+            return;
+        }
+        address staker = escrow.stakerFromOperator(report.operator);
+        bytes32 digest = adjudicator.attestationDigest(evidence);
+        if (!_slashable(staker, _judgementKey(digest, staker))) return;
+        (uint256 failure, bytes32 why) = _probe(report, staker, digest);
+        if (failure != 0) _unslashable(failure, why);
+        calls["squatReportProbed"]++;
+    }
+
+    function _squatter(uint256 seed, uint256 k) private view returns (address operator, uint256 key) {
+        if (seed % 4 != 0) {
+            uint256 j = (seed >> 2) % SPARES;
+            return (spareOperators[j], _spareKeys[j]);
+        }
+        uint256 other = (k + 1 + ((seed >> 2) % (fixtures.length - 1))) % fixtures.length;
+        return (operators[other], fixtures[other].operatorKey());
     }
 
     // ------------------------------------------------------------------------------------------------------
@@ -441,22 +639,49 @@ contract KMSHandler {
         return _policies[i];
     }
 
-    function evaluatedCount() external view returns (uint256) {
-        return evaluatedHashes.length;
+    function judgedCount() external view returns (uint256) {
+        return _judgedDigests.length;
+    }
+
+    /// @notice Judgement `i`: the attestation digest and the staker it was charged to.
+    function judged(uint256 i) external view returns (bytes32 digest, address staker) {
+        return (_judgedDigests[i], _judgedStakers[i]);
     }
 
     function operatorCount() external view returns (uint256) {
         return operators.length;
     }
 
+    /// @notice Every staker the handler moves tokens for: the real ones, then the throw-away ones.
+    function stakerCount() external pure returns (uint256) {
+        return STAKERS + SPARES;
+    }
+
+    function stakerAt(uint256 i) external view returns (address) {
+        return i < STAKERS ? stakers[i] : spareStakers[i - STAKERS];
+    }
+
     // ------------------------------------------------------------------------------------------------------
     // Internals
     // ------------------------------------------------------------------------------------------------------
 
+    /// @dev One evaluateCFrag call and what the model expects of it.
+    struct Submission {
+        address operator; // the key the signature was made with (before any tampering)
+        address reporter; // the caller
+        bytes evidence;
+        bytes signature;
+        bytes hints;
+        uint8 verdict; // the fixture's
+        uint8 tamper; // 0 none, 1 evidence or signature (must not be judged), 2 hints (may only change gas)
+    }
+
     /// @dev What an evaluation is checked against, read before the call.
     struct Before {
         address staker;
-        bytes32 hash;
+        bytes32 digest;
+        bytes32 key;
+        bool mustSlash;
         uint256 penalty;
         uint256 reward;
         uint256 offences;
@@ -466,55 +691,176 @@ contract KMSHandler {
         uint256[2] settled;
     }
 
-    function _evaluate(
-        uint256 k,
-        bytes memory evidence,
-        bytes memory signature,
-        bytes memory hints,
-        uint8 verdict,
-        bool forged
-    ) private {
+    /// @dev The outcome of {probe}: always its revert.
+    error ProbeOutcome(uint256 failure, bytes32 why);
+    error OnlySelf();
+
+    function _evaluate(Submission memory sub) private {
         Before memory b;
-        b.staker = escrow.stakerFromOperator(operators[k]);
-        b.hash = keccak256(evidence);
+        b.staker = escrow.stakerFromOperator(sub.operator);
+        b.digest = adjudicator.attestationDigest(sub.evidence);
+        b.key = _judgementKey(b.digest, b.staker);
+        // The new invariant's premise: an untampered cheat of a key confirmed for a staker with a stake, not yet
+        // judged against that staker, must slash it.
+        b.mustSlash = sub.tamper == 0 && sub.verdict != uint8(Verdict.Correct) && _slashable(b.staker, b.key);
         (b.penalty, b.reward) = adjudicator.penaltyOf(b.staker);
         b.offences = adjudicator.offencesOf(b.staker);
-        b.rebonded = b.staker != address(0) && escrow.operatorOf(b.staker) != operators[k];
-        b.reporterBalance = token.balanceOf(REPORTER);
+        b.rebonded = b.staker != address(0) && escrow.operatorOf(b.staker) != sub.operator;
+        b.reporterBalance = token.balanceOf(sub.reporter);
         // No penalty (an empty stake) means no call to the escrow, so nothing is settled either.
         if (b.penalty != 0) (b.expected, b.settled) = _expectedReward(b.staker);
         vm.recordLogs();
-        vm.prank(REPORTER);
-        try adjudicator.evaluateCFrag(evidence, signature, hints) returns (Verdict got) {
-            if (forged) ghostForgeryAccepted++;
-            if (uint8(got) != verdict) ghostVerdictMismatches++;
-            _judged(b, got);
-        } catch {
+        vm.prank(sub.reporter);
+        try adjudicator.evaluateCFrag(sub.evidence, sub.signature, sub.hints) returns (Verdict got) {
+            if (sub.tamper == 1) ghostForgeryAccepted++;
+            if (uint8(got) != sub.verdict) ghostVerdictMismatches++;
+            _judged(b, got, sub.reporter);
+            // A cheat that had to slash: the same report again must be refused as judged, for this digest and
+            // this staker (other replays come from the actions' random re-submissions).
+            if (b.mustSlash) _requireReplayRefused(sub, b);
+        } catch (bytes memory err) {
             vm.getRecordedLogs();
             calls["evaluateRefused"]++;
+            if (b.mustSlash) _unslashable(1, bytes32(bytes4(err)));
         }
     }
 
-    function _judged(Before memory b, Verdict got) private {
-        if (ghostEvaluations[b.hash] == 0) evaluatedHashes.push(b.hash);
-        uint256 n = ++ghostEvaluations[b.hash];
+    function _judged(Before memory b, Verdict got, address reporter) private {
+        if (ghostEvaluations[b.key] == 0) {
+            _judgedDigests.push(b.digest);
+            _judgedStakers.push(b.staker);
+        }
+        uint256 n = ++ghostEvaluations[b.key];
         if (n > ghostMaxEvaluations) ghostMaxEvaluations = n;
         (uint256 minted, uint256 slashed, uint256 paid) = _readLogs(b.staker);
         if (got == Verdict.Correct) {
             if (slashed != 0 || minted != 0 || adjudicator.offencesOf(b.staker) != b.offences) ghostHonestSlashed++;
+            if (b.mustSlash) _unslashable(2, bytes32(0));
             calls["evaluateHonest"]++;
             return;
         }
         ghostCheats[b.staker]++;
         if (b.rebonded) ghostSlashAfterRebond++;
-        if (slashed != b.penalty || paid != b.reward || token.balanceOf(REPORTER) - b.reporterBalance != b.reward) {
+        if (slashed != b.penalty || paid != b.reward || token.balanceOf(reporter) - b.reporterBalance != b.reward) {
             ghostPenaltyMismatches++;
+        }
+        if (b.mustSlash) {
+            if (slashed != b.penalty || adjudicator.offencesOf(b.staker) != b.offences + 1) _unslashable(3, 0);
+            calls["cheatSlashChecked"]++;
         }
         ghostPenalties[b.staker] += slashed;
         ghostReporterRewards += paid;
         _attribute(b.staker, minted, b.expected, b.settled);
         _syncWeights(b.staker);
         calls["evaluateCheat"]++;
+    }
+
+    /// @dev Whether a cheat charged to `staker` (judgement key `key`) must slash it now: a staker (the key was
+    /// confirmed for it), with a stake, and this cfrag never judged against it.
+    function _slashable(address staker, bytes32 key) private view returns (bool) {
+        return staker != address(0) && escrow.stakeOf(staker) != 0 && ghostEvaluations[key] == 0;
+    }
+
+    function _unslashable(uint256 failure, bytes32 why) private {
+        ghostUnslashableCheats++;
+        ghostLastUnslashableFailure = failure;
+        ghostLastUnslashableError = why;
+    }
+
+    /// @dev Submits `sub` again, expecting EvidenceAlreadyEvaluated(digest, staker); a replay that is judged is booked
+    /// as a second evaluation (so invariant_noEvidenceEvaluatedTwice fails too).
+    function _requireReplayRefused(Submission memory sub, Before memory b) private {
+        vm.prank(sub.reporter);
+        try adjudicator.evaluateCFrag(sub.evidence, sub.signature, sub.hints) {
+            ghostReplayNotRefused++;
+            uint256 n = ++ghostEvaluations[b.key];
+            if (n > ghostMaxEvaluations) ghostMaxEvaluations = n;
+            _unslashable(4, 0);
+        } catch (bytes memory err) {
+            bytes memory expected = abi.encodeWithSelector(
+                IAdjudicator.EvidenceAlreadyEvaluated.selector,
+                b.digest,
+                b.staker
+            );
+            if (keccak256(err) != keccak256(expected)) {
+                ghostReplayNotRefused++;
+                _unslashable(5, bytes32(bytes4(err)));
+            }
+        }
+    }
+
+    /// @dev Runs {probe} and returns its verdict; nothing it did stays.
+    function _probe(
+        Submission memory sub,
+        address staker,
+        bytes32 digest
+    ) private returns (uint256 failure, bytes32 why) {
+        try this.probe(sub, staker, digest) {
+            failure = 6; // unreachable: probe always reverts
+        } catch (bytes memory err) {
+            if (err.length != 68 || bytes4(err) != ProbeOutcome.selector) return (7, bytes32(bytes4(err)));
+            assembly ("memory-safe") {
+                failure := mload(add(err, 36))
+                why := mload(add(err, 68))
+            }
+        }
+    }
+
+    /// @notice Only for the handler itself, and always reverts with {ProbeOutcome}, so it changes nothing: submits
+    /// `sub` and requires a cheat verdict charged to `staker` (its offences + 1, its penalty as `penaltyOf` said);
+    /// then submits it again and requires EvidenceAlreadyEvaluated(digest, staker).
+    function probe(Submission calldata sub, address staker, bytes32 digest) external {
+        if (msg.sender != address(this)) revert OnlySelf();
+        uint256 failure;
+        bytes32 why;
+        (uint256 penalty, ) = adjudicator.penaltyOf(staker);
+        uint256 offences = adjudicator.offencesOf(staker);
+        vm.recordLogs();
+        vm.prank(sub.reporter);
+        try adjudicator.evaluateCFrag(sub.evidence, sub.signature, sub.hints) returns (Verdict got) {
+            (, uint256 slashed, ) = _readLogs(staker);
+            if (got == Verdict.Correct || uint8(got) != sub.verdict) failure = 2;
+            else if (slashed != penalty || adjudicator.offencesOf(staker) != offences + 1) failure = 3;
+        } catch (bytes memory err) {
+            vm.getRecordedLogs();
+            (failure, why) = (1, bytes32(bytes4(err)));
+        }
+        if (failure == 0) {
+            vm.recordLogs();
+            vm.prank(sub.reporter);
+            try adjudicator.evaluateCFrag(sub.evidence, sub.signature, sub.hints) {
+                failure = 4;
+            } catch (bytes memory err) {
+                bytes memory expected = abi.encodeWithSelector(
+                    IAdjudicator.EvidenceAlreadyEvaluated.selector,
+                    digest,
+                    staker
+                );
+                if (keccak256(err) != keccak256(expected)) (failure, why) = (5, bytes32(bytes4(err)));
+            }
+            vm.getRecordedLogs();
+        }
+        revert ProbeOutcome(failure, why);
+    }
+
+    /// @dev The node signature of `evidence` by `key`: `vm.sign(key, adjudicator.attestationDigest(evidence))`,
+    /// r ‖ s ‖ v, as {presign} made it (signed here if it did not).
+    function _sign(uint256 key, bytes memory evidence) private view returns (bytes memory signature) {
+        bytes32 digest = adjudicator.attestationDigest(evidence);
+        signature = _signatures[keccak256(abi.encode(key, digest))];
+        if (signature.length != 0) return signature;
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
+        return abi.encodePacked(r, s, v);
+    }
+
+    /// @dev The model's key of one judgement: the attested cfrag and the staker charged.
+    function _judgementKey(bytes32 digest, address staker) private pure returns (bytes32) {
+        return keccak256(abi.encode(digest, staker));
+    }
+
+    function _isSpareOperator(address operator) private view returns (bool) {
+        for (uint256 i; i < SPARES; ++i) if (spareOperators[i] == operator) return true;
+        return false;
     }
 
     /// @dev Sums this staker's Minted and Slashed events of the escrow in the recorded logs.
@@ -611,7 +957,9 @@ contract KMSHandler {
             if ((mask >> i) & 1 == 0) continue;
             address s = stakers[i];
             (uint256 lockedValue, uint256 unlockPeriod) = escrow.getLock(s);
-            if (escrow.operatorOf(s) == address(0) || lockedValue == 0 || unlockPeriod < endPeriod) continue;
+            // A node must be confirmed and locked through the policy plus the escrow's accountability window.
+            if (escrow.operatorOf(s) == address(0) || lockedValue == 0) continue;
+            if (unlockPeriod < endPeriod + escrow.minOperatorPeriods()) continue;
             chosen[n++] = s;
         }
         nodes = new address[](n);
