@@ -43,6 +43,12 @@ export function evidenceFromJson(text: string): EvidenceFile {
   }
   if (typeof parsed !== "object" || parsed === null) throw new EvidenceFileError("evidence JSON is not an object");
   const obj = parsed as Record<string, unknown>;
+  if (!("cfrag" in obj) && !("nodeSignature" in obj)) {
+    throw new EvidenceFileError(
+      "this is not an evidence file: it has no cfrag or node signature (evidence files are the evidence-*.json " +
+        "that kms retrieve-decrypt saves for a node that returned a wrong cfrag)",
+    );
+  }
   if (obj.version === 1) {
     throw new EvidenceFileError(
       "evidence version 1 holds a node signature from before attestations were bound to a deployment; " +

@@ -48,6 +48,10 @@ describe("slashing task and evidence files", function () {
     expect(readEvidenceFile(file)).to.deep.equal({ evidence: signed, domain });
     const json = JSON.parse(evidenceToJson({ evidence: signed, domain })) as Record<string, unknown>;
     expect(() => evidenceFromJson("{")).to.throw(EvidenceFileError, /not JSON/);
+    expect(() => evidenceFromJson(JSON.stringify({ version: 1, policyId: "0x01" }))).to.throw(
+      EvidenceFileError,
+      /not an evidence file: it has no cfrag or node signature/,
+    );
     expect(() => evidenceFromJson(JSON.stringify({ ...json, version: 3 }))).to.throw(EvidenceFileError, /version 3/);
     expect(() => evidenceFromJson(JSON.stringify({ ...json, version: 1 }))).to.throw(
       EvidenceFileError,
