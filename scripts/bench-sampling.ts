@@ -90,8 +90,7 @@ async function addStakers(d: Deployment, count: number): Promise<string[]> {
 
 /** Adds `count` one-node policies over random stakers, paid by one owner. */
 async function addPolicies(d: Deployment, stakers: string[], count: number): Promise<void> {
-  const [, owner] = await hre.ethers.getSigners();
-  const [deployer] = await hre.ethers.getSigners();
+  const [deployer, owner] = await hre.ethers.getSigners();
   const pm = await d.policyManager.getAddress();
   const current = await d.escrow.getCurrentPeriod();
   const deposit = DEFAULT_MIN_FEE_RATE * 10n;
@@ -150,7 +149,7 @@ async function main(): Promise<void> {
   const d = await loadDeployment(hre);
   // Batches are mined as single blocks: room for BATCH transactions of any kind.
   await send("evm_setBlockGasLimit", [toBeHex(2_000_000_000n)]);
-  const [, , probeStaker] = await hre.ethers.getSigners();
+  const [deployer, , probeStaker] = await hre.ethers.getSigners();
   const rows: Row[] = [];
   const stakers: string[] = [];
   let policies = 0;
@@ -180,7 +179,7 @@ async function main(): Promise<void> {
     const createPolicyGas = await gasOf(
       d.policyManager.createPolicy(
         hexlify(randomBytes(16)),
-        (await hre.ethers.getSigners())[0].address,
+        deployer.address,
         [probeStaker.address],
         current + 10n,
         DEFAULT_MIN_FEE_RATE,

@@ -243,8 +243,9 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
         // The operator that committed to a period is the node that serves it; no swap under a promise.
         uint256 last = info.lastCommittedPeriod;
         if (last > current) revert RebondWhileCommitted(last);
-        bool confirmed = operator == address(0);
-        if (!confirmed) {
+        // Whether the new operator needs no confirmation (its consent is already given); false for the zero address.
+        bool confirmed;
+        if (operator != address(0)) {
             address owner_ = stakerFromOperator[operator];
             if (owner_ == msg.sender) {
                 // Back to a key this staker's node used before: it consented then, and the bond is permanent.
@@ -262,7 +263,7 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
             }
         }
         info.operator = operator;
-        info.operatorConfirmed = confirmed && operator != address(0);
+        info.operatorConfirmed = confirmed;
         // Fits: `current` < the active lock's unlockPeriod, a uint32.
         info.operatorBondedPeriod = uint32(current);
         emit OperatorBonded(msg.sender, operator, previous, current);

@@ -1,6 +1,6 @@
 // Staking operations as the tasks, the demo and the node daemon run them: one function per user action,
 // each waiting for its transaction and returning the receipt.
-import type { ContractTransactionReceipt, ContractTransactionResponse, Signer } from "ethers";
+import { ZeroAddress, type ContractTransactionReceipt, type ContractTransactionResponse, type Signer } from "ethers";
 import type { KMSToken, StakingEscrow } from "../../typechain-types";
 import { InvalidPeriodsError, StakingError } from "./errors";
 
@@ -60,8 +60,6 @@ export function confirmOperator(escrow: StakingEscrow, operator: Signer, staker:
   return mined(escrow.connect(operator).confirmOperator(staker));
 }
 
-const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
-
 /**
  * The staker `operator` serves, confirming a pending proposal first if there is one: `staker` when given,
  * else the staker of the latest {OperatorBonded} event naming `operator` (searched from `fromBlock`).
@@ -74,7 +72,7 @@ export async function confirmedStakerOf(
 ): Promise<{ staker: string; confirmedNow: boolean } | undefined> {
   const address = await operator.getAddress();
   const known = await escrow.stakerFromOperator(address);
-  if (known !== ZERO_ADDRESS) return { staker: known, confirmedNow: false };
+  if (known !== ZeroAddress) return { staker: known, confirmedNow: false };
   let staker = options.staker;
   if (!staker) {
     const events = await escrow.queryFilter(escrow.filters.OperatorBonded(undefined, address), options.fromBlock ?? 0);

@@ -97,6 +97,25 @@ describe("kfrag delivery", function () {
     return { deployment, signers, specs, alice, feeRate };
   }
 
+  /** A 1-of-1 grant served by `staker`, for a fresh Bob; resolves with the grant's error (or its result). */
+  function grantOneNode(
+    deployment: Awaited<ReturnType<typeof staked>>["deployment"],
+    alice: Awaited<ReturnType<typeof staked>>["alice"],
+    feeRate: bigint,
+    staker: string,
+  ): Promise<unknown> {
+    return grant(deployment, {
+      owner: alice,
+      keys: AliceKeys.fromSeed(randomBytes(32)),
+      receivingKey: SecretKey.random().publicKey(),
+      threshold: 1,
+      shares: 1,
+      periods: 5n,
+      feeRate,
+      nodes: [staker],
+    }).catch((e: unknown) => e);
+  }
+
   /** An HTTP server that records every request and answers each with `answer` (201, JSON). */
   async function fakeNode(answer: unknown) {
     const requests: { method?: string; url?: string }[] = [];
@@ -119,16 +138,7 @@ describe("kfrag delivery", function () {
     await (await deployment.nodeDirectory.connect(specs[0].operator).announce(internal, key)).wait();
     const balance = await deployment.token.balanceOf(alice.address);
 
-    const error = await grant(deployment, {
-      owner: alice,
-      keys: AliceKeys.fromSeed(randomBytes(32)),
-      receivingKey: SecretKey.random().publicKey(),
-      threshold: 1,
-      shares: 1,
-      periods: 5n,
-      feeRate,
-      nodes: [staker],
-    }).catch((e: unknown) => e);
+    const error = await grantOneNode(deployment, alice, feeRate, staker);
     expect(error).to.be.instanceOf(NodeUrlError);
     expect((error as Error).message).to.match(/has a query/);
     expect(fake.requests).to.deep.equal([]);
@@ -144,16 +154,7 @@ describe("kfrag delivery", function () {
       await (
         await deployment.nodeDirectory.connect(specs[0].operator).announce(`http://127.0.0.1:${fake.port}`, key)
       ).wait();
-      const error = await grant(deployment, {
-        owner: alice,
-        keys: AliceKeys.fromSeed(randomBytes(32)),
-        receivingKey: SecretKey.random().publicKey(),
-        threshold: 1,
-        shares: 1,
-        periods: 5n,
-        feeRate,
-        nodes: [staker],
-      }).catch((e: unknown) => e);
+      const error = await grantOneNode(deployment, alice, feeRate, staker);
       expect(error).to.be.instanceOf(KFragDeliveryFailedError);
       expect((error as Error).message).to.match(/did not acknowledge storage/);
       expect(fake.requests.map((r) => r.url)).to.have.length(1);
