@@ -8,6 +8,7 @@ import { loadDeployment } from "../src/deployment";
 import { startNode } from "../src/node/daemon";
 import { formatDoctor, runDoctor } from "../src/node/doctor";
 import { LOG_LEVELS, nodeLogger } from "../src/node/logging";
+import { CorsOriginError, parseCorsOrigins } from "../src/node/server";
 
 /** Raised for a bad `kms node` / `kms node-doctor` argument. */
 export class NodeTaskError extends Error {
@@ -82,6 +83,12 @@ kms
     undefined,
     types.string,
   )
+  .addOptionalParam(
+    "corsOrigin",
+    "Web origin(s) whose pages may call this node from a browser, comma-separated (https://app.example.org); * for any",
+    undefined,
+    types.string,
+  )
   .addFlag("recover", "Rebuild the node's key from its recovery phrase, read from standard input")
   .addFlag("reannounce", "Announce this data dir's key though another is announced (the old key's kfrags are lost)")
   .addFlag("takeOver", "Start though another live node holds this staker's announcement (it loses it)")
@@ -99,6 +106,7 @@ kms
         logLevel: string;
         jsonLogs: boolean;
         trustProxy?: string;
+        corsOrigin?: string;
         recover: boolean;
         reannounce: boolean;
         takeOver: boolean;
@@ -113,6 +121,13 @@ kms
       const { chainId } = await hre.ethers.provider.getNetwork();
       if (args.cheat && chainId !== 31337n)
         throw new NodeTaskError("--cheat is for local chains only (chain id 31337)");
+      let corsOrigins: string[] = [];
+      try {
+        corsOrigins = parseCorsOrigins(args.corsOrigin === undefined ? [] : [args.corsOrigin]);
+      } catch (e) {
+        if (e instanceof CorsOriginError) throw new NodeTaskError(`--cors-origin: ${e.message}`);
+        throw e;
+      }
       const recoverMnemonic = args.recover ? await readRecoveryPhrase() : undefined;
       const contracts = await loadDeployment(hre);
       const node = await startNode({
@@ -125,6 +140,7 @@ kms
         commitIntervalMs: args.commitInterval * 1000,
         statusIntervalMs: args.statusInterval * 1000,
         trustProxy: args.trustProxy,
+        corsOrigins,
         logger,
         cheat: args.cheat,
         recoverMnemonic,

@@ -75,6 +75,8 @@ export interface NodeDaemonOptions {
   /** The reverse proxy's address(es) whose X-Forwarded-For is trusted (docs/operations.md); default none. */
   trustProxy?: boolean | string | string[];
   logger?: NodeLoggerOptions;
+  /** Web origins whose pages may call the node from a browser (CORS), `*` for all; default none. */
+  corsOrigins?: readonly string[];
   /** Fault injection for slashing demos/tests: return corrupted (still signed) cfrags. */
   cheat?: boolean;
   /**
@@ -187,6 +189,7 @@ export async function startNode(options: NodeDaemonOptions): Promise<RunningNode
     logger: options.logger ?? false,
     limits: options.limits,
     trustProxy: options.trustProxy,
+    corsOrigins: options.corsOrigins,
     cheat: options.cheat,
     metrics,
     health,

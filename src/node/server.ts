@@ -8,6 +8,9 @@
 // made on each request: the chain is the source of truth, the store only a cache of what Alice sent. When the
 // chain cannot be read the node answers 503 CHAIN_UNREACHABLE with the reason and Retry-After (never 500).
 //
+// Browsers: with `corsOrigins` set, the public endpoints answer pages of those origins (CORS, `@fastify/cors`),
+// refusals included, with Retry-After readable; `/metrics` never does.
+//
 // Against hostile clients (docs/operations.md): a request rate per client address (429), a cap on the
 // re-encryption work in flight per client (429) and in all (503), both with Retry-After; the crypto runs one
 // capsule at a time in arrival order with the event loop given back in between; header, request, idle and
@@ -17,6 +20,7 @@ import type { Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import rateLimit from "@fastify/rate-limit";
+import cors from "@fastify/cors";
 import { getBytes as hexBytes, hexlify as toHex, verifyMessage, type Signer } from "ethers";
 import type { KFragStore } from "./store";
 import {
@@ -130,6 +134,48 @@ export interface NodeServerOptions {
   health?: ChainHealth;
   /** The daemon's monitor: the chain snapshot for the status endpoints and the watchdog's verdict. */
   monitor?: NodeMonitor;
+  /**
+   * Web origins (`https://app.example.org`) whose pages may call the node's public endpoints from a browser
+   * (CORS); `"*"` allows every origin. Default none: no CORS headers, browsers refuse cross-origin reads.
+   * Check values with {@link parseCorsOrigins}.
+   */
+  corsOrigins?: readonly string[];
+}
+
+/** Raised for a CORS origin that is neither `*` nor a bare web origin. */
+export class CorsOriginError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CorsOriginError";
+  }
+}
+
+/**
+ * The allowed CORS origins from a list of values, each one origin or several separated by commas: `*`, or a
+ * web origin (`http(s)://host[:port]`, no path, no trailing slash, as browsers send it in `Origin`). Throws
+ * {@link CorsOriginError} for anything else, so a typo does not silently leave a web app locked out.
+ */
+export function parseCorsOrigins(values: readonly string[]): string[] {
+  const origins = values
+    .flatMap((value) => value.split(","))
+    .map((value) => value.trim())
+    .filter((value) => value !== "");
+  for (const origin of origins) {
+    if (origin === "*") continue;
+    let url: URL | undefined;
+    try {
+      url = new URL(origin);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.origin !== origin) {
+      throw new CorsOriginError(
+        `CORS origin "${origin}" is not a web origin: write it as the browser sends it, scheme://host[:port] ` +
+          `without path or trailing slash (e.g. https://app.example.org), or * for every origin`,
+      );
+    }
+  }
+  return [...new Set(origins)];
 }
 
 /** Seconds a client is told to wait when the node cannot read the chain. */
@@ -146,6 +192,9 @@ class NodeRequestError extends Error {
     super(message);
   }
 }
+
+/** Headers a browser page may read from the node's answers besides the CORS-safelisted ones. */
+const CORS_EXPOSED_HEADERS = ["retry-after", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"];
 
 /** The routes whose answers are counted as served or failed (the status and metrics routes are not). */
 const REENCRYPT_ROUTE = "/v1/policies/:policyId/reencrypt";
@@ -219,6 +268,19 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
     throw error;
   }
   const cpu = new CryptoTurns();
+  const corsOrigins = parseCorsOrigins(options.corsOrigins ?? []);
+  if (corsOrigins.length > 0) {
+    // Registered before the rate limiter, so refusals (429, 503) carry the CORS headers too and a page can
+    // read their Retry-After. No credentials: the API has no cookies or authentication to share.
+    void app.register(cors, {
+      origin: corsOrigins.includes("*") ? "*" : corsOrigins,
+      methods: ["GET", "HEAD", "POST"],
+      allowedHeaders: ["content-type"],
+      exposedHeaders: CORS_EXPOSED_HEADERS,
+      maxAge: 600,
+      strictPreflight: true,
+    });
+  }
   const metrics = options.metrics ?? new NodeMetrics();
   const health = options.health ?? new ChainHealth(metrics);
   health.attachLog(app.log);
@@ -392,7 +454,8 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
   app.get("/status", async (_request, reply) =>
     reply.type("text/html; charset=utf-8").send(renderStatusPage(await status())),
   );
-  app.get("/metrics", async (_request, reply) => {
+  // The metrics are for the operator's scraper, not for web pages: never CORS.
+  app.get("/metrics", { config: { cors: false } }, async (_request, reply) => {
     metrics.kfrags.set(await store.count());
     metrics.lostKFrags.set(store.lost().length);
     const { contentType, body } = await metrics.exposition();

@@ -9,16 +9,17 @@ import net from "node:net";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { hexlify, Wallet } from "ethers";
+import { hexlify } from "ethers";
 import type { FastifyInstance } from "fastify";
 import { buildNodeServer, type NodeServerLimits } from "../../src/node/server";
 import { AdmissionRefusedError, WorkAdmission } from "../../src/node/admission";
 import { KFragStore, type StoredKFrag } from "../../src/node/store";
 import type { LivePolicy, PolicyView } from "../../src/network/chain";
+import { TEST_STAKER, testIdentity } from "./fixture";
 import { encrypt, generateKFrags, SecretKey, Signer as UmbralSigner } from "../../src/umbral";
 
 const POLICY_ID = "0x" + "ab".repeat(16);
-const STAKER = "0x" + "11".repeat(20);
+const STAKER = TEST_STAKER;
 
 interface Answer {
   status: number;
@@ -137,19 +138,8 @@ describe("node server against hostile clients", function () {
       stores.push(store);
       await store.put(stored);
     }
-    const operator = Wallet.createRandom();
-    // Whatever the identity needs to sign with (the operator key, its attestation domain).
-    const identity = {
-      staker: STAKER,
-      operator: operator.address,
-      chainId: 31337n,
-      policyManager: "0x" + "22".repeat(20),
-      encryptingKey: SecretKey.random(),
-      operatorSigner: operator,
-      attestation: { chainId: 31337n, adjudicator: "0x" + "33".repeat(20) },
-    };
     app = buildNodeServer({
-      identity,
+      identity: testIdentity(),
       store,
       policies,
       limits: { rateMax: 10_000, refusalDelayMs: 0, ...limits },
