@@ -13,7 +13,7 @@ import { startLocalNodes, stakeAndBond, type LocalNodeSpec } from "../src/networ
 import { AliceKeys } from "../src/client/keys";
 import { grant } from "../src/client/alice";
 import { encryptBytes } from "../src/client/enrico";
-import { decryptBytes } from "../src/client/bob";
+import { decryptBytes } from "../src/client/bob-node";
 import { publicKeyOf } from "../src/client/grant";
 import { encrypt, SecretKey } from "../src/umbral";
 

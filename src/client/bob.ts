@@ -9,11 +9,10 @@
 //   set and only one set's cfrags are combined;
 // - answer with a wrong cfrag signed by a key of its choosing: the signer must be the staker's operator on
 //   chain before anything is reported, and no report — refused, reverted or thrown — ever fails decryption:
-//   it is printed and the evidence saved to a file;
+//   it is printed and the evidence handed to `saveEvidence` (Node: a file, ./bob-node; browser: a download);
 // - answer with a huge body: the HTTP client stops reading past MAX_ANSWER_BYTES (./http).
-import { createReadStream } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
+//
+// Runtime-neutral (Node and browsers): reading and writing files is ./bob-node's.
 import {
   Capsule,
   CapsuleFrag,
@@ -23,12 +22,13 @@ import {
   type SecretKey,
   type VerifiedCapsuleFrag,
 } from "../umbral";
+import { concatBytes } from "@noble/hashes/utils";
 import { getBytes, hexlify, keccak256 } from "ethers";
-import { recoverOperator, writeEvidenceFile, type AttestationDomain, type SignedCFrag } from "../slashing";
+import { recoverOperator, type AttestationDomain, type SignedCFrag } from "../slashing/evidence";
+import type { EvidenceFile } from "../slashing/file";
 import type { ReencryptionRequest, ReencryptionResponse } from "../network/protocol";
 import { NodeRequestFailedError, requestJson } from "./http";
 import { publicKeyOf, type PolicyGrant } from "./grant";
-import { writeOutputFile } from "./output";
 import { openStream } from "./sealed";
 
 /** A node that gave Bob no usable cfrag, and why. */
@@ -94,6 +94,12 @@ export interface CheatingNode {
   reason: string;
 }
 
+/**
+ * Keeps evidence that could not be reported, under the suggested file name `name`; returns a sentence saying
+ * where it went (e.g. "evidence saved to …"), or throws.
+ */
+export type EvidenceSaver = (name: string, file: EvidenceFile) => string | Promise<string>;
+
 /** Resolves whether `operator` is, on chain, the operator bonded to `staker` now. */
 export type OperatorCheck = (staker: string, operator: string) => Promise<boolean>;
 
@@ -121,8 +127,11 @@ export interface RetrieveOptions {
    * names in its answer, which the node chooses.
    */
   isOperatorOf?: OperatorCheck;
-  /** Where evidence is saved when it cannot be reported; default the system's temporary directory. */
-  evidenceDir?: string;
+  /**
+   * Keeps evidence that could not be reported (./bob-node's default: a file in the temporary directory).
+   * Without it such evidence is only named in the failure's message.
+   */
+  saveEvidence?: EvidenceSaver;
   onProgress?: (message: string) => void;
   /** Warnings (a report that failed, a signer that could not be checked); default onProgress, else console.warn. */
   onWarning?: (message: string) => void;
@@ -229,17 +238,14 @@ export async function retrieveCFrags(
     (grant.adjudicator ? { chainId: BigInt(grant.chainId), adjudicator: grant.adjudicator } : undefined);
 
   /** Saves evidence that could not be reported; returns where, or why it could not be saved. */
-  function saveEvidence(staker: string, evidence: SignedCFrag): string {
-    const file = path.join(
-      options.evidenceDir ?? tmpdir(),
-      `evidence-${staker.slice(2, 10).toLowerCase()}-${keccak256(evidence.cfrag).slice(2, 14)}.json`,
-    );
+  async function saveEvidence(staker: string, evidence: SignedCFrag): Promise<string> {
+    const name = `evidence-${staker.slice(2, 10).toLowerCase()}-${keccak256(evidence.cfrag).slice(2, 14)}.json`;
+    if (!attestation) return `evidence not saved: the grant names no Adjudicator, so the signature binds nothing`;
+    if (!options.saveEvidence) return `evidence not saved: no place to keep it was given`;
     try {
-      if (!attestation) return `evidence not saved: the grant names no Adjudicator, so the signature binds nothing`;
-      writeEvidenceFile(file, { evidence, domain: attestation });
-      return `evidence saved to ${file} (submit it with: npx hardhat kms report --evidence ${file})`;
+      return await options.saveEvidence(name, { evidence, domain: attestation });
     } catch (error) {
-      return `evidence could not be saved to ${file}: ${messageOf(error)}`;
+      return `evidence could not be saved as ${name}: ${messageOf(error)}`;
     }
   }
 
@@ -256,7 +262,7 @@ export async function retrieveCFrags(
         ? await options.isOperatorOf(staker, signer)
         : signer.toLowerCase() === String(named).toLowerCase();
     } catch (error) {
-      const saved = saveEvidence(staker, evidence);
+      const saved = await saveEvidence(staker, evidence);
       warn(`could not check on chain that ${signer} is the operator of ${staker}: ${messageOf(error)}; ${saved}`);
       return `signed by ${signer}, unconfirmed on chain; ${saved}`;
     }
@@ -269,7 +275,7 @@ export async function retrieveCFrags(
       await options.onCheat({ staker, operator: signer, evidence, reason });
       return `signed by the node's operator ${signer}: reported`;
     } catch (error) {
-      const saved = saveEvidence(staker, evidence);
+      const saved = await saveEvidence(staker, evidence);
       warn(`reporting ${staker} (operator ${signer}) failed: ${messageOf(error)}; ${saved}`);
       return `signed by the node's operator ${signer}: report failed; ${saved}`;
     }
@@ -313,7 +319,8 @@ export async function retrieveCFrags(
     const names = [...awaited].map((n) => `${n.staker} (${n.url})`);
     if (names.length) progress(`waiting for ${names.length} node(s): ${names.join(", ")}`);
   }, options.awaitedNoticeMs ?? 3_000);
-  notice.unref();
+  // Node: the notice timer alone keeps no process alive (browsers have no unref).
+  (notice as { unref?: () => void }).unref?.();
   await new Promise<void>((resolve) => {
     let settled = 0;
     for (const node of grant.nodes) {
@@ -369,30 +376,6 @@ export function decryptStream(
   );
 }
 
-/**
- * Retrieves and decrypts the sealed file `inPath` into `outPath`, mode 0600, refusing an existing `outPath`
- * unless `overwrite` and never writing over `inPath`. Evidence that could not be reported is saved beside
- * `outPath` unless `evidenceDir` says otherwise.
- */
-export async function decryptFile(
-  grant: PolicyGrant,
-  receivingSk: SecretKey,
-  inPath: string,
-  outPath: string,
-  options: RetrieveOptions & { onBytes?: (bytes: number) => void; overwrite?: boolean } = {},
-): Promise<void> {
-  // Written beside the target under an unpredictable name, created exclusively with mode 0600 and never
-  // through a symbolic link, then renamed (./output): a failure never leaves a truncated plaintext behind, and
-  // no one else can read the plaintext at any point, whatever the umask.
-  const withEvidence = { evidenceDir: path.dirname(path.resolve(outPath)), ...options };
-  checkReceivingKey(grant, receivingSk);
-  await writeOutputFile(outPath, decryptStream(grant, receivingSk, createReadStream(inPath), withEvidence), {
-    inputs: [inPath],
-    overwrite: options.overwrite,
-    mode: 0o600,
-  });
-}
-
 /** Retrieves and decrypts a sealed buffer in memory. */
 export async function decryptBytes(
   grant: PolicyGrant,
@@ -405,5 +388,5 @@ export async function decryptBytes(
     yield sealed;
   })();
   for await (const part of decryptStream(grant, receivingSk, source, options)) parts.push(part);
-  return Buffer.concat(parts);
+  return concatBytes(...parts);
 }

@@ -1,5 +1,6 @@
 // Talking to nodes over HTTP: JSON in, JSON out, a deadline on every request, a bound on every answer's size,
 // and errors that name the node and what it said.
+import { concatBytes } from "@noble/hashes/utils";
 import type { ErrorResponse } from "../network/protocol";
 
 /**
@@ -137,5 +138,5 @@ async function readBounded(url: string, response: Response, limit: number): Prom
     await reader.cancel().catch(() => undefined);
     throw error;
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return new TextDecoder().decode(concatBytes(...chunks));
 }

@@ -13,7 +13,7 @@ import { linkSync, renameSync, rmSync, statSync, unlinkSync, type Stats } from "
 import { open, type FileHandle } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-import { CREATE_EXCLUSIVE } from "./keys";
+import { CREATE_EXCLUSIVE } from "./key-files";
 
 /** Raised when the output exists and overwriting was not allowed. */
 export class OutputExistsError extends Error {

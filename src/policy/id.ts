@@ -1,5 +1,5 @@
 // Policy ids: 16 bytes, chosen by the client, unique per PolicyManager.
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "@noble/hashes/utils";
 import { hexlify, isHexString } from "ethers";
 import { InvalidPolicyIdError } from "./errors";
 
@@ -8,7 +8,7 @@ export const POLICY_ID_BYTES = 16;
 
 /** A fresh random policy id as 0x-hex (128 random bits make a collision negligible). */
 export function randomPolicyId(): string {
-  return hexlify(Uint8Array.from(randomBytes(POLICY_ID_BYTES)));
+  return hexlify(randomBytes(POLICY_ID_BYTES));
 }
 
 /** Validates a policy id given as 0x-hex and returns it lower-cased. */

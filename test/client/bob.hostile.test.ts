@@ -28,7 +28,7 @@ import type { RunningNode } from "../../src/node/daemon";
 import { corruptCFrag } from "../../src/node/fault";
 import { AliceKeys } from "../../src/client/keys";
 import { grant } from "../../src/client/alice";
-import { encryptBytes, encryptFile } from "../../src/client/enrico";
+import { encryptBytes, encryptFile } from "../../src/client/enrico-node";
 import {
   decryptBytes,
   decryptFile,
@@ -36,7 +36,7 @@ import {
   NotEnoughCFragsError,
   type CheatingNode,
   type RetrieveOptions,
-} from "../../src/client/bob";
+} from "../../src/client/bob-node";
 import { publicKeyOf, type PolicyGrant } from "../../src/client/grant";
 import type { ReencryptionRequest, ReencryptionResponse } from "../../src/network/protocol";
 import {

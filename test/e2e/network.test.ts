@@ -13,7 +13,7 @@ import type { RunningNode } from "../../src/node/daemon";
 import { AliceKeys } from "../../src/client/keys";
 import { grant } from "../../src/client/alice";
 import { encryptBytes } from "../../src/client/enrico";
-import { decryptBytes, NotEnoughCFragsError, type CheatingNode } from "../../src/client/bob";
+import { decryptBytes, NotEnoughCFragsError, type CheatingNode } from "../../src/client/bob-node";
 import { reportEvidence } from "../../src/slashing";
 import { publicKeyOf, type PolicyGrant } from "../../src/client/grant";
 import { sealKFrag } from "../../src/network/delivery";
