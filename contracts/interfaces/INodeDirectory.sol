@@ -53,8 +53,10 @@ interface INodeDirectory {
     /// active node of 10,000 in ten calls. Entries past the end are left out; a node's stake may be gone (clients
     /// filter). The URL and key of the few nodes a client samples come from {nodeOf}.
     /// @dev Packed, 80 bytes per node (decoding 1,000 ABI structs costs a client more than the call):
-    /// staker (20) ‖ confirmed operator, 0 if none (20) ‖ operator that made the announcement (20) ‖
-    /// lockedValue (12) ‖ unlockPeriod (4) ‖ lastCommittedPeriod (4), integers big-endian.
+    /// staker (20) ‖ confirmed operator, 0 if none (20) ‖ operator that made the announcement, 0 if the staker
+    /// has no confirmed operator or no lock (such a node cannot be sampled; its record is not read) (20) ‖
+    /// lockedValue (12) ‖ unlockPeriod (4) ‖ lastCommittedPeriod (4), integers big-endian. The stake state comes
+    /// from one {IStakingEscrow-samplingStates} call per page: about 8.5k gas per node (four cold slots).
     /// Reverts with {NodeDirectoryPageTooLarge} if `count` exceeds {MAX_PAGE}.
     /// @param start Index of the first node.
     /// @param count How many nodes at most.

@@ -404,6 +404,14 @@ interface IStakingEscrow {
     /// @return info The staker's record.
     function getStakerInfo(address staker) external view returns (StakerInfo memory info);
 
+    /// @notice What a node sampler needs of each of `stakers`, read in one call for a whole page of nodes (two
+    /// storage slots per staker, no struct): the confirmed operator, the lock and the latest commitment.
+    /// @dev Packed, 40 bytes per staker, in the order given: confirmed operator, 0 if none (20) ‖ lockedValue (12) ‖
+    /// unlockPeriod (4) ‖ lastCommittedPeriod (4), integers big-endian. A staker that never staked reads as zeros.
+    /// @param stakers The stakers to read.
+    /// @return states 40 bytes per staker.
+    function samplingStates(address[] calldata stakers) external view returns (bytes memory states);
+
     /// @notice Total locked value committed to `period`.
     /// @param period The period.
     /// @return The sum of the committed stakers' locked values.

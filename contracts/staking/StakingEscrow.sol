@@ -453,6 +453,28 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IStakingEscrow
+    function samplingStates(address[] calldata stakers) external view returns (bytes memory states) {
+        uint256 count = stakers.length;
+        // 24 bytes of slack: each entry is written as two words, the second one 24 bytes past the entry.
+        states = new bytes(count * 40 + 24);
+        for (uint256 i; i < count; ++i) {
+            Staker storage info = _stakers[stakers[i]];
+            // Two slots: operator and lockedValue share the first, the periods and the flag the second.
+            uint256 head =
+                (uint256(uint160(info.operatorConfirmed ? info.operator : address(0))) << 96) | info.lockedValue;
+            uint256 tail = (uint256(info.unlockPeriod) << 224) | (uint256(info.lastCommittedPeriod) << 192);
+            assembly ("memory-safe") {
+                let at := add(add(states, 0x20), mul(i, 40))
+                mstore(at, head)
+                mstore(add(at, 0x20), tail)
+            }
+        }
+        assembly ("memory-safe") {
+            mstore(states, mul(count, 40)) // 40 bytes per staker: drop the slack
+        }
+    }
+
+    /// @inheritdoc IStakingEscrow
     function lockedPerPeriod(uint256 period) external view returns (uint256) {
         return _periods[period].locked;
     }
