@@ -67,7 +67,7 @@ contract KMSInvariantTest is TestBase {
         handler.spareCycle(0, 1);
 
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](20);
+        bytes4[] memory selectors = new bytes4[](22);
         selectors[0] = KMSHandler.deposit.selector;
         selectors[1] = KMSHandler.depositAndLock.selector;
         selectors[2] = KMSHandler.lock.selector;
@@ -88,6 +88,8 @@ contract KMSInvariantTest is TestBase {
         selectors[17] = KMSHandler.confirmOperator.selector;
         selectors[18] = KMSHandler.spareCycle.selector;
         selectors[19] = KMSHandler.squat.selector;
+        selectors[20] = KMSHandler.extendPolicy.selector;
+        selectors[21] = KMSHandler.moveSlot.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }
 
@@ -193,7 +195,7 @@ contract KMSInvariantTest is TestBase {
             uint256 held;
             for (uint256 j; j < p.nodes.length; ++j) {
                 for (uint256 period = p.startPeriod; period < p.endPeriod; ++period) {
-                    if (policyManager.hasCommitted(p.nodes[j], period)) credited += p.feeRate;
+                    if (policyManager.hasCommitted(_holderAt(p, j, period), period)) credited += p.feeRate;
                     else if (period >= p.refundedThrough) held += p.feeRate;
                 }
             }
@@ -210,7 +212,8 @@ contract KMSInvariantTest is TestBase {
             );
             assertTrue(policyManager.policyCommitment(p.id) == modelled, "policy record drifted from the model");
         }
-        assertEq(handler.ghostRefundMismatches(), 0, "a refund, revocation or withdrawal paid a wrong amount");
+        assertEq(handler.ghostRefundMismatches(), 0, "a refund, revocation, extension or withdrawal paid a wrong amount");
+        assertEq(handler.ghostInvalidChangeAccepted(), 0, "an extension or slot move to an ineligible node went through");
     }
 
     /// @notice Per node: fees held + withdrawn = Σ over its policies of feeRate × the policy periods it committed to.
@@ -293,7 +296,11 @@ contract KMSInvariantTest is TestBase {
     function invariant_noReplayOrReuse() public view {
         assertEq(handler.ghostPolicyIdReuseAccepted(), 0, "a policy id was reused");
         assertEq(handler.ghostRevokeSignatureReplayAccepted(), 0, "a revocation signature was replayed");
-        assertEq(handler.ghostUnexpectedReverts(), 0, "a withdrawal or revocation the model allows reverted");
+        assertEq(
+            handler.ghostUnexpectedReverts(),
+            0,
+            "a withdrawal, revocation, extension or slot move the model allows reverted"
+        );
     }
 
     /// @notice After each run, with `forge test -vv`: what the run actually did (actions completed, value moved).
@@ -321,6 +328,12 @@ contract KMSInvariantTest is TestBase {
             handler.calls("revokePolicy"),
             handler.calls("revokePolicyWithSig"),
             handler.calls("refundPolicy")
+        );
+        console.log(
+            "  extensions %s (+%s with a permit), slot moves %s",
+            handler.calls("extendPolicy"),
+            handler.calls("extendPolicyWithPermit"),
+            handler.calls("moveSlot")
         );
         console.log(
             "  fee withdrawals %s, withdrawals %s, re-bonds %s",
@@ -380,10 +393,19 @@ contract KMSInvariantTest is TestBase {
 
     function _earnedFrom(KMSHandler.PolicyRecord memory p, address node) private view returns (uint256 earned) {
         for (uint256 j; j < p.nodes.length; ++j) {
-            if (p.nodes[j] != node) continue;
             for (uint256 period = p.startPeriod; period < p.endPeriod; ++period) {
-                if (policyManager.hasCommitted(node, period)) earned += p.feeRate;
+                if (_holderAt(p, j, period) == node && policyManager.hasCommitted(node, period)) earned += p.feeRate;
             }
         }
+    }
+
+    /// @dev The node holding slot `slot` of `p` at `period`: the previous node of the earliest move of that slot
+    /// from a later period, else the current holder.
+    function _holderAt(KMSHandler.PolicyRecord memory p, uint256 slot, uint256 period) private pure returns (address) {
+        address holder = p.nodes[slot];
+        for (uint256 k = p.movedSlot.length; k != 0; --k) {
+            if (p.movedSlot[k - 1] == slot && period < p.movedAt[k - 1]) holder = p.movedFrom[k - 1];
+        }
+        return holder;
     }
 }

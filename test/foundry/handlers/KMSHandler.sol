@@ -31,6 +31,10 @@ contract KMSHandler {
     bytes32 private constant MINTED = keccak256("Minted(address,uint256)");
     bytes32 private constant SLASHED = keccak256("Slashed(address,uint256,address,uint256)");
     bytes32 private constant REVOKE_TYPEHASH = keccak256("Revoke(bytes16 policyId,uint256 nonce,uint256 deadline)");
+    bytes32 private constant PERMIT_TYPEHASH =
+        keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
+    /// @dev Extensions stop at this many periods after a policy's start, so the fee invariants stay short walks.
+    uint256 public constant MAX_POLICY_SPAN = 24;
 
     KMSToken public immutable token;
     StakingEscrow public immutable escrow;
@@ -80,7 +84,12 @@ contract KMSHandler {
         uint32 originalEnd;
         uint256 deposit;
         uint256 refunded;
-        address[] nodes;
+        address[] nodes; // the current holder of each slot
+        // The slot moves, oldest first: slot `movedSlot[k]` went from `movedFrom[k]` to its next holder, which
+        // serves from `movedAt[k]`. With `nodes`, they give each slot's holder at any period ({holderAt}).
+        uint256[] movedSlot;
+        address[] movedFrom;
+        uint32[] movedAt;
     }
     PolicyRecord[] internal _policies;
     uint256 private _policyNonce;
@@ -88,8 +97,12 @@ contract KMSHandler {
     uint256 public ghostRefundMismatches;
     uint256 public ghostPolicyIdReuseAccepted;
     uint256 public ghostRevokeSignatureReplayAccepted;
-    /// @dev Actions the model says must succeed (withdrawing unlocked stake, an owner's revocation) that reverted.
+    /// @dev Actions the model says must succeed (withdrawing unlocked stake, an owner's revocation, extension or
+    /// slot move to an eligible node) that reverted.
     uint256 public ghostUnexpectedReverts;
+    /// @dev Extensions or slot moves the model says must fail (a node not locked through the end, a duplicate) that
+    /// went through.
+    uint256 public ghostInvalidChangeAccepted;
 
     /// @dev Judgements made, as (attestation digest, staker charged), with the number of successful evaluations of
     /// each pair (keyed by keccak256(digest, staker)).
@@ -534,6 +547,85 @@ contract KMSHandler {
         }
     }
 
+    /// @notice The owner extends a live policy by 1 to MAX_POLICY_PERIODS periods, with an approval or (odd
+    /// `permitSeed`) an EIP-2612 permit. It must succeed exactly when every node is still eligible through the new
+    /// end, and take feeRate × added periods × nodes.
+    function extendPolicy(uint256 policySeed, uint256 periods, uint256 permitSeed) external {
+        if (_policies.length == 0) return;
+        PolicyRecord storage p = _policies[policySeed % _policies.length];
+        if (p.endPeriod <= _currentPeriod() + 1) return;
+        uint256 newEnd = p.endPeriod + _bound(periods, 1, MAX_POLICY_PERIODS);
+        if (newEnd > p.startPeriod + MAX_POLICY_SPAN) return;
+        address owner = owners[p.ownerIndex];
+        uint256 added = uint256(p.feeRate) * (newEnd - p.endPeriod) * p.nodes.length;
+        if (token.balanceOf(owner) < added) return;
+        bool eligible = true;
+        for (uint256 i; i < p.nodes.length; ++i) eligible = eligible && _eligible(p.nodes[i], newEnd);
+        uint256 before = token.balanceOf(owner);
+        bool ok;
+        uint256 paid;
+        if (permitSeed % 2 == 1) {
+            IPolicyManager.PermitSignature memory permit = _permit(p.ownerIndex, added);
+            vm.prank(owner);
+            try policyManager.extendPolicyWithPermit(p.id, _record(p), newEnd, permit) returns (uint256 got) {
+                (ok, paid) = (true, got);
+            } catch {}
+        } else {
+            vm.startPrank(owner);
+            token.approve(address(policyManager), added);
+            try policyManager.extendPolicy(p.id, _record(p), newEnd) returns (uint256 got) {
+                (ok, paid) = (true, got);
+            } catch {}
+            vm.stopPrank();
+        }
+        if (!ok) {
+            if (eligible) ghostUnexpectedReverts++;
+            return;
+        }
+        if (!eligible) ghostInvalidChangeAccepted++;
+        if (paid != added || before - token.balanceOf(owner) != added) ghostRefundMismatches++;
+        p.deposit += paid;
+        p.endPeriod = uint32(newEnd);
+        calls[permitSeed % 2 == 1 ? bytes32("extendPolicyWithPermit") : bytes32("extendPolicy")]++;
+    }
+
+    /// @notice The owner moves a slot of a live policy to a staker. It must succeed exactly when that staker is not
+    /// in the policy and is eligible through the end, and must refund the missed periods through the next period.
+    function moveSlot(uint256 policySeed, uint256 slotSeed, uint256 nodeSeed) external {
+        if (_policies.length == 0) return;
+        PolicyRecord storage p = _policies[policySeed % _policies.length];
+        uint256 from = _currentPeriod() + 1;
+        if (p.endPeriod <= from) return;
+        uint256 index = slotSeed % p.nodes.length;
+        address node = stakers[nodeSeed % STAKERS];
+        bool eligible = _eligible(node, p.endPeriod);
+        uint256 missed;
+        for (uint256 i; i < p.nodes.length; ++i) {
+            if (p.nodes[i] == node) eligible = false;
+            for (uint256 period = p.refundedThrough; period < from; ++period) {
+                if (!policyManager.hasCommitted(p.nodes[i], period)) missed++;
+            }
+        }
+        address owner = owners[p.ownerIndex];
+        uint256 before = token.balanceOf(owner);
+        vm.prank(owner);
+        try policyManager.moveSlot(p.id, _record(p), index, node) returns (uint256 refunded) {
+            if (!eligible) ghostInvalidChangeAccepted++;
+            if (refunded != missed * p.feeRate || token.balanceOf(owner) - before != refunded) {
+                ghostRefundMismatches++;
+            }
+            p.refunded += refunded;
+            p.refundedThrough = uint32(from);
+            p.movedSlot.push(index);
+            p.movedFrom.push(p.nodes[index]);
+            p.movedAt.push(uint32(from));
+            p.nodes[index] = node;
+            calls["moveSlot"]++;
+        } catch {
+            if (eligible) ghostUnexpectedReverts++;
+        }
+    }
+
     function withdrawFees(uint256 stakerSeed) external {
         address staker = stakers[stakerSeed % STAKERS];
         uint256 before = token.balanceOf(staker);
@@ -955,15 +1047,34 @@ contract KMSHandler {
         uint256 n;
         for (uint256 i; i < STAKERS; ++i) {
             if ((mask >> i) & 1 == 0) continue;
-            address s = stakers[i];
-            (uint256 lockedValue, uint256 unlockPeriod) = escrow.getLock(s);
-            // A node must be confirmed and locked through the policy plus the escrow's accountability window.
-            if (escrow.operatorOf(s) == address(0) || lockedValue == 0) continue;
-            if (unlockPeriod < endPeriod + escrow.minOperatorPeriods()) continue;
-            chosen[n++] = s;
+            if (_eligible(stakers[i], endPeriod)) chosen[n++] = stakers[i];
         }
         nodes = new address[](n);
         for (uint256 i; i < n; ++i) nodes[i] = chosen[i];
+    }
+
+    /// @dev Whether `s` may serve a policy until `endPeriod`: confirmed, and locked through the policy plus the
+    /// escrow's accountability window.
+    function _eligible(address s, uint256 endPeriod) private view returns (bool) {
+        (uint256 lockedValue, uint256 unlockPeriod) = escrow.getLock(s);
+        return
+            escrow.operatorOf(s) != address(0) &&
+            lockedValue != 0 &&
+            unlockPeriod >= endPeriod + escrow.minOperatorPeriods();
+    }
+
+    /// @dev Owner `ownerIndex`'s EIP-2612 permit of `value` for the PolicyManager, valid for an hour.
+    function _permit(uint256 ownerIndex, uint256 value) private view returns (IPolicyManager.PermitSignature memory) {
+        address owner = owners[ownerIndex];
+        uint256 deadline = block.timestamp + 1 hours;
+        bytes32 structHash = keccak256(
+            abi.encode(PERMIT_TYPEHASH, owner, address(policyManager), value, token.nonces(owner), deadline)
+        );
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(
+            ownerKeys[ownerIndex],
+            keccak256(abi.encodePacked("\x19\x01", token.DOMAIN_SEPARATOR(), structHash))
+        );
+        return IPolicyManager.PermitSignature({value: value, deadline: deadline, v: v, r: r, s: s});
     }
 
     function _record(PolicyRecord storage p) private view returns (IPolicyManager.Policy memory) {
