@@ -8,7 +8,7 @@ import { randomBytes } from "@noble/hashes/utils";
 import { getBytes, hexlify, verifyMessage, ZeroHash, type Signer } from "ethers";
 import type { KMSToken, NodeDirectory, PolicyManager, StakingEscrow } from "../../typechain-types";
 import { generateKFrags, issueKFrags, type PublicKey, type VerifiedKeyFrag } from "../umbral";
-import { policyDeposit, randomPolicyId, readPolicy, sortNodes } from "../policy";
+import { policyDeposit, randomPolicyId, readPolicy, sortNodes, type PolicyHistory } from "../policy";
 import { loadActiveNodes } from "../staking";
 import { nodeContactOf, type NodeContact } from "../network/chain";
 import { sealKFrag, type PolicyKeys } from "../network/delivery";
@@ -694,4 +694,218 @@ async function checkStorageAck(
     throw new StorageAckError(staker, `acknowledgement signed by ${signer}, not by the operator ${operator}`);
   }
   return operator;
+}
+
+/** Raised for an extension or slot move the policy cannot take (revoked, ended, unpaid). */
+export class PolicyNotLiveError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PolicyNotLiveError";
+  }
+}
+
+/** The policy of a journal as the chain has it now; throws unless it is paid, this grant's, and not revoked. */
+async function livePolicyOf(contracts: GrantContracts, journal: GrantJournal, owner: Signer): Promise<PolicyHistory> {
+  await checkJournalDeployment(journal, await deploymentOf(contracts, owner), owner);
+  const { policyId } = journal.grant;
+  if (journal.payment.state !== "paid") {
+    throw new PolicyNotLiveError(`policy ${policyId} is not paid yet: finish the grant first (kms grant --resume)`);
+  }
+  const history = await readPolicy(contracts.policyManager, policyId);
+  if (history.revoked || journal.revoked) throw new PolicyNotLiveError(`policy ${policyId} was revoked`);
+  const current = await contracts.policyManager.getCurrentPeriod();
+  if (current >= history.record.endPeriod) {
+    throw new PolicyNotLiveError(`policy ${policyId} ended at period ${history.record.endPeriod} (now ${current})`);
+  }
+  return history;
+}
+
+/** What `extendGrant` is asked to do. */
+export interface ExtendOptions extends GrantRunOptions {
+  owner: Signer;
+  /** Periods added to the policy's current end. */
+  periods: bigint;
+  /** Called with the fee before it is paid; throwing stops the extension (nothing paid). */
+  confirmFee?: (fee: bigint, endPeriod: bigint) => void | Promise<void>;
+}
+
+/** What an extension did. */
+export interface Extension {
+  previousEndPeriod: bigint;
+  endPeriod: bigint;
+  /** Paid now (0 when a retry found the journaled extension already on-chain). */
+  fee: bigint;
+}
+
+/**
+ * Extends the journal's policy by `periods` from its current end: same nodes, fee rate × periods × nodes paid
+ * by the owner. Idempotent on retry: the target end is journaled before paying, and a retry that finds it
+ * on-chain pays nothing (the contract takes the new end, not a count, so a replayed call cannot pay twice).
+ */
+export async function extendGrant(
+  contracts: GrantContracts,
+  journal: GrantJournal,
+  store: GrantJournalStore,
+  options: ExtendOptions,
+): Promise<Extension> {
+  const progress = options.onProgress ?? (() => undefined);
+  const pm = contracts.policyManager;
+  const save = serialSaver(store, journal);
+  const history = await livePolicyOf(contracts, journal, options.owner);
+  const { record } = history;
+  const pending = journal.pendingExtension;
+  const previousEndPeriod = BigInt(journal.grant.endPeriod || record.endPeriod);
+  let fee = 0n;
+  if (pending && record.endPeriod >= BigInt(pending.endPeriod)) {
+    progress(`the extension to period ${pending.endPeriod} journaled before is on-chain; nothing more to pay`);
+  } else {
+    if (options.periods < 1n) throw new RangeError("an extension adds at least one period");
+    const endPeriod = pending ? BigInt(pending.endPeriod) : record.endPeriod + options.periods;
+    fee = policyDeposit(record.feeRate, endPeriod - record.endPeriod, record.nodes.length);
+    await options.confirmFee?.(fee, endPeriod);
+    journal.pendingExtension = { endPeriod: endPeriod.toString() };
+    await save();
+    const payer = await options.owner.getAddress();
+    const pmAddress = await pm.getAddress();
+    if ((await contracts.token.allowance(payer, pmAddress)) < fee) {
+      await (await contracts.token.connect(options.owner).approve(pmAddress, fee)).wait();
+    }
+    try {
+      const tx = await pm.connect(options.owner).extendPolicy(journal.grant.policyId, record, endPeriod);
+      journal.pendingExtension.txHash = tx.hash;
+      await save();
+      progress(`extension to period ${endPeriod} sent (tx ${tx.hash}), fee ${formatKms(fee)} KMS`);
+      await options.faults?.afterPaymentSent?.();
+      await tx.wait();
+    } catch (e) {
+      // A retry whose first try went through meanwhile: the chain has the new end already.
+      if (!isRevert(pm, e, "EndPeriodNotLater") && !isRevert(pm, e, "PolicyRecordMismatch")) throw e;
+      fee = 0n;
+    }
+  }
+  const after = await readPolicy(pm, journal.grant.policyId);
+  if (journal.pendingExtension && after.record.endPeriod < BigInt(journal.pendingExtension.endPeriod)) {
+    throw new PolicyNotLiveError(
+      `policy ${journal.grant.policyId} still ends at period ${after.record.endPeriod}: the extension did not go through`,
+    );
+  }
+  journal.grant.endPeriod = after.record.endPeriod.toString();
+  journal.payment.endPeriod = journal.grant.endPeriod;
+  journal.pendingExtension = undefined;
+  await save();
+  await store.publish(journal.grant);
+  return { previousEndPeriod, endPeriod: after.record.endPeriod, fee };
+}
+
+/** What `healSlot` is asked to do. */
+export interface HealOptions extends GrantRunOptions {
+  owner: Signer;
+  /** Alice's keys: the replacement share is issued from the policy's seeded polynomial. */
+  keys: AliceKeys;
+  /** The node that left. */
+  staker: string;
+  /** The node to take the slot; default the next live draw of the grant's seeded sample. */
+  to?: string;
+}
+
+/** What a heal did. */
+export interface Heal {
+  index: number;
+  from: string;
+  to: string;
+  /** The share index of the replacement kfrag in the policy's seeded set. */
+  share: number;
+}
+
+/**
+ * Moves the slot of `staker` (a node that left) to a replacement and gives it a kfrag that combines with the
+ * remaining ones: a new share, with a fresh id, of the same polynomial (Alice's seeded kfrag set). The
+ * replacement is checked live before anything is sent and is the next draw of the grant's seeded sample unless
+ * named. The move is journaled before its transaction, so a retried heal finishes it instead of starting another.
+ */
+export async function healSlot(
+  contracts: GrantContracts,
+  journal: GrantJournal,
+  store: GrantJournalStore,
+  options: HealOptions,
+): Promise<Heal> {
+  const progress = options.onProgress ?? (() => undefined);
+  const pm = contracts.policyManager;
+  const save = serialSaver(store, journal);
+  const { policyId } = journal.grant;
+  const history = await livePolicyOf(contracts, journal, options.owner);
+  const expected = await deploymentOf(contracts, options.owner);
+  const lower = (a: string) => a.toLowerCase();
+
+  let move = journal.pendingMove;
+  if (move && lower(move.from) !== lower(options.staker)) {
+    throw new PolicyNotLiveError(
+      `a move of node ${move.from}'s slot to ${move.to} is unfinished: run kms heal --node ${move.from} first`,
+    );
+  }
+  if (!move) {
+    const index = history.record.nodes.findIndex((n) => lower(n) === lower(options.staker));
+    if (index < 0) throw new NodeNotInGrantError(policyId, options.staker);
+    const inPolicy = history.record.nodes;
+    let contact: NodeContact;
+    if (options.to) {
+      if (inPolicy.some((n) => lower(n) === lower(options.to!))) {
+        throw new PolicyNotLiveError(`node ${options.to} already serves policy ${policyId}`);
+      }
+      [contact] = await checkNamedNodes(contracts, [options.to], expected, { timeoutMs: options.statusTimeoutMs });
+    } else {
+      const candidates = await loadActiveNodes(contracts, { lockedUntil: history.record.endPeriod });
+      const seed = journal.sampleSeed ? getBytes(journal.sampleSeed) : randomBytes(32);
+      const gone = [...inPolicy, ...(journal.moves ?? []).map((m) => m.from)];
+      ({
+        contacts: [contact],
+      } = await pickLiveNodes(contracts, candidates, 1, seed, expected, {
+        exclude: gone,
+        timeoutMs: options.statusTimeoutMs,
+        onRejected: (node) => progress(`node ${node.staker} not used: ${node.reason}`),
+      }));
+    }
+    const share = journal.sharesIssued;
+    const [kfrag] = shareKFrags(journal, options.keys, [share]);
+    const delivery = await sealDelivery(
+      expected,
+      options.owner,
+      policyId,
+      Date.now(),
+      contact,
+      kfrag,
+      share,
+      policyKeysOf(journal),
+    );
+    move = { index, from: inPolicy[index], to: contact.staker, delivery };
+    journal.sharesIssued = share + 1;
+    journal.pendingMove = move;
+    await save();
+    progress(`slot ${index} of ${move.from} goes to ${move.to} (replacement share ${share})`);
+  }
+
+  const current = await readPolicy(pm, policyId);
+  if (lower(current.record.nodes[move.index] ?? "") !== lower(move.to)) {
+    const tx = await pm.connect(options.owner).moveSlot(policyId, current.record, move.index, move.to);
+    move.txHash = tx.hash;
+    await save();
+    progress(`slot move sent (tx ${tx.hash})`);
+    await options.faults?.afterPaymentSent?.();
+    await tx.wait();
+  }
+
+  // The grant now names the new node in the old one's place; its kfrag is delivered (and can be resumed).
+  const at = journal.grant.nodes.findIndex((n) => lower(n.staker) === lower(move.from));
+  const contact = await nodeContactOf(contracts.nodeDirectory, move.to);
+  const entry = { staker: move.to, url: contact.url, encryptingKey: move.delivery.encryptingKey };
+  if (at >= 0) {
+    journal.grant.nodes[at] = entry;
+    journal.deliveries[at] = move.delivery;
+  }
+  journal.moves = [...(journal.moves ?? []), { index: move.index, from: move.from, to: move.to, txHash: move.txHash }];
+  journal.pendingMove = undefined;
+  await save();
+  await store.publish(journal.grant);
+  await deliverPending(contracts, journalSet(journal), [move.delivery], save, progress, options);
+  return { index: move.index, from: move.from, to: move.to, share: move.delivery.share };
 }

@@ -54,7 +54,11 @@ export interface GrantJournal {
   rejected: { staker: string; reason: string }[];
   revoked?: boolean;
   /** Slots moved to another node (kms heal), oldest first. */
-  moves?: { index: number; from: string; to: string; txHash: string }[];
+  moves?: { index: number; from: string; to: string; txHash?: string }[];
+  /** A slot move decided and journaled, not yet seen on-chain (a retried heal finishes this one). */
+  pendingMove?: { index: number; from: string; to: string; delivery: JournalDelivery; txHash?: string };
+  /** An extension decided and journaled (its target end), not yet seen on-chain (a retry finishes it). */
+  pendingExtension?: { endPeriod: string; txHash?: string };
   /** The public grant's file, relative to the journal's directory (file stores only). */
   publicFile?: string;
 }
