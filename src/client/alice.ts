@@ -8,7 +8,17 @@ import { randomBytes } from "@noble/hashes/utils";
 import { getBytes, hexlify, verifyMessage, ZeroHash, type Signer } from "ethers";
 import type { KMSToken, NodeDirectory, PolicyManager, StakingEscrow } from "../../typechain-types";
 import { generateKFrags, issueKFrags, type PublicKey, type VerifiedKeyFrag } from "../umbral";
-import { policyDeposit, randomPolicyId, readPolicy, sortNodes, type PolicyHistory } from "../policy";
+import {
+  extendPolicy,
+  InvalidSlotMoveError,
+  moveSlot,
+  policyDeposit,
+  PolicyNotLiveError,
+  randomPolicyId,
+  readPolicy,
+  sortNodes,
+  type PolicyHistory,
+} from "../policy";
 import { loadActiveNodes } from "../staking";
 import { nodeContactOf, type NodeContact } from "../network/chain";
 import { sealKFrag, type PolicyKeys } from "../network/delivery";
@@ -696,26 +706,18 @@ async function checkStorageAck(
   return operator;
 }
 
-/** Raised for an extension or slot move the policy cannot take (revoked, ended, unpaid). */
-export class PolicyNotLiveError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "PolicyNotLiveError";
-  }
-}
-
 /** The policy of a journal as the chain has it now; throws unless it is paid, this grant's, and not revoked. */
 async function livePolicyOf(contracts: GrantContracts, journal: GrantJournal, owner: Signer): Promise<PolicyHistory> {
   await checkJournalDeployment(journal, await deploymentOf(contracts, owner), owner);
   const { policyId } = journal.grant;
   if (journal.payment.state !== "paid") {
-    throw new PolicyNotLiveError(`policy ${policyId} is not paid yet: finish the grant first (kms grant --resume)`);
+    throw new PolicyNotLiveError(policyId, "is not paid yet: finish the grant first (kms grant --resume)");
   }
   const history = await readPolicy(contracts.policyManager, policyId);
-  if (history.revoked || journal.revoked) throw new PolicyNotLiveError(`policy ${policyId} was revoked`);
+  if (history.revoked || journal.revoked) throw new PolicyNotLiveError(policyId, "was revoked");
   const current = await contracts.policyManager.getCurrentPeriod();
   if (current >= history.record.endPeriod) {
-    throw new PolicyNotLiveError(`policy ${policyId} ended at period ${history.record.endPeriod} (now ${current})`);
+    throw new PolicyNotLiveError(policyId, `ended at period ${history.record.endPeriod} (now ${current})`);
   }
   return history;
 }
@@ -765,18 +767,9 @@ export async function extendGrant(
     await options.confirmFee?.(fee, endPeriod);
     journal.pendingExtension = { endPeriod: endPeriod.toString() };
     await save();
-    const payer = await options.owner.getAddress();
-    const pmAddress = await pm.getAddress();
-    if ((await contracts.token.allowance(payer, pmAddress)) < fee) {
-      await (await contracts.token.connect(options.owner).approve(pmAddress, fee)).wait();
-    }
     try {
-      const tx = await pm.connect(options.owner).extendPolicy(journal.grant.policyId, record, endPeriod);
-      journal.pendingExtension.txHash = tx.hash;
-      await save();
-      progress(`extension to period ${endPeriod} sent (tx ${tx.hash}), fee ${formatKms(fee)} KMS`);
-      await options.faults?.afterPaymentSent?.();
-      await tx.wait();
+      const done = await extendPolicy(pm, contracts.token, options.owner, journal.grant.policyId, endPeriod);
+      progress(`policy extended to period ${endPeriod} (tx ${done.txHash}), fee ${formatKms(fee)} KMS`);
     } catch (e) {
       // A retry whose first try went through meanwhile: the chain has the new end already.
       if (!isRevert(pm, e, "EndPeriodNotLater") && !isRevert(pm, e, "PolicyRecordMismatch")) throw e;
@@ -786,7 +779,8 @@ export async function extendGrant(
   const after = await readPolicy(pm, journal.grant.policyId);
   if (journal.pendingExtension && after.record.endPeriod < BigInt(journal.pendingExtension.endPeriod)) {
     throw new PolicyNotLiveError(
-      `policy ${journal.grant.policyId} still ends at period ${after.record.endPeriod}: the extension did not go through`,
+      journal.grant.policyId,
+      `still ends at period ${after.record.endPeriod}: the extension did not go through`,
     );
   }
   journal.grant.endPeriod = after.record.endPeriod.toString();
@@ -839,8 +833,9 @@ export async function healSlot(
 
   let move = journal.pendingMove;
   if (move && lower(move.from) !== lower(options.staker)) {
-    throw new PolicyNotLiveError(
-      `a move of node ${move.from}'s slot to ${move.to} is unfinished: run kms heal --node ${move.from} first`,
+    throw new InvalidSlotMoveError(
+      policyId,
+      `the move of node ${move.from}'s slot to ${move.to} is unfinished: run kms heal --node ${move.from} first`,
     );
   }
   if (!move) {
@@ -850,7 +845,7 @@ export async function healSlot(
     let contact: NodeContact;
     if (options.to) {
       if (inPolicy.some((n) => lower(n) === lower(options.to!))) {
-        throw new PolicyNotLiveError(`node ${options.to} already serves policy ${policyId}`);
+        throw new InvalidSlotMoveError(policyId, `${options.to} already serves it`);
       }
       [contact] = await checkNamedNodes(contracts, [options.to], expected, { timeoutMs: options.statusTimeoutMs });
     } else {
@@ -886,12 +881,9 @@ export async function healSlot(
 
   const current = await readPolicy(pm, policyId);
   if (lower(current.record.nodes[move.index] ?? "") !== lower(move.to)) {
-    const tx = await pm.connect(options.owner).moveSlot(policyId, current.record, move.index, move.to);
-    move.txHash = tx.hash;
-    await save();
-    progress(`slot move sent (tx ${tx.hash})`);
-    await options.faults?.afterPaymentSent?.();
-    await tx.wait();
+    const moved = await moveSlot(pm, options.owner, policyId, move.index, move.to);
+    move.txHash = moved.txHash;
+    progress(`slot moved on-chain (tx ${moved.txHash}); ${move.to} serves from period ${moved.fromPeriod}`);
   }
 
   // The grant now names the new node in the old one's place; its kfrag is delivered (and can be resumed).
