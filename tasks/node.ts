@@ -2,6 +2,8 @@
 // outside (`kms node-doctor`). Thin: parse arguments, call src/node, print.
 import { createInterface } from "node:readline";
 import { types } from "hardhat/config";
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import { computeAddress, HDNodeWallet, Mnemonic } from "ethers";
 import { kms } from "./scope";
 import { addressFor, signerFor } from "./accounts";
 import { loadDeployment } from "../src/deployment";
@@ -9,6 +11,7 @@ import { startNode } from "../src/node/daemon";
 import { formatDoctor, runDoctor } from "../src/node/doctor";
 import { LOG_LEVELS, nodeLogger } from "../src/node/logging";
 import { CorsOriginError, parseCorsOrigins } from "../src/node/server";
+import { defaultWorkerCount } from "../src/node/pool";
 
 /** Raised for a bad `kms node` / `kms node-doctor` argument. */
 export class NodeTaskError extends Error {
@@ -16,6 +19,30 @@ export class NodeTaskError extends Error {
     super(message);
     this.name = "NodeTaskError";
   }
+}
+
+/**
+ * The secret key of `address` when the network's configuration holds it (a list of keys, as the `remote`
+ * network's KMS_DEPLOYER_KEY, or an HD mnemonic, as the in-process network's), else undefined (remote
+ * accounts: the RPC signs).
+ */
+function localKeyOf(hre: HardhatRuntimeEnvironment, address: string): string | undefined {
+  const accounts = hre.network.config.accounts;
+  const wanted = address.toLowerCase();
+  if (Array.isArray(accounts)) {
+    for (const account of accounts) {
+      const key = typeof account === "string" ? account : account.privateKey;
+      if (computeAddress(key).toLowerCase() === wanted) return key;
+    }
+    return undefined;
+  }
+  if (accounts === "remote" || typeof accounts !== "object") return undefined;
+  const root = HDNodeWallet.fromSeed(Mnemonic.fromPhrase(accounts.mnemonic, accounts.passphrase).computeSeed());
+  for (let i = accounts.initialIndex; i < accounts.initialIndex + accounts.count; i++) {
+    const wallet = root.derivePath(`${accounts.path}/${i}`);
+    if (wallet.address.toLowerCase() === wanted) return wallet.privateKey;
+  }
+  return undefined;
 }
 
 /** The first non-empty line of standard input: the recovery phrase, typed (prompted on a terminal) or piped. */
@@ -89,6 +116,12 @@ kms
     undefined,
     types.string,
   )
+  .addOptionalParam(
+    "workers",
+    "Worker threads that re-encrypt and sign (default: one per core; 0: in the main thread)",
+    undefined,
+    types.int,
+  )
   .addFlag("recover", "Rebuild the node's key from its recovery phrase, read from standard input")
   .addFlag("reannounce", "Announce this data dir's key though another is announced (the old key's kfrags are lost)")
   .addFlag("takeOver", "Start though another live node holds this staker's announcement (it loses it)")
@@ -107,6 +140,7 @@ kms
         jsonLogs: boolean;
         trustProxy?: string;
         corsOrigin?: string;
+        workers?: number;
         recover: boolean;
         reannounce: boolean;
         takeOver: boolean;
@@ -128,11 +162,18 @@ kms
         if (e instanceof CorsOriginError) throw new NodeTaskError(`--cors-origin: ${e.message}`);
         throw e;
       }
+      if (args.workers !== undefined && (args.workers < 0 || args.workers > 256)) {
+        throw new NodeTaskError("--workers must be between 0 and 256");
+      }
       const recoverMnemonic = args.recover ? await readRecoveryPhrase() : undefined;
       const contracts = await loadDeployment(hre);
+      const operator = await signerFor(hre, args.operator);
+      const operatorKey = localKeyOf(hre, operator.address);
       const node = await startNode({
         ...contracts,
-        operator: await signerFor(hre, args.operator),
+        operator,
+        operatorKey,
+        workers: args.workers,
         dataDir: args.dataDir,
         host: args.host,
         port: args.port,
@@ -149,6 +190,13 @@ kms
         onNewMnemonic: (mnemonic) => showMnemonic(mnemonic, args.dataDir),
       });
       console.log(`node of staker ${node.staker} listening at ${node.url} (status page: ${node.url}/status)`);
+      const workers = args.workers ?? defaultWorkerCount();
+      console.log(
+        `${workers === 0 ? "re-encrypting in the main thread" : `${workers} re-encryption worker thread(s)`}; ` +
+          (operatorKey
+            ? "attestations signed with the operator key in this process"
+            : "attestations signed by the network's remote account (slower: give the key as a local account)"),
+      );
       await new Promise<void>((resolve) => {
         const shutdown = () => void node.stop().then(resolve);
         process.once("SIGINT", shutdown);

@@ -5,7 +5,7 @@
 // on-chain, and sweeps the kfrags of revoked and ended policies out of its store.
 import path from "node:path";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
-import { hexlify, type Signer } from "ethers";
+import { BaseWallet, hexlify, type Signer } from "ethers";
 import type { NodeDirectory, PolicyManager, StakingEscrow } from "../../typechain-types";
 import type { SecretKey } from "../umbral";
 import { policyViewOf } from "../network/chain";
@@ -13,7 +13,7 @@ import { NodeUrlError, parseNodeUrl } from "../network/protocol";
 import { KFragStore } from "./store";
 import { sendReliably, TransactionStuckError, type SendOptions, type SentAttempt } from "./transactions";
 import { sweepKFrags } from "./sweep";
-import { buildNodeServer, type NodeLoggerOptions, type NodeServerLimits } from "./server";
+import { buildNodeServer, CorsOriginError, type NodeLoggerOptions, type NodeServerLimits } from "./server";
 import { confirmedStakerOf } from "../staking";
 import {
   checkKeyAgainstAnnouncement,
@@ -28,6 +28,7 @@ import {
   type Announcement,
 } from "./identity";
 import { NodeMetrics } from "./metrics";
+import { OperatorKeyError } from "./attestation";
 import { ChainHealth, NodeMonitor } from "./status";
 import { version as SOFTWARE_VERSION } from "../../package.json";
 
@@ -75,6 +76,15 @@ export interface NodeDaemonOptions {
   /** The reverse proxy's address(es) whose X-Forwarded-For is trusted (docs/operations.md); default none. */
   trustProxy?: boolean | string | string[];
   logger?: NodeLoggerOptions;
+  /**
+   * Worker threads that re-encrypt and sign; default one per core. 0 runs the crypto in the server's thread.
+   */
+  workers?: number;
+  /**
+   * The operator's secret key (0x-hex), for the workers to sign cfrag attestations with; taken from `operator`
+   * itself when that is an ethers Wallet. Without it, attestations are signed through `operator` (slower).
+   */
+  operatorKey?: string;
   /** Web origins whose pages may call the node from a browser (CORS), `*` for all; default none. */
   corsOrigins?: readonly string[];
   /** Fault injection for slashing demos/tests: return corrupted (still signed) cfrags. */
@@ -174,27 +184,37 @@ export async function startNode(options: NodeDaemonOptions): Promise<RunningNode
     chainId,
     version: SOFTWARE_VERSION,
   });
-  const app = buildNodeServer({
-    identity: {
-      staker,
-      operator: operatorAddress,
-      chainId,
-      policyManager: await options.policyManager.getAddress(),
-      encryptingKey,
-      operatorSigner: options.operator,
-      attestation: { chainId, adjudicator: await escrow.adjudicator() },
-    },
-    store,
-    policies,
-    logger: options.logger ?? false,
-    limits: options.limits,
-    trustProxy: options.trustProxy,
-    corsOrigins: options.corsOrigins,
-    cheat: options.cheat,
-    metrics,
-    health,
-    monitor,
-  });
+  let app: FastifyInstance;
+  try {
+    app = buildNodeServer({
+      identity: {
+        staker,
+        operator: operatorAddress,
+        chainId,
+        policyManager: await options.policyManager.getAddress(),
+        encryptingKey,
+        operatorSigner: options.operator,
+        operatorKey: options.operatorKey ?? localKeyOf(options.operator),
+        attestation: { chainId, adjudicator: await escrow.adjudicator() },
+      },
+      store,
+      policies,
+      logger: options.logger ?? false,
+      limits: options.limits,
+      trustProxy: options.trustProxy,
+      corsOrigins: options.corsOrigins,
+      workers: options.workers,
+      cheat: options.cheat,
+      metrics,
+      health,
+      monitor,
+    });
+  } catch (e) {
+    await store.close();
+    if (e instanceof OperatorKeyError || e instanceof CorsOriginError)
+      throw new NodeStartError(e.message, { cause: e });
+    throw e;
+  }
   const log = app.log;
   reportLostKFrags(store, log);
 
@@ -335,6 +355,11 @@ export async function startNode(options: NodeDaemonOptions): Promise<RunningNode
       return stopped;
     },
   };
+}
+
+/** The secret key of a signer that holds one in this process (an ethers Wallet), else undefined. */
+function localKeyOf(signer: Signer): string | undefined {
+  return signer instanceof BaseWallet ? signer.privateKey : undefined;
 }
 
 /**

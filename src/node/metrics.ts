@@ -21,6 +21,22 @@ export class NodeMetrics {
     help: "Capsules re-encrypted: cfrags signed and returned",
     registers: [this.registry],
   });
+  readonly reencryptionQueue = new Gauge({
+    name: "kms_node_reencryption_queue",
+    help: "Re-encryption requests waiting for a worker thread (bounded: past the bound the node answers 503)",
+    registers: [this.registry],
+  });
+  readonly reencryptionWorkers = new Gauge({
+    name: "kms_node_reencryption_workers",
+    help: "Re-encryption worker threads alive (0 when the node re-encrypts in its main thread)",
+    registers: [this.registry],
+  });
+  /** Worker threads that failed while running a request (each is replaced). */
+  readonly workerFailures = new Counter({
+    name: "kms_node_worker_failures_total",
+    help: "Re-encryption worker threads that died while running a request (each is replaced by a new one)",
+    registers: [this.registry],
+  });
   readonly reencryptionDuration = new Histogram({
     name: "kms_node_reencryption_duration_seconds",
     help: "Time to answer a re-encryption request, refusals included",

@@ -38,9 +38,18 @@ import {
 } from "../network/protocol";
 import type { PolicyView } from "../network/chain";
 import { KFragDeliveryError, openKFrag } from "../network/delivery";
-import { Capsule, KeyFrag, PublicKey, reencrypt, UmbralError, type SecretKey, type VerifiedKeyFrag } from "../umbral";
-import { corruptCFrag } from "./fault";
+import type { SecretKey } from "../umbral";
 import { signAttestation, type AttestationDomain } from "../slashing";
+import { AttestationSigner, OperatorKeyError } from "./attestation";
+import {
+  CapsuleFormatError,
+  openHeldKFrag,
+  reencryptOne,
+  type CFragResult,
+  type HeldKFrag,
+  type KFragBytes,
+} from "./pool-task";
+import { defaultWorkerCount, PoolBusyError, PoolWorkerError, ReencryptionPool } from "./pool";
 import { NodeMetrics } from "./metrics";
 import { ChainHealth, isUnreachable, shortReason, type NodeMonitor } from "./status";
 import { renderStatusPage } from "./page";
@@ -55,8 +64,6 @@ import {
 /** Verified kfrags kept in memory; a node serving more policies reads the rest from its store. */
 const KFRAG_CACHE_SIZE = 10_000;
 
-type AttestedKeys = { delegatingKey: Uint8Array; receivingKey: Uint8Array; verifyingKey: Uint8Array };
-
 /** Who the node is and what it can sign with. */
 export interface NodeIdentity {
   staker: string;
@@ -67,6 +74,12 @@ export interface NodeIdentity {
   encryptingKey: SecretKey;
   /** The operator's Ethereum key: signs every returned cfrag (the slashing evidence). */
   operatorSigner: Pick<Signer, "signMessage" | "signTypedData">;
+  /**
+   * The operator's secret key (0x-hex) when it is a local key: the cfrag attestations are then signed with it
+   * by the re-encryption workers (src/node/attestation.ts, the same bytes as `operatorSigner` would give).
+   * Without it every attestation goes through `operatorSigner` on the server's thread (a remote signer).
+   */
+  operatorKey?: string;
   /** The deployment the node's cfrag attestations are bound to (EIP-712 domain of its Adjudicator). */
   attestation: AttestationDomain;
 }
@@ -89,6 +102,8 @@ export interface NodeServerLimits extends AdmissionLimits {
   /** Most open connections in all, and from one client address; more are closed at once. */
   maxConnections: number;
   maxConnectionsPerClient: number;
+  /** Most re-encryption requests waiting for a worker thread; past it: 503 OVERLOADED + Retry-After. */
+  maxQueuedRequests: number;
 }
 
 export const DEFAULT_LIMITS: NodeServerLimits = {
@@ -102,6 +117,7 @@ export const DEFAULT_LIMITS: NodeServerLimits = {
   timeoutCheckIntervalMs: 1_000,
   maxConnections: 1024,
   maxConnectionsPerClient: 128,
+  maxQueuedRequests: 128,
 };
 
 /** Admission weight of a kfrag delivery: opening and checking one costs about as much as four re-encryptions. */
@@ -128,6 +144,13 @@ export interface NodeServerOptions {
    * (still signing it). A real node never sets it; the daemon's CLI exposes it only on local chains.
    */
   cheat?: boolean;
+  /**
+   * Worker threads that re-encrypt and sign (src/node/pool.ts); default one per core
+   * (`os.availableParallelism()`). 0: in the server's own thread, one capsule per turn (tests, debugging).
+   */
+  workers?: number;
+  /** Tests only: the module the workers load instead of src/node/pool-task (to slow or crash them). */
+  workerTaskModule?: string;
   /** The node's metrics (`GET /metrics`); default a registry of its own. */
   metrics?: NodeMetrics;
   /** The chain's health as the node sees it; default one of its own, logging to the server's logger. */
@@ -236,7 +259,19 @@ function capConnectionsPerClient(app: FastifyInstance, max: number): void {
   });
 }
 
-/** Builds the node's fastify app (not yet listening). */
+/** The identity's operator key, checked to be the operator's; throws OperatorKeyError if it is not. */
+function checkedOperatorKey(identity: NodeIdentity): string | undefined {
+  if (identity.operatorKey === undefined) return undefined;
+  const signer = new AttestationSigner(identity.operatorKey, identity.attestation);
+  if (signer.address.toLowerCase() !== identity.operator.toLowerCase()) {
+    throw new OperatorKeyError(
+      `the operator key given is the key of ${signer.address}, not of the operator ${identity.operator}`,
+    );
+  }
+  return identity.operatorKey;
+}
+
+/** Builds the node's fastify app (not yet listening); its worker threads stop when it closes. */
 export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
   const { identity, store, policies } = options;
   const limits: NodeServerLimits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -268,6 +303,23 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
     throw error;
   }
   const cpu = new CryptoTurns();
+  const operatorKey = checkedOperatorKey(identity);
+  const workers = options.workers ?? defaultWorkerCount();
+  if (!Number.isInteger(workers) || workers < 0) throw new RangeError("workers must be a whole number ≥ 0");
+  /** The re-encryption workers; none with `workers: 0` (the crypto then runs in this thread). */
+  const pool =
+    workers > 0
+      ? new ReencryptionPool({
+          workers,
+          maxQueue: limits.maxQueuedRequests,
+          operatorKey,
+          attestation: identity.attestation,
+          taskModule: options.workerTaskModule,
+        })
+      : undefined;
+  app.addHook("onClose", async () => pool?.close());
+  /** The in-thread signer of `workers: 0` when the operator key is local. */
+  const localSigner = !pool && operatorKey ? new AttestationSigner(operatorKey, identity.attestation) : undefined;
   const corsOrigins = parseCorsOrigins(options.corsOrigins ?? []);
   if (corsOrigins.length > 0) {
     // Registered before the rate limiter, so refusals (429, 503) carry the CORS headers too and a page can
@@ -366,26 +418,24 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
   }
 
   /**
-   * Parsed, verified kfrags by policy, so a request costs a re-encryption and a signature rather than a
-   * store read and a kfrag verification too. Bounded; the oldest entry goes first.
+   * Kfrags by policy as the store holds them, so a request costs no store read; the re-encryption workers
+   * verify each once and keep it (by `id`, new at every reload). With no workers, the verified kfrag is kept
+   * here. Bounded; the oldest entry goes first.
    */
-  const kfragCache = new Map<string, { kfrag: VerifiedKeyFrag; attestedKeys: AttestedKeys }>();
+  const kfragCache = new Map<string, { bytes: KFragBytes; held?: HeldKFrag }>();
+  let kfragLoads = 0;
   async function loadKFrag(policyId: string) {
     const cached = kfragCache.get(policyId);
     if (cached) return cached;
     const held = await store.get(policyId);
     if (!held) throw new NodeRequestError(404, "NO_KFRAG", `this node holds no kfrag for policy ${policyId}`);
-    const delegatingPk = PublicKey.fromCompressedBytes(hexBytes(held.delegatingKey));
-    const receivingPk = PublicKey.fromCompressedBytes(hexBytes(held.receivingKey));
-    const verifyingPk = PublicKey.fromCompressedBytes(hexBytes(held.verifyingKey));
-    // Verified before it was stored; a failure here means a corrupted store, reported as a 500.
-    const kfrag = KeyFrag.fromBytes(hexBytes(held.kfrag)).verify(verifyingPk, delegatingPk, receivingPk);
     const entry = {
-      kfrag,
-      attestedKeys: {
-        delegatingKey: delegatingPk.toCompressedBytes(),
-        receivingKey: receivingPk.toCompressedBytes(),
-        verifyingKey: verifyingPk.toCompressedBytes(),
+      bytes: {
+        id: `${policyId}:${++kfragLoads}`,
+        kfrag: hexBytes(held.kfrag),
+        delegatingKey: hexBytes(held.delegatingKey),
+        receivingKey: hexBytes(held.receivingKey),
+        verifyingKey: hexBytes(held.verifyingKey),
       },
     };
     if (kfragCache.size >= KFRAG_CACHE_SIZE) kfragCache.delete(kfragCache.keys().next().value!);
@@ -458,6 +508,8 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
   app.get("/metrics", { config: { cors: false } }, async (_request, reply) => {
     metrics.kfrags.set(await store.count());
     metrics.lostKFrags.set(store.lost().length);
+    metrics.reencryptionQueue.set(pool?.queued ?? 0);
+    metrics.reencryptionWorkers.set(pool?.threads ?? 0);
     const { contentType, body } = await metrics.exposition();
     return reply.type(contentType).send(body);
   });
@@ -586,41 +638,94 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
       } catch (e) {
         return refuseLater(e);
       }
-      let endTurn: (() => void) | undefined;
       try {
         await requireLivePolicy(policyId);
-        const held = await loadKFrag(policyId);
+        const entry = await loadKFrag(policyId);
+        const capsules = request.body.capsules;
+        const results = pool ? await reencryptInPool(entry.bytes, capsules) : await reencryptHere(entry, capsules);
         const cfrags = [];
-        for (const [index, capsuleHex] of request.body.capsules.entries()) {
-          // One capsule per turn: other requests' capsules, and the event loop, go in between.
-          endTurn = await cpu.turn();
-          let capsule: Capsule;
-          try {
-            capsule = Capsule.fromBytes(hexBytes(capsuleHex));
-          } catch (e) {
-            if (e instanceof UmbralError)
-              throw new NodeRequestError(400, "BAD_CAPSULE", `capsule ${index}: ${e.message}`);
-            throw e;
-          }
-          const verified = reencrypt(capsule, held.kfrag).unverify();
-          // The cheat option corrupts the cfrag and signs it all the same: what slashing exists to catch.
-          const cfrag = options.cheat ? corruptCFrag(verified) : verified;
-          // No self-check of the cfrag before signing: it is correct by construction, and the kfrag's signature
-          // for the receiver — the one part the node did not compute — was checked when the kfrag was accepted.
-          const attested = { capsule: capsule.toBytesSimple(), cfrag: cfrag.toBytesSimple(), ...held.attestedKeys };
-          const signature = await signAttestation(identity.operatorSigner, attested, identity.attestation);
-          cfrags.push({ cfrag: toHex(cfrag.toBytes()), signature: toHex(signature) });
-          metrics.cfrags.inc();
-          endTurn();
+        for (const result of results) {
+          // A remote operator signer: the attestations are signed here, one after the other.
+          const signature =
+            result.signature ??
+            toHex(
+              await signAttestation(
+                identity.operatorSigner,
+                { ...result.attested!, ...openedKeys(entry.bytes) },
+                identity.attestation,
+              ),
+            );
+          cfrags.push({ cfrag: result.cfrag, signature });
         }
+        metrics.cfrags.inc(cfrags.length);
         request.log.info({ policyId, capsules: cfrags.length }, "re-encrypted");
         return { operator: identity.operator, cfrags };
+      } catch (e) {
+        // A full pool queue: refused like admission refusals, the capsules given back before the delay.
+        ticket.release();
+        if (e instanceof AdmissionRefusedError) return refuseLater(e);
+        throw e;
       } finally {
-        endTurn?.();
         ticket.release();
       }
     },
   );
+
+  /** The attested keys of a kfrag as the store holds them. */
+  function openedKeys(bytes: KFragBytes) {
+    return { delegatingKey: bytes.delegatingKey, receivingKey: bytes.receivingKey, verifyingKey: bytes.verifyingKey };
+  }
+
+  /** One task per request on the pool; a full queue is 503 OVERLOADED, a failed worker 503 WORKER_FAILED. */
+  async function reencryptInPool(bytes: KFragBytes, capsules: string[]): Promise<CFragResult[]> {
+    let outcome;
+    try {
+      outcome = await pool!.run({ kfrag: bytes, capsules, cheat: options.cheat ?? false });
+    } catch (e) {
+      if (e instanceof PoolBusyError) {
+        throw new AdmissionRefusedError(
+          503,
+          "OVERLOADED",
+          limits.retryAfterSeconds,
+          `the node is at capacity (${e.queued} requests waiting); retry after ${limits.retryAfterSeconds} s`,
+        );
+      }
+      if (e instanceof PoolWorkerError) {
+        metrics.workerFailures.inc();
+        app.log.error({ err: e.cause }, "re-encryption worker failed; a new one replaces it");
+        throw new NodeRequestError(
+          503,
+          "WORKER_FAILED",
+          `the node's re-encryption worker failed; retry after ${limits.retryAfterSeconds} s`,
+          limits.retryAfterSeconds,
+        );
+      }
+      throw e;
+    }
+    if (outcome.ok) return outcome.cfrags;
+    if (outcome.code === "BAD_CAPSULE") throw new NodeRequestError(400, "BAD_CAPSULE", outcome.message);
+    // Verified before it was stored; a failure here means a corrupted store, reported as a 500.
+    throw new Error(`the stored kfrag does not verify: ${outcome.message}`);
+  }
+
+  /** `--workers 0`: in this thread, one capsule per turn, other requests' capsules and the event loop in between. */
+  async function reencryptHere(entry: { bytes: KFragBytes; held?: HeldKFrag }, capsules: string[]) {
+    // Verified before it was stored; a failure here means a corrupted store, reported as a 500.
+    entry.held ??= openHeldKFrag(entry.bytes);
+    const results: CFragResult[] = [];
+    for (const [index, capsule] of capsules.entries()) {
+      const endTurn = await cpu.turn();
+      try {
+        results.push(reencryptOne(entry.held, capsule, index, { cheat: options.cheat ?? false, signer: localSigner }));
+      } catch (e) {
+        if (e instanceof CapsuleFormatError) throw new NodeRequestError(400, "BAD_CAPSULE", e.message);
+        throw e;
+      } finally {
+        endTurn();
+      }
+    }
+    return results;
+  }
 
   return app;
 }

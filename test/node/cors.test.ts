@@ -5,36 +5,29 @@ import { expect } from "chai";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { FastifyInstance } from "fastify";
 import { buildNodeServer, CorsOriginError, parseCorsOrigins, type NodeServerLimits } from "../../src/node/server";
 import { KFragStore } from "../../src/node/store";
 import type { PolicyView } from "../../src/network/chain";
-import { testIdentity } from "./fixture";
+import { closedAfterEach, testIdentity } from "./fixture";
 
 const POLICY_ID = "0x" + "ab".repeat(16);
 const APP = "https://app.example.org";
 
 describe("node CORS", function () {
   this.timeout(30_000);
-  let app: FastifyInstance | undefined;
-  let store: KFragStore | undefined;
-
-  afterEach(async function () {
-    await app?.close();
-    await store?.close();
-    app = store = undefined;
-  });
+  const open = closedAfterEach();
 
   async function start(corsOrigins?: string[], limits: Partial<NodeServerLimits> = {}) {
-    store = await KFragStore.open(mkdtempSync(path.join(tmpdir(), "kms-cors-")));
+    const store = (open.store = await KFragStore.open(mkdtempSync(path.join(tmpdir(), "kms-cors-"))));
     const policies: PolicyView = { getPolicy: async () => undefined, currentPeriod: async () => 1n };
-    app = buildNodeServer({
+    const app = (open.app = buildNodeServer({
       identity: testIdentity(),
       store,
       policies,
       limits: { refusalDelayMs: 0, ...limits },
       corsOrigins,
-    });
+      workers: 0,
+    }));
     await app.ready();
     return app;
   }
@@ -94,8 +87,8 @@ describe("node CORS", function () {
     const metrics = await node.inject({ method: "GET", url: "/metrics", headers: { origin: APP } });
     expect(metrics.statusCode).to.equal(200);
     expect(metrics.headers["access-control-allow-origin"]).to.equal(undefined);
-    await app!.close();
-    await store!.close();
+    await open.app!.close();
+    await open.store!.close();
     node = await start();
     const plain = await node.inject({ method: "GET", url: "/v1/status", headers: { origin: APP } });
     expect(plain.headers["access-control-allow-origin"]).to.equal(undefined);
@@ -108,9 +101,9 @@ describe("node CORS", function () {
   });
 
   it("puts CORS headers on rate-limit and overload refusals", async function () {
-    await start([APP], { rateMax: 1, retryAfterSeconds: 3 });
-    await app!.inject({ method: "GET", url: "/v1/status", headers: { origin: APP } });
-    const limited = await app!.inject({ method: "GET", url: "/v1/status", headers: { origin: APP } });
+    const node = await start([APP], { rateMax: 1, retryAfterSeconds: 3 });
+    await node.inject({ method: "GET", url: "/v1/status", headers: { origin: APP } });
+    const limited = await node.inject({ method: "GET", url: "/v1/status", headers: { origin: APP } });
     expect(limited.statusCode).to.equal(429);
     expect(limited.headers["access-control-allow-origin"]).to.equal(APP);
     expect(limited.headers["retry-after"]).to.not.equal(undefined);

@@ -13,10 +13,10 @@ import { hexlify } from "ethers";
 import type { FastifyInstance } from "fastify";
 import { buildNodeServer, type NodeServerLimits } from "../../src/node/server";
 import { AdmissionRefusedError, WorkAdmission } from "../../src/node/admission";
-import { KFragStore, type StoredKFrag } from "../../src/node/store";
+import { KFragStore } from "../../src/node/store";
 import type { LivePolicy, PolicyView } from "../../src/network/chain";
-import { TEST_STAKER, testIdentity } from "./fixture";
-import { encrypt, generateKFrags, SecretKey, Signer as UmbralSigner } from "../../src/umbral";
+import { heldPolicy, TEST_STAKER, testIdentity } from "./fixture";
+import { encrypt } from "../../src/umbral";
 
 const POLICY_ID = "0x" + "ab".repeat(16);
 const STAKER = TEST_STAKER;
@@ -81,18 +81,7 @@ function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T>
 
 /** A policy, its kfrag held by the node, and capsules made with the policy key. */
 function makePolicy() {
-  const alice = SecretKey.random();
-  const bob = SecretKey.random();
-  const signer = new UmbralSigner(SecretKey.random());
-  const [kfrag] = generateKFrags(alice, bob.publicKey(), signer, 1, 1, true, true);
-  const stored: StoredKFrag = {
-    policyId: POLICY_ID,
-    kfrag: hexlify(kfrag.toBytes()),
-    delegatingKey: hexlify(alice.publicKey().toCompressedBytes()),
-    receivingKey: hexlify(bob.publicKey().toCompressedBytes()),
-    verifyingKey: hexlify(signer.verifyingKey().toCompressedBytes()),
-    receivedAt: Date.now(),
-  };
+  const { alice, stored } = heldPolicy(POLICY_ID);
   const capsule = hexlify(encrypt(alice.publicKey(), new Uint8Array(32))[0].toBytes());
   return { stored, capsule };
 }
