@@ -323,6 +323,12 @@ interface IStakingEscrow {
     /// `IPolicyCommitHook(policyManager).onCommit(staker, nextPeriod)` if a manager is set.
     function commitToNextPeriod() external;
 
+    /// @notice {commitToNextPeriod} for a caller that names its staker: the same checks and effects, without
+    /// looking the staker up in {stakerFromOperator} (a cold slot, ~2.2k gas). Reverts with {NotOperator} unless
+    /// the caller is `staker`'s confirmed operator. Nodes use this one.
+    /// @param staker The staker whose confirmed operator the caller is.
+    function commitToNextPeriodFor(address staker) external;
+
     /// @notice Adds the caller's reward for its fully past committed periods to its stake. Emits {Minted}.
     function mint() external;
 

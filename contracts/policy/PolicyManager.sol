@@ -265,7 +265,8 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
         assembly ("memory-safe") {
             sstore(node.slot, word)
         }
-        emit FeesCredited(staker, period, rate * FEE_UNIT);
+        // Nothing credited, nothing to tell: the escrow's CommitmentMade already records the commitment.
+        if (rate != 0) emit FeesCredited(staker, period, rate * FEE_UNIT);
     }
 
     /// @inheritdoc IPolicyManager

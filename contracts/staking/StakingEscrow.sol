@@ -288,45 +288,13 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
 
     /// @inheritdoc IStakingEscrow
     function commitToNextPeriod() external {
-        address staker = stakerFromOperator[msg.sender];
-        Staker storage info = _stakers[staker];
-        if (staker == address(0) || info.operator != msg.sender) revert NotOperator(msg.sender);
-        uint256 current = _currentPeriod();
-        uint256 next = current + 1;
-        uint256 lockedValue = info.lockedValue;
-        uint256 unlockPeriod = info.unlockPeriod;
-        // The lock must outlast the committed period by the accountability window, so the stake that backed
-        // the period stays slashable while evidence about it can still arrive. Cannot overflow: both terms
-        // are below 2^32 (minOperatorPeriods < minLockPeriods ≤ 2^32 - 1, checked in the constructor).
-        uint256 coveredUntil = next + minOperatorPeriods;
-        if (lockedValue == 0 || coveredUntil >= unlockPeriod) {
-            revert NotLockedForPeriod(staker, coveredUntil, unlockPeriod);
-        }
-        uint256 last = info.lastCommittedPeriod;
-        if (last == next) revert AlreadyCommitted(staker, next);
+        // The map is permanent (a key stays its staker's for ever); {_commit} checks the key is the current one.
+        _commit(stakerFromOperator[msg.sender]);
+    }
 
-        // Mint the fully past committed periods. `previous` < `last` ≤ `current` here, so what stays open is at
-        // most `last` == `current`, which becomes the previous commitment.
-        uint256 previous = info.previousCommittedPeriod;
-        uint256 reward;
-        if (previous != 0) reward = _periodReward(previous, lockedValue);
-        if (last != 0 && last < current) {
-            reward += _periodReward(last, lockedValue);
-            last = 0;
-        }
-        // Both fit uint32: `last` ≤ `current` < `next` < `unlockPeriod`, a uint32.
-        info.previousCommittedPeriod = uint32(last);
-        info.lastCommittedPeriod = uint32(next);
-        if (reward != 0) {
-            // Fits: the reward comes out of the reserve, inside the escrow's balance (< 2^96).
-            info.stake += uint96(reward);
-            emit Minted(staker, reward);
-        }
-        _addLocked(next, lockedValue);
-        emit CommitmentMade(staker, next, lockedValue);
-
-        address manager = policyManager;
-        if (manager != address(0)) IPolicyCommitHook(manager).onCommit(staker, next);
+    /// @inheritdoc IStakingEscrow
+    function commitToNextPeriodFor(address staker) external {
+        _commit(staker);
     }
 
     /// @inheritdoc IStakingEscrow
@@ -561,6 +529,64 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
         uint256 previous = info.previousCommittedPeriod;
         if (previous != 0) _addLocked(previous, value);
         emit Locked(staker, value, lockedValue, unlockPeriod);
+    }
+
+    /// @dev Commits `staker` to the next period if the caller is its confirmed operator, minting the fully past
+    /// committed periods first. The staker's two slots are read as words and the second is written once (layout
+    /// of {Staker}, low bits first: operator 0–159, lockedValue 160–255; stake 0–95, unlockPeriod 96–127,
+    /// lastCommittedPeriod 128–159, previousCommittedPeriod 160–191, operatorBondedPeriod 192–223, offences
+    /// 224–247, operatorConfirmed 248–255): field by field, the compiler reloads the warm slot for every field.
+    function _commit(address staker) private {
+        Staker storage info = _stakers[staker];
+        uint256 first;
+        uint256 second;
+        assembly ("memory-safe") {
+            first := sload(info.slot)
+            second := sload(add(info.slot, 1))
+        }
+        // `operatorConfirmed` mirrors stakerFromOperator[operator] == staker, so this is the check of both. The
+        // zero staker has no operator, and msg.sender is never the zero address.
+        if (address(uint160(first)) != msg.sender || second >> 248 == 0) revert NotOperator(msg.sender);
+        uint256 current = _currentPeriod();
+        uint256 next = current + 1;
+        uint256 lockedValue = first >> 160;
+        uint256 unlockPeriod = (second >> 96) & type(uint32).max;
+        // The lock must outlast the committed period by the accountability window, so the stake that backed
+        // the period stays slashable while evidence about it can still arrive. Cannot overflow: both terms
+        // are below 2^32 (minOperatorPeriods < minLockPeriods ≤ 2^32 - 1, checked in the constructor).
+        uint256 coveredUntil = next + minOperatorPeriods;
+        if (lockedValue == 0 || coveredUntil >= unlockPeriod) {
+            revert NotLockedForPeriod(staker, coveredUntil, unlockPeriod);
+        }
+        uint256 last = (second >> 128) & type(uint32).max;
+        if (last == next) revert AlreadyCommitted(staker, next);
+
+        // Mint the fully past committed periods. `previous` < `last` ≤ `current` here, so what stays open is at
+        // most `last` == `current`, which becomes the previous commitment.
+        uint256 previous = (second >> 160) & type(uint32).max;
+        uint256 reward;
+        if (previous != 0) reward = _periodReward(previous, lockedValue);
+        if (last != 0 && last < current) {
+            reward += _periodReward(last, lockedValue);
+            last = 0;
+        }
+        // The stake fits 96 bits: the reward comes out of the reserve, inside the escrow's balance (< 2^96); the
+        // periods fit 32: `last` ≤ `current` < `next` < `unlockPeriod`, a uint32. Other fields are kept.
+        uint256 stake = (second & type(uint96).max) + reward;
+        second =
+            (second & ~(uint256(type(uint96).max) | (uint256(type(uint64).max) << 128))) |
+            stake |
+            (next << 128) |
+            (last << 160);
+        assembly ("memory-safe") {
+            sstore(add(info.slot, 1), second)
+        }
+        if (reward != 0) emit Minted(staker, reward);
+        _addLocked(next, lockedValue);
+        emit CommitmentMade(staker, next, lockedValue);
+
+        address manager = policyManager;
+        if (manager != address(0)) IPolicyCommitHook(manager).onCommit(staker, next);
     }
 
     /// @dev Adds the reward of `staker`'s fully past committed periods to its stake and forgets those periods.

@@ -1,12 +1,15 @@
-// Gas of Adjudicator.evaluateCFrag against the real StakingEscrow (Ignition deployment): a correct cfrag, and
-// each way a cfrag fails, with the slash. Each cheat is a different staker's first offence; the reporter
-// already holds KMS (a first-time holder adds one 20k storage write to the token transfer).
+// Gas of Adjudicator.evaluateCFrag on the deployed configuration (scripts/gas/deployed.ts): a correct cfrag, and
+// each way a cfrag fails with its slash, in three conditions: a staker that never committed (nothing to settle,
+// the slash takes unlocked stake), an active node (committed to the current and the next period, its whole stake
+// locked: the lock and both open periods shrink), and the same reported by an account that never held KMS. Each
+// row is a different staker's first offence and a fresh reporter.
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { GasRow, GasSection } from "./types";
 import { gasOf } from "./types";
-import KMSModule, { DEFAULT_MIN_LOCK_PERIODS, DEFAULT_MIN_STAKE } from "../../ignition/modules/KMS";
-import type { Adjudicator, KMSToken, StakingEscrow } from "../../typechain-types";
+import { commitAll, deployKMS, newAccount, newNode, nextPeriod, type Deployed, type Node } from "./deployed";
+import { DEFAULT_MIN_LOCK_PERIODS, DEFAULT_MIN_STAKE } from "../../ignition/modules/KMS";
 import { buildEvaluationArgs } from "../../src/slashing";
-import { CHEATS, attested, ourScenario, signAsNode } from "../../test/contracts/slashing/helpers";
+import { CHEATS, attested, ourScenario, signAsNode, type Scenario } from "../../test/contracts/slashing/helpers";
 
 const CASES: [string, string][] = [
   ["kfrag signature invalid (forged rk′, U1′ = rk′·U)", "a self-consistent proof for a forged rk′ with U1′ = rk′·U"],
@@ -15,48 +18,65 @@ const CASES: [string, string][] = [
   ["U equation fails (wrong rk)", "a wrong rk (e1, v1 and the proof agree on rk′, U1 is the real commitment)"],
 ];
 
+const CONDITIONS = [
+  { label: "staker never committed, reporter holds KMS", active: false, reporterKms: 1n, note: "best" },
+  { label: "active node, reporter holds KMS", active: true, reporterKms: 1n, note: "typical" },
+  { label: "active node, reporter never held KMS", active: true, reporterKms: 0n, note: "worst" },
+];
+
+async function submit(
+  hre: HardhatRuntimeEnvironment,
+  d: Deployed,
+  s: Scenario,
+  node: Node,
+  cfrag: Uint8Array,
+  kms: bigint,
+) {
+  const reporter = await newAccount(hre, d, kms);
+  const a = buildEvaluationArgs(await signAsNode(node.operator, attested(s, cfrag), d.adjudicator));
+  return gasOf(d.adjudicator.connect(reporter).evaluateCFrag(a.evidence, a.nodeSignature, a.hints));
+}
+
 export const slashingGas: GasSection = {
   title: "Adjudicator",
   async measure(hre) {
-    const { ethers } = hre;
-    const signers = await ethers.getSigners();
-    const [deployer, reporter] = signers;
-    const deployed = await hre.ignition.deploy(KMSModule);
-    const token = deployed.token as unknown as KMSToken;
-    const escrow = deployed.escrow as unknown as StakingEscrow;
-    const adjudicator = deployed.adjudicator as unknown as Adjudicator;
-    await (await token.connect(deployer).transfer(reporter.address, 1n)).wait();
-    const bond = async (staker: (typeof signers)[number], operator: (typeof signers)[number]) => {
-      await (await token.connect(deployer).transfer(staker.address, DEFAULT_MIN_STAKE)).wait();
-      await (await token.connect(staker).approve(await escrow.getAddress(), DEFAULT_MIN_STAKE)).wait();
-      await (await escrow.connect(staker).depositAndLock(DEFAULT_MIN_STAKE, DEFAULT_MIN_LOCK_PERIODS)).wait();
-      await (await escrow.connect(staker).bondOperator(operator.address)).wait();
-      await (await escrow.connect(operator).confirmOperator(staker.address)).wait();
-    };
+    const d = await deployKMS(hre);
     const s = ourScenario();
-    const submit = async (operator: (typeof signers)[number], cfrag: Uint8Array) => {
-      const a = buildEvaluationArgs(await signAsNode(operator, attested(s, cfrag), adjudicator));
-      return gasOf(adjudicator.connect(reporter).evaluateCFrag(a.evidence, a.nodeSignature, a.hints));
-    };
-    await bond(signers[2], signers[3]);
+    // Whole stake locked: a slash of an active node cannot take unlocked tokens first.
+    const stake = DEFAULT_MIN_STAKE;
+    const periods = DEFAULT_MIN_LOCK_PERIODS + 10n;
+    const honest = await newNode(hre, d, stake, periods);
+    const cheaters: Node[][] = [];
+    for (let c = 0; c < CONDITIONS.length; c++) {
+      const row: Node[] = [];
+      for (let i = 0; i < CASES.length; i++) row.push(await newNode(hre, d, stake, periods));
+      cheaters.push(row);
+    }
+    const active = [honest, ...cheaters.filter((_, c) => CONDITIONS[c].active).flat()];
+    await commitAll(d, active);
+    await nextPeriod(hre, d);
+    await commitAll(d, active);
     const rows: GasRow[] = [
       {
         operation: "evaluateCFrag, correct cfrag",
-        gas: await submit(signers[3], s.cfrag),
-        target: "≤ 110k (NuCypher 182k)",
+        gas: await submit(hre, d, s, honest, s.cfrag, 1n),
+        limit: 110_000n,
+        peer: "182k",
+        note: "active node; the replay guard's new slot (22.1k) included",
       },
     ];
     for (let i = 0; i < CASES.length; i++) {
       const [label, cheat] = CASES[i];
-      const staker = signers[4 + 2 * i];
-      const operator = signers[5 + 2 * i];
-      await bond(staker, operator);
-      rows.push({
-        operation: `evaluateCFrag + slash, ${label}`,
-        gas: await submit(operator, CHEATS[cheat].make(s).cfrag),
-        target: "≤ 150k (NuCypher 267–292k)",
-        note: "staker's first offence",
-      });
+      for (let c = 0; c < CONDITIONS.length; c++) {
+        const condition = CONDITIONS[c];
+        rows.push({
+          operation: `evaluateCFrag + slash, ${label}; ${condition.label}`,
+          gas: await submit(hre, d, s, cheaters[c][i], CHEATS[cheat].make(s).cfrag, condition.reporterKms),
+          limit: 150_000n,
+          peer: "267–292k",
+          note: `${condition.note}; the staker's first offence`,
+        });
+      }
     }
     return rows;
   },

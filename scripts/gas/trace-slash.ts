@@ -1,39 +1,36 @@
-// `npx hardhat run scripts/gas/trace-slash.ts`: traces Adjudicator.evaluateCFrag for a correct cfrag and for a
-// cheat failing the U equation (all three equations computed, then the slash), as in scripts/gas/slashing.ts.
+// `npx hardhat run scripts/gas/trace-slash.ts`: traces Adjudicator.evaluateCFrag on the deployed configuration
+// (scripts/gas/deployed.ts) for a correct cfrag and for the worst slash: a cheat failing the U equation (every
+// check computed, then the slash) by an active node (committed to the current and the next period, its whole
+// stake locked, so the lock and both open periods shrink), reported by an account that never held KMS.
 import hre from "hardhat";
 import { traceGas } from "./trace";
-import KMSModule, { DEFAULT_MIN_LOCK_PERIODS, DEFAULT_MIN_STAKE } from "../../ignition/modules/KMS";
-import type { Adjudicator, KMSToken, StakingEscrow } from "../../typechain-types";
+import { commitAll, deployKMS, newAccount, newNode, nextPeriod, type Node } from "./deployed";
+import { DEFAULT_MIN_LOCK_PERIODS, DEFAULT_MIN_STAKE } from "../../ignition/modules/KMS";
 import { buildEvaluationArgs } from "../../src/slashing";
 import { CHEATS, attested, ourScenario, signAsNode } from "../../test/contracts/slashing/helpers";
 
 async function main(): Promise<void> {
-  const signers = await hre.ethers.getSigners();
-  const [deployer, reporter] = signers;
-  const deployed = await hre.ignition.deploy(KMSModule);
-  const token = deployed.token as unknown as KMSToken;
-  const escrow = deployed.escrow as unknown as StakingEscrow;
-  const adjudicator = deployed.adjudicator as unknown as Adjudicator;
-  await (await token.connect(deployer).transfer(reporter.address, 1n)).wait();
-  const bond = async (staker: (typeof signers)[number], operator: (typeof signers)[number]): Promise<void> => {
-    await (await token.connect(deployer).transfer(staker.address, DEFAULT_MIN_STAKE)).wait();
-    await (await token.connect(staker).approve(await escrow.getAddress(), DEFAULT_MIN_STAKE)).wait();
-    await (await escrow.connect(staker).depositAndLock(DEFAULT_MIN_STAKE, DEFAULT_MIN_LOCK_PERIODS)).wait();
-    await (await escrow.connect(staker).bondOperator(operator.address)).wait();
-    await (await escrow.connect(operator).confirmOperator(staker.address)).wait();
-  };
+  const d = await deployKMS(hre);
   const s = ourScenario();
-  const submit = async (operator: (typeof signers)[number], cfrag: Uint8Array): Promise<string> => {
-    const a = buildEvaluationArgs(await signAsNode(operator, attested(s, cfrag), adjudicator));
-    const tx = await adjudicator.connect(reporter).evaluateCFrag(a.evidence, a.nodeSignature, a.hints);
+  const submit = async (node: Node, cfrag: Uint8Array): Promise<string> => {
+    const reporter = await newAccount(hre, d);
+    const a = buildEvaluationArgs(await signAsNode(node.operator, attested(s, cfrag), d.adjudicator));
+    const tx = await d.adjudicator.connect(reporter).evaluateCFrag(a.evidence, a.nodeSignature, a.hints);
     await tx.wait();
     return tx.hash;
   };
-  await bond(signers[2], signers[3]);
-  await bond(signers[4], signers[5]);
-  await traceGas(hre, await submit(signers[3], s.cfrag), "evaluateCFrag, correct cfrag");
+  const honest = await newNode(hre, d, DEFAULT_MIN_STAKE, DEFAULT_MIN_LOCK_PERIODS + 10n);
+  const cheater = await newNode(hre, d, DEFAULT_MIN_STAKE, DEFAULT_MIN_LOCK_PERIODS + 10n);
+  await commitAll(d, [honest, cheater]);
+  await nextPeriod(hre, d);
+  await commitAll(d, [honest, cheater]);
+  await traceGas(hre, await submit(honest, s.cfrag), "evaluateCFrag, correct cfrag");
   const cheat = CHEATS["a wrong rk (e1, v1 and the proof agree on rk′, U1 is the real commitment)"];
-  await traceGas(hre, await submit(signers[5], cheat.make(s).cfrag), "evaluateCFrag + slash, U equation fails");
+  await traceGas(
+    hre,
+    await submit(cheater, cheat.make(s).cfrag),
+    "evaluateCFrag + slash, U equation fails, active node, reporter without KMS",
+  );
 }
 
 main().catch((error: unknown) => {

@@ -17,8 +17,13 @@ import {
 export interface GasRow {
   operation: string;
   gas: bigint;
-  /** Target or peer figure to compare with, e.g. "≤ 150k (NuCypher 247–297k)". */
+  /** The target as a gas ceiling; the table says "met" or "missed" next to it. */
+  limit?: bigint;
+  /** A target that is no ceiling, in words (e.g. "= 1 policy"). */
   target?: string;
+  /** The peer's figure for the same operation (NuCypher v4, as docs/gas.md cites it). */
+  peer?: string;
+  /** The conditions of the row: best, typical or worst case, and what makes it so. */
   note?: string;
 }
 

@@ -262,7 +262,9 @@ export async function startNode(options: NodeDaemonOptions): Promise<RunningNode
     }
     let sent = false;
     try {
-      const receipt = await sendReliably(options.operator, await escrow.commitToNextPeriod.populateTransaction(), {
+      // Naming the staker saves the escrow's operator-map lookup (~1.6k gas per commitment).
+      const commitTx = await escrow.commitToNextPeriodFor.populateTransaction(staker);
+      const receipt = await sendReliably(options.operator, commitTx, {
         what: `commitment to period ${next}`,
         ...transactions,
         pending: pendingCommit,

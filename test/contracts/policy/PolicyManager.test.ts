@@ -378,9 +378,7 @@ describe("PolicyManager", function () {
       const p = await createPolicy(ctx, { id: pid(1), nodes: [nodes[0]], periods: 2n });
       await escrow.commitToNextPeriod(nodes[0].address);
       await advance();
-      await expect(escrow.commitToNextPeriod(nodes[0].address))
-        .to.emit(pm, "FeesCredited")
-        .withArgs(nodes[0].address, p.startPeriod + 2n, 0n);
+      await expect(escrow.commitToNextPeriod(nodes[0].address)).not.to.emit(pm, "FeesCredited");
     });
 
     it("costs a returning node no catch-up once its policies have ended, however long it was away", async function () {
@@ -453,9 +451,7 @@ describe("PolicyManager", function () {
         expect(info.rate).to.equal(0n);
         expect(info.fees).to.equal(0n);
         expect(info.cursorCommitted).to.equal(false);
-        await expect(escrow.commitToNextPeriod(n.address))
-          .to.emit(pm, "FeesCredited")
-          .withArgs(n.address, p.startPeriod + 11n, 0n);
+        await expect(escrow.commitToNextPeriod(n.address)).not.to.emit(pm, "FeesCredited");
       });
 
       it("rejects a target that is not after the cursor, a future one, and a node never seen", async function () {
@@ -625,9 +621,7 @@ describe("PolicyManager", function () {
       expect(await pm.rateDropAt(a.address, p.endPeriod)).to.equal(0n);
       expect(await pm.rateDropAt(a.address, p.startPeriod + 3n)).to.equal(RATE);
       // b commits to start+3 (after the new end): nothing credited.
-      await expect(escrow.commitToNextPeriod(b.address))
-        .to.emit(pm, "FeesCredited")
-        .withArgs(b.address, p.startPeriod + 3n, 0n);
+      await expect(escrow.commitToNextPeriod(b.address)).not.to.emit(pm, "FeesCredited");
       // The current period stays covered; the owner's refund of missed periods still works.
       await advance();
       await expect(pm.connect(alice).refund(pid(1), revoked))

@@ -694,6 +694,76 @@ describe("StakingEscrow", function () {
     });
   });
 
+  describe("commitToNextPeriodFor", function () {
+    it("has the same effects as commitToNextPeriod, minting included", async function () {
+      const run = async (viaFor: boolean) => {
+        const fx = await loadFixture(stakedFixture);
+        for (let i = 0; i < 4; i++) {
+          if (viaFor) await fx.escrow.connect(fx.aliceOp).commitToNextPeriodFor(fx.alice.address);
+          else await fx.escrow.connect(fx.aliceOp).commitToNextPeriod();
+          // Bob misses every other period, so his commitments mint one and two past periods.
+          if (i % 2 === 0) await fx.escrow.connect(fx.bobOp).commitToNextPeriodFor(fx.bob.address);
+          await advancePeriods(fx.escrow, 1);
+        }
+        return snapshotState(fx.escrow, fx.token, fx.stakers);
+      };
+      const viaFor = await run(true);
+      expect(viaFor).to.deep.equal(await run(false));
+    });
+
+    it("emits what commitToNextPeriod emits and calls the policy hook", async function () {
+      const { escrow, alice, aliceOp } = await loadFixture(stakedFixture);
+      const hook = await ethers.deployContract("CommitHookRecorder");
+      await escrow.setPolicyManager(await hook.getAddress());
+      const next = (await escrow.getCurrentPeriod()) + 1n;
+      await expect(escrow.connect(aliceOp).commitToNextPeriodFor(alice.address))
+        .to.emit(escrow, "CommitmentMade")
+        .withArgs(alice.address, next, LOCKS[0])
+        .and.to.emit(hook, "CommitRecorded")
+        .withArgs(await escrow.getAddress(), alice.address, next);
+      await advancePeriods(escrow, 2);
+      await expect(escrow.connect(aliceOp).commitToNextPeriodFor(alice.address))
+        .to.emit(escrow, "Minted")
+        .withArgs(alice.address, issuanceFrom(RESERVE));
+    });
+
+    it("reverts with NotOperator unless the caller is the named staker's confirmed operator", async function () {
+      const fx = await loadFixture(stakedFixture);
+      const cases: [typeof fx.alice, string][] = [
+        [fx.stranger, fx.alice.address], // no operator at all
+        [fx.alice, fx.alice.address], // the staker itself
+        [fx.aliceOp, fx.bob.address], // another staker's operator
+        [fx.aliceOp, ethers.ZeroAddress], // the zero staker has no operator
+      ];
+      const before = await snapshotState(fx.escrow, fx.token, fx.stakers);
+      for (const [caller, staker] of cases) {
+        await expect(fx.escrow.connect(caller).commitToNextPeriodFor(staker))
+          .to.be.revertedWithCustomError(fx.escrow, "NotOperator")
+          .withArgs(caller.address);
+      }
+      expect(await snapshotState(fx.escrow, fx.token, fx.stakers)).to.deep.equal(before);
+    });
+
+    it("reverts for a proposed operator not yet confirmed, and for the replaced one", async function () {
+      const fx = await loadFixture(stakedFixture);
+      await advancePeriods(fx.escrow, MIN_OPERATOR_PERIODS);
+      await fx.escrow.connect(fx.alice).bondOperator(fx.stranger.address);
+      for (const caller of [fx.stranger, fx.aliceOp]) {
+        await expect(fx.escrow.connect(caller).commitToNextPeriodFor(fx.alice.address))
+          .to.be.revertedWithCustomError(fx.escrow, "NotOperator")
+          .withArgs(caller.address);
+        await expect(fx.escrow.connect(caller).commitToNextPeriod())
+          .to.be.revertedWithCustomError(fx.escrow, "NotOperator")
+          .withArgs(caller.address);
+      }
+      await fx.escrow.connect(fx.stranger).confirmOperator(fx.alice.address);
+      await expect(fx.escrow.connect(fx.stranger).commitToNextPeriodFor(fx.alice.address)).to.emit(
+        fx.escrow,
+        "CommitmentMade",
+      );
+    });
+  });
+
   describe("rewards", function () {
     const ORDERS = [
       [0, 1, 2],
