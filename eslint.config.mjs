@@ -31,4 +31,9 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-expressions": "off",
     },
   },
+  {
+    // The web app runs in browsers; web/lib.ts is the bundle's entry (scripts/build-web.ts).
+    files: ["web/**/*.ts"],
+    languageOptions: { globals: { ...globals.browser } },
+  },
 );
