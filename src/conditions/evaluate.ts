@@ -86,6 +86,21 @@ function reason(e: unknown): string {
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
+/**
+ * Whether a failed call reverted (as opposed to the RPC failing): ethers providers say CALL_EXCEPTION; Hardhat's
+ * in-process provider (hardhat-ethers) throws its own error carrying the revert data.
+ */
+function isRevert(e: unknown): boolean {
+  if (isError(e, "CALL_EXCEPTION")) return true;
+  const error = e as { data?: unknown; message?: unknown };
+  return (
+    typeof error?.data === "string" &&
+    /^0x([0-9a-fA-F]{2})*$/.test(error.data) &&
+    typeof error.message === "string" &&
+    /^(VM Exception while processing transaction: revert|Transaction reverted)/.test(error.message)
+  );
+}
+
 const when = (seconds: bigint): string => {
   const ms = Number(seconds) * 1000;
   return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? `${new Date(ms).toISOString()} (${seconds})` : `${seconds}`;
@@ -224,7 +239,7 @@ class Evaluation {
     try {
       data = await this.reader.call(this.block.number, to, iface.encodeFunctionData(fragment, args));
     } catch (e) {
-      if (isError(e, "CALL_EXCEPTION"))
+      if (isRevert(e))
         throw new ConditionEvaluationError(
           "REVERTED",
           path,
