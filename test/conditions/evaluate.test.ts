@@ -278,7 +278,10 @@ describe("conditions: evaluation on the chain", function () {
 
     it("classifies reverts the same over a plain ethers provider (as the node's JSON-RPC connection)", async function () {
       const { bob, nft } = await deploy();
-      const plain = new ProviderReader(new BrowserProvider(hre.network.provider as never), BigInt(CHAIN));
+      const plain = new ProviderReader(
+        new BrowserProvider(hre.network.provider as never, undefined, { cacheTimeout: -1 }),
+        BigInt(CHAIN),
+      );
       const gated = set(erc721Owner(await nft.getAddress(), 5));
       expect((await rejection(judge(gated, bob.address, plain))).failure).to.equal("REVERTED");
       await nft.mint(bob.address, 5);
