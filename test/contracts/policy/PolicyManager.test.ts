@@ -375,7 +375,7 @@ describe("PolicyManager", function () {
     it("pays nothing for periods after the end", async function () {
       const ctx = await loadFixture(deployPolicyFixture);
       const { pm, escrow, nodes } = ctx;
-      const p = await createPolicy(ctx, { id: pid(1), nodes: [nodes[0]], periods: 2n });
+      await createPolicy(ctx, { id: pid(1), nodes: [nodes[0]], periods: 2n });
       await escrow.commitToNextPeriod(nodes[0].address);
       await advance();
       await expect(escrow.commitToNextPeriod(nodes[0].address)).not.to.emit(pm, "FeesCredited");
