@@ -212,8 +212,16 @@ contract KMSInvariantTest is TestBase {
             );
             assertTrue(policyManager.policyCommitment(p.id) == modelled, "policy record drifted from the model");
         }
-        assertEq(handler.ghostRefundMismatches(), 0, "a refund, revocation, extension or withdrawal paid a wrong amount");
-        assertEq(handler.ghostInvalidChangeAccepted(), 0, "an extension or slot move to an ineligible node went through");
+        assertEq(
+            handler.ghostRefundMismatches(),
+            0,
+            "a refund, revocation, extension or withdrawal paid a wrong amount"
+        );
+        assertEq(
+            handler.ghostInvalidChangeAccepted(),
+            0,
+            "an extension or slot move to an ineligible node went through"
+        );
     }
 
     /// @notice Per node: fees held + withdrawn = Σ over its policies of feeRate × the policy periods it committed to.
