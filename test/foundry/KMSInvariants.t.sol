@@ -212,8 +212,16 @@ contract KMSInvariantTest is TestBase {
             );
             assertTrue(policyManager.policyCommitment(p.id) == modelled, "policy record drifted from the model");
         }
-        assertEq(handler.ghostRefundMismatches(), 0, "a refund, revocation, extension or withdrawal paid a wrong amount");
-        assertEq(handler.ghostInvalidChangeAccepted(), 0, "an extension or slot move to an ineligible node went through");
+        assertEq(
+            handler.ghostRefundMismatches(),
+            0,
+            "a refund, revocation, extension or withdrawal paid a wrong amount"
+        );
+        assertEq(
+            handler.ghostInvalidChangeAccepted(),
+            0,
+            "an extension or slot move to an ineligible node went through"
+        );
     }
 
     /// @notice Per node: fees held + withdrawn = Σ over its policies of feeRate × the policy periods it committed to.
@@ -301,6 +309,27 @@ contract KMSInvariantTest is TestBase {
             0,
             "a withdrawal, revocation, extension or slot move the model allows reverted"
         );
+    }
+
+    /// @notice The handler's extension (approval and permit) and slot-move actions go through on the live network of
+    /// setUp, so the invariants see them, and the fee and replay invariants hold after each.
+    function test_handlerExtendsAndMovesSlots() public {
+        handler.createPolicy(0, 1, 4, 5); // staker 0 only, 4 periods
+        assertEq(handler.policyCount(), 1, "policy not created");
+        handler.extendPolicy(0, 2, 0);
+        handler.extendPolicy(0, 1, 1);
+        assertEq(handler.calls("extendPolicy"), 1, "extension with an approval did not go through");
+        assertEq(handler.calls("extendPolicyWithPermit"), 1, "extension with a permit did not go through");
+        handler.moveSlot(0, 0, 1); // to staker 1
+        handler.nextPeriodAndCommitAll();
+        handler.nextPeriodAndCommitAll();
+        handler.moveSlot(0, 0, 2); // to staker 2, settling the periods since the first move
+        assertEq(handler.calls("moveSlot"), 2, "slot moves did not go through");
+        handler.moveSlot(0, 0, 2); // a duplicate: must be refused
+        assertEq(handler.calls("moveSlot"), 2, "a move to a node already in the policy went through");
+        invariant_policyFeeConservation();
+        invariant_nodeFees();
+        invariant_noReplayOrReuse();
     }
 
     /// @notice After each run, with `forge test -vv`: what the run actually did (actions completed, value moved).

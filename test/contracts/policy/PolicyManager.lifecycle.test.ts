@@ -365,6 +365,23 @@ describe("PolicyManager lifecycle", function () {
       expect(await fees(ctx, b)).to.equal(RATE);
     });
 
+    it("never credits the new node for the current period, also when it committed to it", async function () {
+      const ctx = await loadFixture(deployPolicyFixture);
+      const { pm, alice, nodes } = ctx;
+      const [a, b, c] = nodes;
+      const record = await createPolicy(ctx, { id: pid(1), nodes: [a], periods: 6n });
+      await commit(ctx, a, b, c);
+      await advance();
+      // Period start + 1: b and c committed to it (for other work); c also commits ahead to start + 2.
+      await commit(ctx, c);
+      await pm.connect(alice).moveSlot(pid(1), record, 0n, b.address);
+      expect(await fees(ctx, b)).to.equal(0n); // cursor = current, committed: the current period is a's
+      const moved = { ...record, refundedThrough: record.startPeriod + 2n, nodes: [b.address] };
+      await pm.connect(alice).moveSlot(pid(1), moved, 0n, c.address);
+      expect(await fees(ctx, c)).to.equal(RATE); // cursor = current + 1: start + 2 only, not start + 1
+      expect(await fees(ctx, a)).to.equal(RATE); // start + 1
+    });
+
     it("moves a slot twice in one period and back to a former node, exactly", async function () {
       const ctx = await loadFixture(deployPolicyFixture);
       const { pm, alice, nodes } = ctx;

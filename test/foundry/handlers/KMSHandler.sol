@@ -31,10 +31,11 @@ contract KMSHandler {
     bytes32 private constant MINTED = keccak256("Minted(address,uint256)");
     bytes32 private constant SLASHED = keccak256("Slashed(address,uint256,address,uint256)");
     bytes32 private constant REVOKE_TYPEHASH = keccak256("Revoke(bytes16 policyId,uint256 nonce,uint256 deadline)");
-    bytes32 private constant PERMIT_TYPEHASH =
-        keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
+    bytes32 private constant PERMIT_TYPEHASH = keccak256(
+        "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"
+    );
     /// @dev Extensions stop at this many periods after a policy's start, so the fee invariants stay short walks.
-    uint256 public constant MAX_POLICY_SPAN = 24;
+    uint256 public constant MAX_POLICY_SPAN = 12;
 
     KMSToken public immutable token;
     StakingEscrow public immutable escrow;
@@ -547,15 +548,16 @@ contract KMSHandler {
         }
     }
 
-    /// @notice The owner extends a live policy by 1 to MAX_POLICY_PERIODS periods, with an approval or (odd
-    /// `permitSeed`) an EIP-2612 permit. It must succeed exactly when every node is still eligible through the new
-    /// end, and take feeRate × added periods × nodes.
+    /// @notice The owner extends a live policy by 1 or more periods, up to MAX_POLICY_SPAN after its start, with an
+    /// approval or (odd `permitSeed`) an EIP-2612 permit. It must succeed exactly when every node is still eligible
+    /// through the new end, and take feeRate × added periods × nodes.
     function extendPolicy(uint256 policySeed, uint256 periods, uint256 permitSeed) external {
         if (_policies.length == 0) return;
         PolicyRecord storage p = _policies[policySeed % _policies.length];
         if (p.endPeriod <= _currentPeriod() + 1) return;
-        uint256 newEnd = p.endPeriod + _bound(periods, 1, MAX_POLICY_PERIODS);
-        if (newEnd > p.startPeriod + MAX_POLICY_SPAN) return;
+        uint256 span = p.startPeriod + MAX_POLICY_SPAN;
+        if (p.endPeriod >= span) return;
+        uint256 newEnd = p.endPeriod + _bound(periods, 1, span - p.endPeriod);
         address owner = owners[p.ownerIndex];
         uint256 added = uint256(p.feeRate) * (newEnd - p.endPeriod) * p.nodes.length;
         if (token.balanceOf(owner) < added) return;
