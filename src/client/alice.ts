@@ -30,7 +30,7 @@ import {
   type KFragDelivery,
   type KFragReceipt,
 } from "../network/protocol";
-import { requestJson } from "./http";
+import { NodeUnreachableError, requestJson } from "./http";
 import type { AliceKeys } from "./keys";
 import { GRANT_JOURNAL_KIND, publicKeyOf, type PolicyGrant } from "./grant";
 import { MemoryJournalStore, type GrantJournal, type GrantJournalStore, type JournalDelivery } from "./journal";
@@ -495,10 +495,10 @@ async function deliverPending(
           version: delivery.version,
           ownerSignature: delivery.ownerSignature,
         };
-        const receipt = await requestJson<KFragReceipt>(
+        const receipt = await sendDelivery(
           nodeEndpoint(contact.url, "v1", "policies", policyId, "kfrag"),
           body,
-          { timeoutMs: options.timeoutMs ?? 10_000 },
+          options,
         );
         const operator = await checkStorageAck(contracts.escrow, delivery.staker, getBytes(delivery.digest), receipt);
         delivery.acknowledged = { operator, signature: receipt.signature, at: new Date().toISOString() };
@@ -516,6 +516,21 @@ async function deliverPending(
   if (failures.length) {
     const held = set.deliveries.filter((d) => d.acknowledged).length;
     throw new KFragDeliveryFailedError(policyId, failures, held, set.threshold);
+  }
+}
+
+/**
+ * Posts one delivery, trying again (twice, a second apart) when the node could not be reached: a kept-alive
+ * connection the node closed meanwhile fails that way, and a delivery is idempotent (the node answers "unchanged").
+ */
+async function sendDelivery(url: string, body: KFragDelivery, options: GrantRunOptions): Promise<KFragReceipt> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await requestJson<KFragReceipt>(url, body, { timeoutMs: options.timeoutMs ?? 10_000 });
+    } catch (e) {
+      if (!(e instanceof NodeUnreachableError) || attempt >= 3) throw e;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
   }
 }
 
