@@ -2,8 +2,6 @@
 // outside (`kms node-doctor`). Thin: parse arguments, call src/node, print.
 import { createInterface } from "node:readline";
 import { types } from "hardhat/config";
-import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import { computeAddress, HDNodeWallet, Mnemonic } from "ethers";
 import { kms } from "./scope";
 import { addressFor, signerFor } from "./accounts";
 import { loadDeployment } from "../src/deployment";
@@ -12,6 +10,7 @@ import { formatDoctor, runDoctor } from "../src/node/doctor";
 import { LOG_LEVELS, nodeLogger } from "../src/node/logging";
 import { CorsOriginError, parseCorsOrigins } from "../src/node/server";
 import { defaultWorkerCount } from "../src/node/pool";
+import { configuredKeyOf, type ConfiguredAccounts } from "../src/node/operator-key";
 
 /** Raised for a bad `kms node` / `kms node-doctor` argument. */
 export class NodeTaskError extends Error {
@@ -19,30 +18,6 @@ export class NodeTaskError extends Error {
     super(message);
     this.name = "NodeTaskError";
   }
-}
-
-/**
- * The secret key of `address` when the network's configuration holds it (a list of keys, as the `remote`
- * network's KMS_DEPLOYER_KEY, or an HD mnemonic, as the in-process network's), else undefined (remote
- * accounts: the RPC signs).
- */
-function localKeyOf(hre: HardhatRuntimeEnvironment, address: string): string | undefined {
-  const accounts = hre.network.config.accounts;
-  const wanted = address.toLowerCase();
-  if (Array.isArray(accounts)) {
-    for (const account of accounts) {
-      const key = typeof account === "string" ? account : account.privateKey;
-      if (computeAddress(key).toLowerCase() === wanted) return key;
-    }
-    return undefined;
-  }
-  if (accounts === "remote" || typeof accounts !== "object") return undefined;
-  const root = HDNodeWallet.fromSeed(Mnemonic.fromPhrase(accounts.mnemonic, accounts.passphrase).computeSeed());
-  for (let i = accounts.initialIndex; i < accounts.initialIndex + accounts.count; i++) {
-    const wallet = root.derivePath(`${accounts.path}/${i}`);
-    if (wallet.address.toLowerCase() === wanted) return wallet.privateKey;
-  }
-  return undefined;
 }
 
 /** The first non-empty line of standard input: the recovery phrase, typed (prompted on a terminal) or piped. */
@@ -168,7 +143,7 @@ kms
       const recoverMnemonic = args.recover ? await readRecoveryPhrase() : undefined;
       const contracts = await loadDeployment(hre);
       const operator = await signerFor(hre, args.operator);
-      const operatorKey = localKeyOf(hre, operator.address);
+      const operatorKey = configuredKeyOf(hre.network.config.accounts as ConfiguredAccounts, operator.address);
       const node = await startNode({
         ...contracts,
         operator,

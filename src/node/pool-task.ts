@@ -2,8 +2,19 @@
 // sign the attestation of the cfrag. One function for both places it runs: in the worker threads of the
 // node's pool (src/node/pool.ts; this module's default export is the worker's task handler) and, with
 // `--workers 0`, in the server's own thread one capsule per turn.
-import { workerData } from "node:worker_threads";
-import { Capsule, KeyFrag, PublicKey, reencrypt, UmbralError, type VerifiedKeyFrag } from "../umbral";
+import { isMainThread, parentPort, threadId, workerData } from "node:worker_threads";
+import {
+  Capsule,
+  encrypt,
+  generateKFrags,
+  KeyFrag,
+  PublicKey,
+  reencrypt,
+  SecretKey,
+  Signer as UmbralSigner,
+  UmbralError,
+  type VerifiedKeyFrag,
+} from "../umbral";
 import { corruptCFrag } from "./fault";
 import { AttestationSigner, attestedKeyHashes } from "./attestation";
 import type { AttestedCFrag } from "../slashing/evidence";
@@ -162,3 +173,36 @@ export function runReencryptTask(task: ReencryptTask): ReencryptOutcome {
 }
 
 export default runReencryptTask;
+
+/** What a worker posts once this module (and all it imports) is loaded: it can take tasks at full speed. */
+export const WORKER_READY = "umbral-kms/pool-worker-ready";
+
+/**
+ * One re-encryption and one signature with throw-away keys: builds the curve's precomputed tables and
+ * compiles the hot code in this thread, so the first real request is served as fast as the next ones.
+ */
+function warmUp(): void {
+  const delegating = SecretKey.random();
+  const receiving = SecretKey.random();
+  const signer = new UmbralSigner(SecretKey.random());
+  const [kfrag] = generateKFrags(delegating, receiving.publicKey(), signer, 1, 1, true, true);
+  const [capsule] = encrypt(delegating.publicKey(), new Uint8Array(32));
+  const held = openHeldKFrag({
+    id: "warm-up",
+    kfrag: kfrag.toBytes(),
+    delegatingKey: delegating.publicKey().toCompressedBytes(),
+    receivingKey: receiving.publicKey().toCompressedBytes(),
+    verifyingKey: signer.verifyingKey().toCompressedBytes(),
+  });
+  const warmSigner = new AttestationSigner(hex(SecretKey.random().toBEBytes()), {
+    chainId: 1n,
+    adjudicator: "0x" + "00".repeat(20),
+  });
+  reencryptOne(held, hex(capsule.toBytes()), 0, { cheat: false, signer: warmSigner });
+}
+
+if (!isMainThread && (workerData as PoolWorkerData | null)?.taskModule) {
+  signerOfWorker();
+  warmUp();
+  parentPort?.postMessage({ [WORKER_READY]: threadId });
+}

@@ -11,7 +11,7 @@ import path from "node:path";
 import { Piscina, type PiscinaTask, type TaskQueue } from "piscina";
 import type { AttestationDomain } from "../slashing/evidence";
 import { SMALL_REQUEST_CAPSULES } from "./admission";
-import type { PoolWorkerData, ReencryptOutcome, ReencryptTask } from "./pool-task";
+import { WORKER_READY, type PoolWorkerData, type ReencryptOutcome, type ReencryptTask } from "./pool-task";
 
 /** The default pool size: one worker per core the process may use. */
 export const defaultWorkerCount = (): number => availableParallelism();
@@ -87,6 +87,7 @@ export class ReencryptionPool {
   /** Whether the workers sign the attestations (the operator key is a local key). */
   readonly signsInWorkers: boolean;
   private closed = false;
+  private readonly started: Promise<void>;
 
   constructor(options: ReencryptionPoolOptions) {
     if (!Number.isInteger(options.workers) || options.workers < 1) {
@@ -113,8 +114,24 @@ export class ReencryptionPool {
       // Workers inherit no execArgv (the parent's --inspect etc. would clash) and get the parent's env.
       execArgv: [],
     });
-    // A worker that dies with no task is replaced by piscina; its error must not crash the node.
-    this.piscina.on("error", () => undefined);
+    // Resolves once every first worker has loaded its modules; rejects if one fails before that.
+    const ready = new Set<number>();
+    this.started = new Promise<void>((resolve, reject) => {
+      this.piscina.on("message", (message: Record<string, unknown> | null) => {
+        const id = message?.[WORKER_READY];
+        if (typeof id !== "number") return;
+        ready.add(id);
+        if (ready.size >= options.workers) resolve();
+      });
+      // A worker that dies with no task is replaced by piscina; its error must not crash the node.
+      this.piscina.on("error", (error: unknown) => reject(new PoolWorkerError({ cause: error })));
+    });
+    this.started.catch(() => undefined);
+  }
+
+  /** Resolves once the workers have started (their modules loaded); rejects if one failed to start. */
+  ready(): Promise<void> {
+    return this.started;
   }
 
   /** Tasks waiting for a worker. */

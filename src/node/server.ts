@@ -201,6 +201,9 @@ export function parseCorsOrigins(values: readonly string[]): string[] {
   return [...new Set(origins)];
 }
 
+/** Longest the server waits for its worker threads to start before `listen` fails. */
+const WORKER_START_TIMEOUT_MS = 120_000;
+
 /** Seconds a client is told to wait when the node cannot read the chain. */
 const CHAIN_RETRY_AFTER_SECONDS = 5;
 
@@ -277,6 +280,8 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
   const limits: NodeServerLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const app = Fastify({
     logger: loggerConfig(options.logger),
+    // Bounds the start of the worker threads (the onReady hook): seconds on a loaded machine, never a hang.
+    pluginTimeout: WORKER_START_TIMEOUT_MS,
     bodyLimit: MAX_BODY_BYTES,
     trustProxy: options.trustProxy ?? false,
     connectionTimeout: limits.idleTimeoutMs,
@@ -317,6 +322,8 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
           taskModule: options.workerTaskModule,
         })
       : undefined;
+  // The server is ready (listens, answers inject) once the workers are: a node announced is a node that serves.
+  app.addHook("onReady", async () => pool?.ready());
   app.addHook("onClose", async () => pool?.close());
   /** The in-thread signer of `workers: 0` when the operator key is local. */
   const localSigner = !pool && operatorKey ? new AttestationSigner(operatorKey, identity.attestation) : undefined;

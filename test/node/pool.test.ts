@@ -229,7 +229,8 @@ describe("node re-encryption worker pool", function () {
 
   it("stops its workers when closed, and refuses work after", async function () {
     const pool = new ReencryptionPool({ workers: 2, maxQueue: 4, attestation: testIdentity().attestation });
-    await until("two workers", () => pool.threads === 2);
+    await pool.ready();
+    expect(pool.threads).to.equal(2);
     await pool.close();
     expect(pool.threads).to.equal(0);
     let failed: unknown;
