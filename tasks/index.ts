@@ -2,6 +2,7 @@
 import "./token";
 import "./staking";
 import "./network";
+import "./lifecycle";
 import "./node";
 import "./slashing";
 import "./policy";

@@ -1,28 +1,41 @@
 // Network tasks: make keys, grant and revoke, encrypt, retrieve and decrypt (running a node: tasks/node.ts).
 // Thin: parse arguments, check inputs and outputs before any work or payment, call src/client, print.
-import { readFileSync, statSync } from "node:fs";
-import { hexlify } from "ethers";
-import { kms } from "./scope";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { getBytes, hexlify } from "ethers";
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import { explainFailure, kms } from "./scope";
 import { FROM, signerFor } from "./accounts";
 import { loadDeployment } from "../src/deployment";
 import { formatKms } from "../src/units";
 import { AliceKeys, createKeyFile, parsePublicKey, readSecretKeyFile } from "../src/client/keys";
-import { grant } from "../src/client/alice";
+import { grant, KFragDeliveryFailedError, resumeGrant } from "../src/client/alice";
+import { FileJournalStore } from "../src/client/journal-file";
+import { GRANT_JOURNAL_KIND } from "../src/client/grant";
+import { journalNameFor } from "../src/client/journal";
 import { encryptFile } from "../src/client/enrico-node";
 import { checkReceivingKey, decryptFile, escrowOperatorCheck } from "../src/client/bob-node";
 import { resolveGrantNodes } from "../src/client/directory";
-import { checkOutputPath, writeOutputText } from "../src/client/output";
+import { checkOutputPath } from "../src/client/output";
 import { reportEvidence } from "../src/slashing";
 import { parseGrant, publicKeyOf, type PolicyGrant } from "../src/client/grant";
 import { parsePeriods } from "../src/staking";
-import { parseFeeRate, policyDeposit } from "../src/policy";
-import { exactlyOne, kmsTypes, parseWhole } from "../src/cli/args";
+import { parseFeeRate, policyDeposit, randomPolicyId } from "../src/policy";
+import { exactlyOne, flag, kmsTypes, parseWhole } from "../src/cli/args";
 import { checkBalance, checkFeeRate } from "../src/cli/checks";
 import { toJson } from "../src/cli/print";
-import { UserError } from "../src/cli/errors";
+import { ArgumentError, UserError } from "../src/cli/errors";
 
 function readGrant(file: string): PolicyGrant {
   return parseGrant(readFileSync(file, "utf8"));
+}
+
+/** Whether `file` holds Alice's journal rather than a public grant. */
+function isJournalFile(file: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(file, "utf8")) as { kind?: unknown }).kind === GRANT_JOURNAL_KIND;
+  } catch {
+    return false;
+  }
 }
 
 /** The size of an input file, refusing anything but a regular file (a directory, a missing path). */
@@ -66,86 +79,196 @@ kms
     return key;
   });
 
+/** The hints that end a failed grant: how to finish it, and how to get the money back when it cannot serve. */
+function grantHints(journal: string, belowThreshold: boolean): string {
+  return (
+    `; finish it later: npx hardhat kms grant --resume ${journal}` +
+    (belowThreshold ? `, or revoke it and get the refund: npx hardhat kms revoke --grant ${journal}` : "")
+  );
+}
+
+/**
+ * Runs a grant (new or resumed) to its end, turning every failure after the journal was written into one line that
+ * says where the journal is and what to run; with `revokeIfShort`, a policy that cannot reach its threshold is
+ * revoked and refunded at once.
+ */
+async function runJournaled(
+  hre: HardhatRuntimeEnvironment,
+  journalFile: string,
+  revokeIfShort: boolean,
+  from: string | undefined,
+  run: () => Promise<PolicyGrant>,
+): Promise<PolicyGrant | undefined> {
+  try {
+    return await run();
+  } catch (error) {
+    if (!existsSync(journalFile)) throw error;
+    const line = await explainFailure(hre, error);
+    if (error instanceof KFragDeliveryFailedError && error.belowThreshold && revokeIfShort) {
+      console.log(`${line}; revoking it (--revoke-if-short)`);
+      await revokeJournaled(hre, journalFile, from);
+      return undefined;
+    }
+    const short = error instanceof KFragDeliveryFailedError && error.belowThreshold;
+    throw new UserError(line + grantHints(journalFile, short), { cause: error });
+  }
+}
+
+/** Revokes the policy of a journal (refund included) and marks the journal revoked. */
+async function revokeJournaled(hre: HardhatRuntimeEnvironment, journalFile: string, from?: string) {
+  const { journal, store } = FileJournalStore.open(journalFile);
+  const result = await hre.run({ scope: "kms", task: "revoke-policy" }, { id: journal.grant.policyId, from });
+  journal.revoked = true;
+  await store.save(journal);
+  return result;
+}
+
 kms
-  .task("grant", "Alice grants Bob m-of-n access: samples nodes, pays the policy, delivers kfrags; writes the grant")
-  .addParam("aliceKey", "Alice's key file (kms keygen)", undefined, kmsTypes.file)
-  .addParam("bob", "Bob's receiving public key, 33-byte hex (kms pubkey --key bob.key)", undefined, kmsTypes.hex)
-  .addParam("threshold", "m: cfrags Bob needs", undefined, kmsTypes.int)
-  .addParam("shares", "n: nodes that get a kfrag", undefined, kmsTypes.int)
-  .addParam(
+  .task(
+    "grant",
+    "Alice grants Bob m-of-n access: samples live nodes, journals, pays the policy, delivers kfrags; writes the grant",
+  )
+  .addOptionalParam("aliceKey", "Alice's key file (kms keygen) (required unless --resume)", undefined, kmsTypes.file)
+  .addOptionalParam(
+    "bob",
+    "Bob's receiving public key, 33-byte hex (kms pubkey --key bob.key) (required unless --resume)",
+    undefined,
+    kmsTypes.hex,
+  )
+  .addOptionalParam("threshold", "m: cfrags Bob needs (required unless --resume)", undefined, kmsTypes.int)
+  .addOptionalParam("shares", "n: nodes that get a kfrag (required unless --resume)", undefined, kmsTypes.int)
+  .addOptionalParam(
     "periods",
-    "How many periods the policy lasts (kms status shows a period's length)",
+    "How many periods the policy lasts (kms status shows a period's length) (required unless --resume)",
     undefined,
     kmsTypes.periods,
   )
-  .addParam("feeRate", "KMS per node per period, e.g. 0.01", undefined, kmsTypes.kms)
-  .addParam("out", "Where to write the grant (JSON, public)", undefined, kmsTypes.file)
+  .addOptionalParam("feeRate", "KMS per node per period, e.g. 0.01 (required unless --resume)", undefined, kmsTypes.kms)
+  .addOptionalParam(
+    "out",
+    "Where to write the public grant (JSON, for Bob and Enrico); Alice's private journal goes beside it as " +
+      "<name>.alice.json (required unless --resume)",
+    undefined,
+    kmsTypes.file,
+  )
+  .addOptionalParam(
+    "resume",
+    "Finish an interrupted grant from its journal (<grant>.alice.json): pays only if unpaid, delivers what is missing",
+    undefined,
+    kmsTypes.file,
+  )
+  .addFlag(
+    "revokeIfShort",
+    "If fewer nodes than the threshold accept their kfrag, revoke the policy and get the refund",
+  )
   .addFlag("force", FORCE)
   .addOptionalParam("nodes", "Comma-separated stakers to use instead of sampling by stake", undefined, kmsTypes.text)
+  .addOptionalParam("seed", "Sampling seed as 0x-hex (default random; the journal keeps it)", undefined, kmsTypes.hex)
   .addOptionalParam("from", `Alice's account: pays and owns the policy. ${FROM}`, undefined, kmsTypes.account)
   .setAction(
     async (
       args: {
-        aliceKey: string;
-        bob: string;
-        threshold: number | string;
-        shares: number | string;
-        periods: string;
-        feeRate: string;
-        out: string;
+        aliceKey?: string;
+        bob?: string;
+        threshold?: number | string;
+        shares?: number | string;
+        periods?: string;
+        feeRate?: string;
+        out?: string;
+        resume?: string;
+        revokeIfShort: boolean;
         force: boolean;
         nodes?: string;
+        seed?: string;
         from?: string;
       },
       hre,
     ) => {
+      if (args.resume !== undefined) {
+        for (const name of [
+          "aliceKey",
+          "bob",
+          "threshold",
+          "shares",
+          "periods",
+          "feeRate",
+          "out",
+          "nodes",
+          "seed",
+        ] as const) {
+          if (args[name] !== undefined) throw new ArgumentError(`--resume takes the journal only, not ${flag(name)}`);
+        }
+        const { journal, store } = FileJournalStore.open(args.resume);
+        if (journal.revoked) throw new UserError(`policy ${journal.grant.policyId} was revoked; nothing to resume`);
+        const contracts = await loadDeployment(hre);
+        const owner = await signerFor(hre, args.from ?? journal.grant.owner);
+        const acknowledged = journal.deliveries.filter((d) => d.acknowledged).length;
+        console.log(
+          `resuming policy ${journal.grant.policyId}: payment ${journal.payment.state}, ` +
+            `${acknowledged} of ${journal.deliveries.length} kfrags acknowledged`,
+        );
+        const result = await runJournaled(hre, args.resume, args.revokeIfShort, args.from, () =>
+          resumeGrant(contracts, owner, journal, store, { onProgress: (message) => console.log(message) }),
+        );
+        if (result)
+          console.log(`policy ${result.policyId}: every node holds its kfrag; grant written to ${store.publicFile}`);
+        return result;
+      }
+      for (const name of ["aliceKey", "bob", "threshold", "shares", "periods", "feeRate", "out"] as const) {
+        if (args[name] === undefined) throw new ArgumentError(`missing ${flag(name)} (or --resume <journal>)`);
+      }
       // Everything that can be checked is checked before anything is paid.
-      const shares = parseWhole(args.shares, "--shares", 1, 32);
-      const threshold = parseWhole(args.threshold, "--threshold", 1, shares);
+      const shares = parseWhole(args.shares!, "--shares", 1, 32);
+      const threshold = parseWhole(args.threshold!, "--threshold", 1, shares);
       const periods = parsePeriods("policy periods", String(args.periods));
       const feeRate = parseFeeRate(String(args.feeRate));
-      const keys = AliceKeys.fromFile(args.aliceKey);
-      const receivingKey = parsePublicKey(args.bob, "--bob");
-      checkOutputPath(args.out, { overwrite: args.force });
+      const keys = AliceKeys.fromFile(args.aliceKey!);
+      const receivingKey = parsePublicKey(args.bob!, "--bob");
+      const out = args.out!;
+      checkOutputPath(out, { overwrite: args.force });
+      const journalFile = journalNameFor(out);
+      const store = new FileJournalStore(journalFile, out, { forcePublic: args.force });
+      const policyId = randomPolicyId();
+      store.checkWritable(policyId);
       const contracts = await loadDeployment(hre);
       const owner = await signerFor(hre, args.from);
       const nodes = args.nodes?.split(",").map((n) => hre.ethers.getAddress(n.trim()));
       await checkFeeRate(contracts.policyManager, feeRate, nodes);
       await checkBalance(contracts.token, owner.address, policyDeposit(feeRate, periods, shares), "the policy deposit");
 
-      const result = await grant(contracts, {
-        owner,
-        keys,
-        receivingKey,
-        threshold,
-        shares,
-        periods,
-        feeRate,
-        nodes,
-        onProgress: (message) => console.log(message),
-      });
-      const text = JSON.stringify(result, null, 2) + "\n";
-      try {
-        await writeOutputText(args.out, text, { overwrite: args.force });
-      } catch (error) {
-        // The policy is paid for: never lose the grant.
-        console.log(text);
-        throw new Error(`the grant above could not be written to ${args.out} (${(error as Error).message}); save it`, {
-          cause: error,
-        });
-      }
-      console.log(
-        `policy ${result.policyId}: ${result.threshold}-of-${result.nodes.length}, grant written to ${args.out}`,
+      const result = await runJournaled(hre, journalFile, args.revokeIfShort, args.from, () =>
+        grant(contracts, {
+          owner,
+          keys,
+          receivingKey,
+          threshold,
+          shares,
+          periods,
+          feeRate,
+          nodes,
+          policyId,
+          seed: args.seed ? getBytes(args.seed) : undefined,
+          journal: store,
+          onProgress: (message) => console.log(message),
+        }),
       );
+      if (!result) return undefined;
+      console.log(`policy ${result.policyId}: ${result.threshold}-of-${result.nodes.length}, grant written to ${out}`);
       console.log(`policy key (give it to Enrico): ${result.delegatingKey}`);
+      console.log(
+        `warning: ${journalFile} is Alice's private journal (sealed deliveries, her signatures): keep it, ` +
+          `never share it; give Bob and Enrico ${out} only`,
+      );
+      return result;
     },
   );
 
 kms
   .task("revoke", "Alice revokes the policy of a grant file and gets back everything refundable (kms revoke-policy)")
-  .addParam("grant", "The grant file", undefined, kmsTypes.file)
+  .addParam("grant", "The grant file, or Alice's journal (<grant>.alice.json)", undefined, kmsTypes.file)
   .addOptionalParam("from", `The policy owner. ${FROM}`, undefined, kmsTypes.account)
   .setAction(async (args: { grant: string; from?: string }, hre) => {
+    if (isJournalFile(args.grant)) return revokeJournaled(hre, args.grant, args.from);
     const { policyId } = readGrant(args.grant);
     return hre.run({ scope: "kms", task: "revoke-policy" }, { id: policyId, from: args.from });
   });

@@ -11,17 +11,20 @@ import {IPolicyCommitHook} from "./IPolicyCommitHook.sol";
 /// @dev Storage holds one 32-byte commitment per policy, `keccak256` of its {Policy} record, instead of the record
 /// itself: storing the node list and the fields would cost one 20k-gas slot per node and two more per policy.
 /// Calls that act on a policy take the record back as calldata and check it against the commitment; the record
-/// is rebuilt off-chain from the {PolicyCreated}, {PolicyRevoked} and {PolicyRefunded} events (src/policy).
+/// is rebuilt off-chain from the {PolicyCreated}, {PolicyExtended}, {PolicySlotMoved}, {PolicyRevoked} and
+/// {PolicyRefunded} events (src/policy).
 /// Fees accrue per node in O(1) per commitment: a running fee rate, raised when a policy is created and lowered
 /// at its end through a per-node, per-period table of scheduled decreases.
 interface IPolicyManager is IPolicyCommitHook {
     /// @notice A policy as committed to in storage.
     /// @param owner Receives refunds; may revoke.
     /// @param startPeriod First period covered (the period of creation).
-    /// @param endPeriod First period no longer covered; moved to the next period by a revocation.
+    /// @param endPeriod First period no longer covered; moved to the next period by a revocation, later by an
+    /// extension.
     /// @param refundedThrough Periods before it are settled: the missed ones were refunded.
     /// @param feeRate Fee per node per period, in wei.
-    /// @param nodes The stakers serving the policy, strictly ascending.
+    /// @param nodes The stakers serving the policy, one per slot: strictly ascending at creation; {moveSlot}
+    /// replaces a slot's node in place, so the order is then the slots', duplicates still excluded.
     struct Policy {
         address owner;
         uint32 startPeriod;
@@ -83,6 +86,22 @@ interface IPolicyManager is IPolicyCommitHook {
 
     /// @notice The missed periods of policy `policyId` before `refundedThrough` were refunded (`refund` in all).
     event PolicyRefunded(bytes16 indexed policyId, uint256 refundedThrough, uint256 refund);
+
+    /// @notice Policy `policyId` was extended from `previousEndPeriod` to `endPeriod`; the owner paid
+    /// `addedDeposit` = `feeRate × (endPeriod − previousEndPeriod) × nodes.length`.
+    event PolicyExtended(bytes16 indexed policyId, uint256 previousEndPeriod, uint256 endPeriod, uint256 addedDeposit);
+
+    /// @notice Slot `index` of policy `policyId` moved from `previousNode` to `node`: `node` serves and earns the
+    /// policy's periods from `fromPeriod` on, `previousNode` kept those before. The record's `refundedThrough`
+    /// is now `fromPeriod` (the missed periods before it were settled; a {PolicyRefunded} precedes this event
+    /// when that paid anything).
+    event PolicySlotMoved(
+        bytes16 indexed policyId,
+        uint256 index,
+        address indexed previousNode,
+        address indexed node,
+        uint256 fromPeriod
+    );
 
     /// @notice `node` committed to `period` and was credited `amount` of fees for it.
     event FeesCredited(address indexed node, uint256 indexed period, uint256 amount);
@@ -161,6 +180,21 @@ interface IPolicyManager is IPolicyCommitHook {
     /// @notice Policy `policyId` ends at `endPeriod`: no period after the current one, `currentPeriod`, is left.
     error PolicyNotRevocable(bytes16 policyId, uint256 endPeriod, uint256 currentPeriod);
 
+    /// @notice Policy `policyId` ended at `endPeriod` (or was revoked before the current period `currentPeriod`):
+    /// it can no longer be extended nor its slots moved.
+    error PolicyEnded(bytes16 policyId, uint256 endPeriod, uint256 currentPeriod);
+
+    /// @notice Policy `policyId` ends at `endPeriod`, right after the current period `currentPeriod` (its last
+    /// period, or it was revoked in this one): too late to extend it or move a slot; do it before its last period.
+    error PolicyInLastPeriod(bytes16 policyId, uint256 endPeriod, uint256 currentPeriod);
+
+    /// @notice The new end `newEndPeriod` of policy `policyId` is not after its end `endPeriod` (e.g. a retried
+    /// extension that already went through).
+    error EndPeriodNotLater(bytes16 policyId, uint256 endPeriod, uint256 newEndPeriod);
+
+    /// @notice Slot `index` does not exist: the policy has `count` nodes.
+    error SlotIndexOutOfRange(uint256 index, uint256 count);
+
     /// @notice The revocation signature expired at `deadline`.
     error RevokeSignatureExpired(uint256 deadline, uint256 timestamp);
 
@@ -231,6 +265,62 @@ interface IPolicyManager is IPolicyCommitHook {
         uint256 feeRate,
         PermitSignature calldata permit
     ) external returns (uint256 deposit);
+
+    /// @notice Extends the policy to `newEndPeriod` (exclusive) with the same nodes and fee rate, and takes
+    /// `feeRate × (newEndPeriod − endPeriod) × nodes.length` from the caller (approve first). Owner only.
+    /// Emits a {PolicyExtended} event.
+    /// @dev The added periods are sold as a new policy would be: the fee rate must be within {feeRateRange} and at
+    /// least each node's current minimum, and each node must be bonded with a lock of positive value through
+    /// `newEndPeriod` plus the escrow's `minOperatorPeriods`. The policy must have a period left after the next
+    /// one (not ended, not revoked, not in its last period). Passing the new end rather than a number of added
+    /// periods makes a replayed or retried call fail ({PolicyRecordMismatch} or {EndPeriodNotLater}) instead of
+    /// paying twice.
+    /// @param policyId The policy.
+    /// @param policy Its current record.
+    /// @param newEndPeriod The new first period not covered; after the current end, within 32 bits.
+    /// @return deposit The amount taken from the caller.
+    function extendPolicy(
+        bytes16 policyId,
+        Policy calldata policy,
+        uint256 newEndPeriod
+    ) external returns (uint256 deposit);
+
+    /// @notice {extendPolicy} with an EIP-2612 permit of the caller instead of a prior approval, in one transaction.
+    /// @dev A permit that fails (e.g. already used by a front-runner) is ignored; the transfer then needs the
+    /// allowance it set.
+    /// @param policyId The policy.
+    /// @param policy Its current record.
+    /// @param newEndPeriod The new first period not covered.
+    /// @param permit The caller's permit for this contract.
+    /// @return deposit The amount taken from the caller.
+    function extendPolicyWithPermit(
+        bytes16 policyId,
+        Policy calldata policy,
+        uint256 newEndPeriod,
+        PermitSignature calldata permit
+    ) external returns (uint256 deposit);
+
+    /// @notice Hands slot `index` of the policy to `newNode` from the next period on. Owner only. Emits a
+    /// {PolicySlotMoved} event, and a {PolicyRefunded} event when the settlement below pays anything.
+    /// @dev Cut-over at `fromPeriod = current + 1`: the current period's commitment is final and stays with the
+    /// old node; the old node's credit for `current + 1`, if it committed ahead, is taken back (it is still held,
+    /// see {withdrawFees}), and the new node is credited for it at once if it committed ahead. The periods
+    /// `[fromPeriod, endPeriod)` of the slot move to `newNode`, no token moves for them. First the missed periods
+    /// of every slot through `fromPeriod` are settled and refunded to the owner (as {refund} would), so that
+    /// later refunds only count the current nodes. `newNode` must not be in the policy, must be bonded with a
+    /// lock through `endPeriod` plus `minOperatorPeriods` and accept the fee rate (its minimum); the policy must
+    /// have a period left after the next one.
+    /// @param policyId The policy.
+    /// @param policy Its current record.
+    /// @param index The slot, `0 ≤ index < nodes.length`.
+    /// @param newNode The staker taking the slot over.
+    /// @return refunded The missed-period refund sent to the owner (0 if none).
+    function moveSlot(
+        bytes16 policyId,
+        Policy calldata policy,
+        uint256 index,
+        address newNode
+    ) external returns (uint256 refunded);
 
     /// @notice Revokes the policy: it ends after the current period, every later period is refunded to the owner
     /// and the nodes stop accruing for it, also for a next period they already committed to. Owner only.

@@ -126,21 +126,62 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
         PermitSignature calldata permit
     ) external returns (uint256 deposit) {
         deposit = _createPolicy(policyId, owner, nodes, endPeriod, feeRate);
-        // A failed permit (e.g. front-run with the same signature) must not block the call when the allowance
-        // it would have set is already there; the transfer below is the real check.
-        try
-            IERC20Permit(address(_token)).permit(
-                msg.sender,
-                address(this),
-                permit.value,
-                permit.deadline,
-                permit.v,
-                permit.r,
-                permit.s
-            )
-        // solhint-disable-next-line no-empty-blocks
-        {} catch {}
+        _permit(permit);
         _token.safeTransferFrom(msg.sender, address(this), deposit);
+    }
+
+    /// @inheritdoc IPolicyManager
+    function extendPolicy(
+        bytes16 policyId,
+        Policy calldata policy,
+        uint256 newEndPeriod
+    ) external returns (uint256 deposit) {
+        // No reentrancy guard, as for creation: no token leaves and the pull of the deposit comes last.
+        deposit = _extendPolicy(policyId, policy, newEndPeriod);
+        _token.safeTransferFrom(msg.sender, address(this), deposit);
+    }
+
+    /// @inheritdoc IPolicyManager
+    function extendPolicyWithPermit(
+        bytes16 policyId,
+        Policy calldata policy,
+        uint256 newEndPeriod,
+        PermitSignature calldata permit
+    ) external returns (uint256 deposit) {
+        deposit = _extendPolicy(policyId, policy, newEndPeriod);
+        _permit(permit);
+        _token.safeTransferFrom(msg.sender, address(this), deposit);
+    }
+
+    /// @inheritdoc IPolicyManager
+    function moveSlot(
+        bytes16 policyId,
+        Policy calldata policy,
+        uint256 index,
+        address newNode
+    ) external nonReentrant returns (uint256 refunded) {
+        _verify(policyId, policy);
+        if (msg.sender != policy.owner) revert NotPolicyOwner(policyId, msg.sender, policy.owner);
+        uint256 current = _currentPeriod();
+        _checkLive(policyId, policy.endPeriod, current);
+        uint256 count = policy.nodes.length;
+        if (index >= count) revert SlotIndexOutOfRange(index, count);
+        if (newNode == address(0)) revert ZeroAddress();
+        // Bounded by MAX_NODES. The list is no longer ascending after a move, so duplicates are found by a scan.
+        for (uint256 i; i < count; ++i) {
+            if (policy.nodes[i] == newNode) revert DuplicateNode(newNode);
+        }
+        _checkNode(newNode, policy.endPeriod);
+        // Cut-over: the periods from the next one on move (commitments go one period ahead, so `current` is final
+        // and stays with the old node). The missed periods before the cut-over are settled now, while the old
+        // node is still in the list, so later refunds only ever count the new node's commitments (endPeriod >
+        // current + 1, so `_refundable` settles exactly through `fromPeriod`).
+        uint256 fromPeriod = current + 1;
+        (refunded, ) = _refundable(policy);
+        address previous = _replaceNode(policyId, policy, index, newNode, fromPeriod);
+        if (refunded != 0) emit PolicyRefunded(policyId, fromPeriod, refunded);
+        emit PolicySlotMoved(policyId, index, previous, newNode, fromPeriod);
+        if (refunded != 0) _token.safeTransfer(policy.owner, refunded);
     }
 
     /// @inheritdoc IPolicyManager
@@ -403,6 +444,104 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
         emit PolicyCreated(policyId, owner, current, endPeriod, feeRate, nodes);
     }
 
+    /// @dev Checks and records an extension of `policy` to `newEndPeriod`; returns the deposit the caller must pay.
+    function _extendPolicy(
+        bytes16 policyId,
+        Policy calldata policy,
+        uint256 newEndPeriod
+    ) private returns (uint256 deposit) {
+        bytes32 nodesHash = _verify(policyId, policy);
+        if (msg.sender != policy.owner) revert NotPolicyOwner(policyId, msg.sender, policy.owner);
+        uint256 endPeriod = policy.endPeriod;
+        uint256 current = _currentPeriod();
+        _checkLive(policyId, endPeriod, current);
+        if (newEndPeriod <= endPeriod) revert EndPeriodNotLater(policyId, endPeriod, newEndPeriod);
+        if (newEndPeriod > type(uint32).max) revert InvalidEndPeriod(newEndPeriod, current);
+        uint256 feeRate = policy.feeRate;
+        // The added periods are sold on today's terms, as a new policy would be: the owner's range and each
+        // node's current minimum apply.
+        _checkFeeRate(feeRate);
+        uint256 units = feeRate / FEE_UNIT; // exact: fee rates are multiples of FEE_UNIT
+        uint256 count = policy.nodes.length;
+        // Bounded by MAX_NODES (the list matches the stored commitment).
+        for (uint256 i; i < count; ++i) {
+            address node = policy.nodes[i];
+            _checkNode(node, newEndPeriod);
+            uint256 minFeeRate = _nodes[node].minFeeRate;
+            if (units < minFeeRate) revert FeeRateBelowNodeMinimum(node, feeRate, minFeeRate * FEE_UNIT);
+            // endPeriod > current + 1 ≥ cursor: the decrease scheduled at endPeriod is still pending and holds
+            // `units`; moving it later keeps the node's rate for the added periods and nothing else changes.
+            mapping(uint256 => uint256) storage drops = _rateDrops[node];
+            drops[endPeriod] -= units;
+            drops[newEndPeriod] += units;
+        }
+        // feeRate < 2^96, periods < 2^32, count ≤ 32: far below 2^256.
+        deposit = feeRate * (newEndPeriod - endPeriod) * count;
+        _policies[policyId] = _hash(
+            policy.owner,
+            policy.startPeriod,
+            newEndPeriod,
+            policy.refundedThrough,
+            feeRate,
+            nodesHash
+        );
+        emit PolicyExtended(policyId, endPeriod, newEndPeriod, deposit);
+    }
+
+    /// @dev Hands slot `index` of the verified `policy` to `newNode` from `fromPeriod` (the next period) to the end,
+    /// and stores the record with the new node list and `refundedThrough = fromPeriod`. Returns the old node.
+    function _replaceNode(
+        bytes16 policyId,
+        Policy calldata policy,
+        uint256 index,
+        address newNode,
+        uint256 fromPeriod
+    ) private returns (address previous) {
+        uint256 endPeriod = policy.endPeriod;
+        uint256 units = policy.feeRate / FEE_UNIT; // exact: fee rates are multiples of FEE_UNIT
+        previous = policy.nodes[index];
+        // As a revocation of the old node's share after the current period (taking back a credit for
+        // `fromPeriod` it committed to ahead), then as a creation for the new node starting at `fromPeriod`.
+        _removeFromNode(previous, fromPeriod, endPeriod, units);
+        _addToNode(newNode, fromPeriod - 1, fromPeriod, endPeriod, units);
+        address[] memory nodes = policy.nodes;
+        nodes[index] = newNode;
+        _policies[policyId] = _hash(
+            policy.owner,
+            policy.startPeriod,
+            endPeriod,
+            fromPeriod,
+            policy.feeRate,
+            keccak256(abi.encodePacked(nodes))
+        );
+    }
+
+    /// @dev Reverts unless the policy ending at `endPeriod` still has a period after the next one, `current + 1`.
+    /// A revoked policy ends at most at the period after its revocation, so it never passes. Extensions and slot
+    /// moves therefore act only where every node's cursor (≤ current + 1) is before the end.
+    function _checkLive(bytes16 policyId, uint256 endPeriod, uint256 current) private pure {
+        if (endPeriod <= current) revert PolicyEnded(policyId, endPeriod, current);
+        if (endPeriod == current + 1) revert PolicyInLastPeriod(policyId, endPeriod, current);
+    }
+
+    /// @dev Applies the caller's EIP-2612 `permit` for this contract. A failed permit (e.g. front-run with the same
+    /// signature) must not block the call when the allowance it would have set is already there; the transfer
+    /// that follows is the real check.
+    function _permit(PermitSignature calldata permit) private {
+        try
+            IERC20Permit(address(_token)).permit(
+                msg.sender,
+                address(this),
+                permit.value,
+                permit.deadline,
+                permit.v,
+                permit.r,
+                permit.s
+            )
+        // solhint-disable-next-line no-empty-blocks
+        {} catch {}
+    }
+
     /// @dev Reverts unless `feeRate` is within the owner's range.
     function _checkFeeRate(uint256 feeRate) private view {
         uint256 min = _minFeeRate;
@@ -423,7 +562,7 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
                 revert NodesNotAscending(i);
             }
             _checkNode(node, endPeriod);
-            _addToNode(node, current, endPeriod, feeRate / FEE_UNIT);
+            _addToNode(node, current, current, endPeriod, feeRate / FEE_UNIT);
             previous = node;
         }
     }
@@ -467,11 +606,19 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
         }
     }
 
-    /// @dev Adds a policy `[current, endPeriod)` at `units` FEE_UNITs per period to `node`'s running rate and
-    /// schedules its end, after checking the node's minimum. The cursor is at most `current + 1` (commitments go
-    /// one period ahead); periods up to the cursor that the node already committed to are credited here, since
-    /// their commitment will not come again.
-    function _addToNode(address nodeAddress, uint256 current, uint256 endPeriod, uint256 units) private {
+    /// @dev Adds a policy `[startPeriod, endPeriod)` at `units` FEE_UNITs per period to `node`'s running rate and
+    /// schedules its end, after checking the node's minimum. `startPeriod` is `current` (creation) or `current + 1`
+    /// (a slot move). The cursor is at most `current + 1` (commitments go one period ahead); periods from
+    /// `startPeriod` up to the cursor that the node already committed to are credited here, since their
+    /// commitment will not come again. Raising the rate before `startPeriod` pays nothing extra: the node can only
+    /// commit to `current + 1` onwards.
+    function _addToNode(
+        address nodeAddress,
+        uint256 current,
+        uint256 startPeriod,
+        uint256 endPeriod,
+        uint256 units
+    ) private {
         // The node's slot handled as one word (layout of NodeSlot, low bits first: rate 0–63, cursor 64–95,
         // cursorCommitted 96–103, previousCommitted 104–111, fees 112–175, minFeeRate 176–239): one load, one
         // store and no unpacking of untouched fields, ~400 gas per node below the struct copy.
@@ -489,10 +636,10 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
             cursor = current; // current < endPeriod ≤ 2^32 − 1
             word |= current << 64;
         } else if (cursor == current) {
-            if ((word >> 96) & 0xff != 0) credit = units; // cursorCommitted
+            if (startPeriod == current && (word >> 96) & 0xff != 0) credit = units; // cursorCommitted
         } else if (cursor > current) {
             // cursor == current + 1, reached only by a commitment.
-            if ((word >> 104) & 0xff != 0) credit = units; // previousCommitted
+            if (startPeriod == current && (word >> 104) & 0xff != 0) credit = units; // previousCommitted
             if (endPeriod > cursor) credit += units;
         }
         if (endPeriod > cursor) {

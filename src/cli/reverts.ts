@@ -123,6 +123,14 @@ const EXPLAIN: Record<string, (a: Record<string, unknown>) => string> = {
     `fee rate ${kms(a.feeRate)} is not a multiple of ${kms(a.unit)} (at most 9 decimals)`,
   FeeRateBelowNodeMinimum: (a) =>
     `node ${a.node} asks at least ${kms(a.minFeeRate)} per period; the fee rate is ${kms(a.feeRate)}`,
+  PolicyEnded: (a) =>
+    `policy ${a.policyId} ended at period ${a.endPeriod} (now ${a.currentPeriod}): it can no longer be extended nor healed`,
+  PolicyInLastPeriod: (a) =>
+    `policy ${a.policyId} ends at period ${a.endPeriod}, right after this one (${a.currentPeriod}), or was revoked: too late to extend it or move a slot`,
+  EndPeriodNotLater: (a) =>
+    `policy ${a.policyId} already runs until period ${a.endPeriod}; the new end ${a.newEndPeriod} must be later (was it extended already?)`,
+  SlotIndexOutOfRange: (a) => `slot ${a.index} does not exist: the policy has ${a.count} nodes`,
+  DuplicateNode: (a) => `node ${a.node} is already in the policy (or listed twice)`,
   PolicyNotRevocable: (a) =>
     `the policy ends at period ${a.endPeriod} and it is period ${a.currentPeriod}: nothing left to revoke (kms refund returns missed periods)`,
   NotPolicyOwner: (a) => `${a.caller} is not the owner of policy ${a.policyId}; its owner is ${a.owner} (--from)`,

@@ -1,13 +1,17 @@
 // What Alice hands to Enrico and Bob after a grant: everything needed to encrypt to the policy and to
-// retrieve from its nodes. It holds no secret and is safe to publish.
+// retrieve from its nodes. It holds no secret and is safe to publish. What only Alice keeps (the journal of
+// the grant: sealed deliveries, acknowledgements, the payment) is another file (./journal), never read here.
+// Version 2 names the escrow and NodeDirectory too; version 1 files (before the split) read the same way.
 import { getAddress } from "ethers";
 import { PublicKey } from "../umbral";
 import { parsePolicyId } from "../policy";
 
 export interface PolicyGrant {
-  version: 1;
+  version: 1 | 2;
   chainId: string;
   policyManager: string;
+  escrow?: string;
+  nodeDirectory?: string;
   /** The Adjudicator that judges the nodes' signed cfrags: their attestations are bound to it (and chainId). */
   adjudicator?: string;
   policyId: string;
@@ -28,6 +32,9 @@ export interface PolicyGrant {
   endPeriod: string;
 }
 
+/** The `kind` of Alice's private grant journal (./journal), which Bob's tools refuse to read. */
+export const GRANT_JOURNAL_KIND = "umbral-kms/grant-journal";
+
 /** Raised for a grant file that is not a valid PolicyGrant. */
 export class GrantFormatError extends Error {
   constructor(message: string) {
@@ -44,7 +51,15 @@ export function parseGrant(text: string): PolicyGrant {
   } catch {
     throw new GrantFormatError("not JSON");
   }
-  if (raw.version !== 1) throw new GrantFormatError(`unsupported version ${String(raw.version)}`);
+  if ((raw as { kind?: unknown }).kind === GRANT_JOURNAL_KIND) {
+    throw new GrantFormatError(
+      "this is Alice's private grant journal, not the public grant: give Bob and Enrico the public grant file " +
+        "(the one kms grant wrote with --out)",
+    );
+  }
+  if (raw.version !== 1 && raw.version !== 2) {
+    throw new GrantFormatError(`unsupported version ${String(raw.version)} (this tool reads versions 1 and 2)`);
+  }
   for (const field of ["delegatingKey", "verifyingKey", "receivingKey"] as const) {
     try {
       PublicKey.fromCompressedBytes(Buffer.from(String(raw[field]).replace(/^0x/, ""), "hex"));
@@ -59,7 +74,9 @@ export function parseGrant(text: string): PolicyGrant {
   try {
     parsePolicyId(String(raw.policyId));
     getAddress(String(raw.policyManager));
-    if (raw.adjudicator !== undefined) getAddress(String(raw.adjudicator));
+    for (const field of ["adjudicator", "escrow", "nodeDirectory"] as const) {
+      if (raw[field] !== undefined) getAddress(String(raw[field]));
+    }
     getAddress(String(raw.owner));
     raw.nodes.forEach((n) => getAddress(n.staker));
   } catch (e) {

@@ -35,6 +35,14 @@ export class AliceKeys {
     return this.factory.makeKey(new TextEncoder().encode(`policy/${label}`));
   }
 
+  /**
+   * The secret seed of the kfrag set of the policy labelled `label` (generateKFrags' `coefficientsSeed`): the
+   * policy's polynomial and precursor follow from it, so Alice can issue a replacement share later (heal).
+   */
+  kfragSeed(label: string): Uint8Array {
+    return this.factory.makeKey(new TextEncoder().encode(`kfrags/${label}`)).toBEBytes();
+  }
+
   /** The key that signs Alice's kfrags; nodes and Bob check cfrags against its public key. */
   signer(): Signer {
     return new Signer(this.factory.makeKey(new TextEncoder().encode("signing")));

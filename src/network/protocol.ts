@@ -23,6 +23,8 @@ export interface NodeStatus {
   /** The node's Umbral public key that kfrag deliveries are encrypted to (33-byte compressed, hex). */
   encryptingKey: string;
   chainId: string;
+  /** The deployment the node serves (clients check it before paying a policy to the node). */
+  contracts?: { escrow: string; policyManager: string; nodeDirectory: string };
   currentPeriod: number;
   kfrags: number;
   /** Kfrags deleted because their policy was revoked or ended, over the store's life. */

@@ -321,6 +321,11 @@ export class NodeMonitor {
       operator: options.operator,
       encryptingKey: options.encryptingKey,
       chainId: options.chainId.toString(),
+      contracts: {
+        escrow: await options.escrow.getAddress(),
+        policyManager: await options.policyManager.getAddress(),
+        nodeDirectory: await options.nodeDirectory.getAddress(),
+      },
       currentPeriod: livePeriod ?? snap?.currentPeriod ?? -1,
       kfrags: await options.store.count(),
       deletedKFrags: options.store.deleted(),

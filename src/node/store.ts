@@ -161,6 +161,20 @@ export class KFragStore {
     });
   }
 
+  /**
+   * Records a new end period for the kfrag held for `policyId` (its policy was extended); false if none is held.
+   * The kfrag itself, its version and delivery are unchanged.
+   */
+  setEndPeriod(policyId: string, endPeriod: string): Promise<boolean> {
+    const id = policyId.toLowerCase();
+    return this.locked(id, async () => {
+      const held = await this.get(id);
+      if (!held) return false;
+      await this.db.put(KEY_PREFIX + id, JSON.stringify({ ...held, endPeriod }), { sync: true });
+      return true;
+    });
+  }
+
   /** The kfrag held for `policyId`, or undefined. */
   async get(policyId: string): Promise<StoredKFrag | undefined> {
     const id = policyId.toLowerCase();

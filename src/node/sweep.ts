@@ -22,8 +22,9 @@ export interface SweepResult {
 }
 
 /**
- * Deletes every held kfrag whose policy was revoked or has ended. A kfrag ends at the end period recorded with
- * it; revocations come from the `PolicyRevoked` logs since the last sweep (the store keeps that block). The
+ * Deletes every held kfrag whose policy was revoked or has ended. Revocations come from the `PolicyRevoked` logs
+ * since the last sweep (the store keeps that block). A kfrag whose recorded end period has passed is deleted
+ * only once the chain confirms the policy ended (an extended policy's kfrag stays, its new end recorded). The
  * first sweep of a store, and kfrags stored without an end period, ask the chain policy by policy.
  */
 export async function sweepKFrags(options: SweepOptions): Promise<SweepResult> {
@@ -51,7 +52,8 @@ export async function sweepKFrags(options: SweepOptions): Promise<SweepResult> {
     const held = await store.get(policyId);
     if (revoked.has(policyId)) reason = "revoked";
     else if (sweptBlock !== undefined && held?.endPeriod !== undefined) {
-      if (period >= BigInt(held.endPeriod)) reason = "expired";
+      // The end recorded at delivery has passed: the chain decides, since the policy may have been extended.
+      if (period >= BigInt(held.endPeriod)) reason = await endedOnChain(policyId, period, options);
     } else {
       const policy = await policies.getPolicy(policyId);
       if (policy?.revoked) reason = "revoked";
@@ -64,4 +66,22 @@ export async function sweepKFrags(options: SweepOptions): Promise<SweepResult> {
   }
   await store.setSweptBlock(toBlock);
   return { deleted, toBlock };
+}
+
+/**
+ * Whether the chain says `policyId` ended ("expired") or was revoked by `period`; undefined if it still runs (it
+ * was extended: the new end is recorded with the kfrag, so the chain is not asked again before then) or is not
+ * found. A failed read throws: the sweep keeps the kfrag and tries again next time.
+ */
+async function endedOnChain(
+  policyId: string,
+  period: bigint,
+  options: SweepOptions,
+): Promise<"revoked" | "expired" | undefined> {
+  const policy = await options.policies.getPolicy(policyId);
+  if (!policy) return undefined;
+  if (policy.revoked) return "revoked";
+  if (period >= policy.endPeriod) return "expired";
+  await options.store.setEndPeriod(policyId, policy.endPeriod.toString());
+  return undefined;
 }

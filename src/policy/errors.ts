@@ -49,3 +49,26 @@ export class InvalidPeriodsError extends PolicyError {
     super(`expected a positive whole number of periods, got ${JSON.stringify(value)}`);
   }
 }
+
+/** A policy that can no longer be extended nor have a slot moved: revoked, ended, or in its last period. */
+export class PolicyNotLiveError extends PolicyError {
+  constructor(policyId: string, reason: string) {
+    super(`policy ${policyId} ${reason}`);
+  }
+}
+
+/** An extension whose new end is not after the policy's current end. */
+export class InvalidExtensionError extends PolicyError {
+  constructor(policyId: string, endPeriod: bigint, newEndPeriod: bigint) {
+    super(
+      `policy ${policyId} already runs until period ${endPeriod}; the new end ${newEndPeriod} must be later (was it extended already?)`,
+    );
+  }
+}
+
+/** A slot move naming a slot the policy does not have or a node it already has. */
+export class InvalidSlotMoveError extends PolicyError {
+  constructor(policyId: string, reason: string) {
+    super(`cannot move a slot of policy ${policyId}: ${reason}`);
+  }
+}

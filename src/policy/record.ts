@@ -57,3 +57,10 @@ export function sortNodes(nodes: readonly string[]): string[] {
 export function policyDeposit(feeRate: bigint, periods: bigint, nodeCount: number): bigint {
   return feeRate * periods * BigInt(nodeCount);
 }
+
+/** What `extendPolicy` takes to move `record`'s end to `newEndPeriod`: feeRate × added periods × nodes, exactly. */
+export function extensionDeposit(record: PolicyRecord, newEndPeriod: bigint): bigint {
+  return newEndPeriod > record.endPeriod
+    ? policyDeposit(record.feeRate, newEndPeriod - record.endPeriod, record.nodes.length)
+    : 0n;
+}

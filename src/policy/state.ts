@@ -1,20 +1,66 @@
 // Reading a policy back: the contract stores only a commitment per policy, so the record is rebuilt from the
-// PolicyCreated / PolicyRevoked / PolicyRefunded events and checked against that commitment.
+// PolicyCreated / PolicyExtended / PolicySlotMoved / PolicyRevoked / PolicyRefunded events and checked against
+// that commitment.
+import type { Log } from "ethers";
 import type { PolicyManager } from "../../typechain-types";
 import { PolicyNotFoundError, PolicyRecordMismatchError } from "./errors";
 import { parsePolicyId } from "./id";
 import { hashPolicyRecord, policyDeposit, type PolicyRecord } from "./record";
 
+/** One `extendPolicy`: the end moved from `previousEndPeriod` to `endPeriod`, the owner paid `addedDeposit`. */
+export interface PolicyExtension {
+  previousEndPeriod: bigint;
+  endPeriod: bigint;
+  addedDeposit: bigint;
+}
+
+/** One `moveSlot`: slot `index` went from `previousNode` to `node`, which serves and earns from `fromPeriod`. */
+export interface SlotMove {
+  index: number;
+  previousNode: string;
+  node: string;
+  fromPeriod: bigint;
+}
+
 /** A policy's record and history, as the events tell it. */
 export interface PolicyHistory {
   policyId: string;
   record: PolicyRecord;
-  /** End period at creation; `record.endPeriod` is earlier after a revocation. */
+  /** End period at creation. */
   originalEndPeriod: bigint;
+  /** End period before any revocation: the creation's, or the last extension's. */
+  scheduledEndPeriod: bigint;
+  /** Everything paid in: the creation's deposit plus every extension's. */
   deposit: bigint;
+  extensions: PolicyExtension[];
+  slotMoves: SlotMove[];
   revoked: boolean;
-  /** Everything sent back to the owner so far (refunds and revocation). */
+  /** Everything sent back to the owner so far (refunds, the settlements of slot moves, and revocation). */
   refunded: bigint;
+}
+
+/** The events that change a policy's record, in the order the chain logged them. */
+const RECORD_EVENTS = [
+  "PolicyCreated",
+  "PolicyExtended",
+  "PolicySlotMoved",
+  "PolicyRevoked",
+  "PolicyRefunded",
+] as const;
+
+/** Every record-changing log of `id` since `fromBlock`, in chain order, with one log query. */
+async function policyLogs(pm: PolicyManager, id: string, fromBlock: number): Promise<Log[]> {
+  const provider = pm.runner?.provider;
+  if (!provider) throw new TypeError("readPolicy: the PolicyManager is not connected to a provider");
+  const topics = RECORD_EVENTS.map((name) => pm.interface.getEvent(name).topicHash);
+  const [, idTopic] = await pm.filters.PolicyRevoked(id).getTopicFilter();
+  const logs = await provider.getLogs({
+    address: await pm.getAddress(),
+    fromBlock,
+    toBlock: "latest",
+    topics: [topics, idTopic as string],
+  });
+  return logs.sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index);
 }
 
 /**
@@ -28,54 +74,126 @@ export async function readPolicy(
   options: { fromBlock?: number } = {},
 ): Promise<PolicyHistory> {
   const id = parsePolicyId(policyId);
-  const fromBlock = options.fromBlock ?? 0;
-  const [created] = await pm.queryFilter(pm.filters.PolicyCreated(id), fromBlock);
-  if (!created) throw new PolicyNotFoundError(id);
-  const c = created.args;
-  const record: PolicyRecord = {
-    owner: c.owner,
-    startPeriod: c.startPeriod,
-    endPeriod: c.endPeriod,
-    refundedThrough: c.startPeriod,
-    feeRate: c.feeRate,
-    nodes: [...c.nodes],
-  };
-  let refunded = 0n;
-  let revoked = false;
-  for (const event of await pm.queryFilter(pm.filters.PolicyRevoked(id), fromBlock)) {
-    revoked = true;
-    refunded += event.args.refund;
-    if (event.args.endPeriod < record.endPeriod) record.endPeriod = event.args.endPeriod;
+  let history: PolicyHistory | undefined;
+  for (const log of await policyLogs(pm, id, options.fromBlock ?? 0)) {
+    const event = pm.interface.parseLog(log);
+    if (!event) continue;
+    const a = event.args;
+    if (event.name === "PolicyCreated") {
+      const record: PolicyRecord = {
+        owner: a.owner as string,
+        startPeriod: a.startPeriod as bigint,
+        endPeriod: a.endPeriod as bigint,
+        refundedThrough: a.startPeriod as bigint,
+        feeRate: a.feeRate as bigint,
+        nodes: [...(a.nodes as string[])],
+      };
+      history = {
+        policyId: id,
+        record,
+        originalEndPeriod: record.endPeriod,
+        scheduledEndPeriod: record.endPeriod,
+        deposit: policyDeposit(record.feeRate, record.endPeriod - record.startPeriod, record.nodes.length),
+        extensions: [],
+        slotMoves: [],
+        revoked: false,
+        refunded: 0n,
+      };
+      continue;
+    }
+    // Nothing but the creation can come first; the commitment check below catches anything inconsistent.
+    if (!history) continue;
+    const record = history.record;
+    switch (event.name) {
+      case "PolicyExtended":
+        record.endPeriod = a.endPeriod;
+        history.scheduledEndPeriod = a.endPeriod;
+        history.deposit += a.addedDeposit;
+        history.extensions.push({
+          previousEndPeriod: a.previousEndPeriod,
+          endPeriod: a.endPeriod,
+          addedDeposit: a.addedDeposit,
+        });
+        break;
+      case "PolicySlotMoved": {
+        const index = Number(a.index);
+        record.nodes[index] = a.node;
+        // The move settled the missed periods before its cut-over (a PolicyRefunded precedes it if any paid).
+        if (a.fromPeriod > record.refundedThrough) record.refundedThrough = a.fromPeriod;
+        history.slotMoves.push({ index, previousNode: a.previousNode, node: a.node, fromPeriod: a.fromPeriod });
+        break;
+      }
+      case "PolicyRevoked":
+        history.revoked = true;
+        history.refunded += a.refund;
+        if (a.endPeriod < record.endPeriod) record.endPeriod = a.endPeriod;
+        break;
+      case "PolicyRefunded":
+        history.refunded += a.refund;
+        if (a.refundedThrough > record.refundedThrough) record.refundedThrough = a.refundedThrough;
+        break;
+    }
   }
-  for (const event of await pm.queryFilter(pm.filters.PolicyRefunded(id), fromBlock)) {
-    refunded += event.args.refund;
-    if (event.args.refundedThrough > record.refundedThrough) record.refundedThrough = event.args.refundedThrough;
-  }
+  if (!history) throw new PolicyNotFoundError(id);
   const stored = await pm.policyCommitment(id);
-  const actual = hashPolicyRecord(record);
+  const actual = hashPolicyRecord(history.record);
   if (stored !== actual) throw new PolicyRecordMismatchError(id, stored, actual);
-  return {
-    policyId: id,
-    record,
-    originalEndPeriod: c.endPeriod,
-    deposit: policyDeposit(c.feeRate, c.endPeriod - c.startPeriod, c.nodes.length),
-    revoked,
-    refunded,
-  };
+  return history;
 }
 
-/** What one node earned from one policy so far. */
-export interface NodeAccrual {
+/**
+ * Who held each slot when: one entry per (slot, node) tenure, `[fromPeriod, untilPeriod)`, oldest first within a
+ * slot. The first holder of a slot starts at the policy's start; the last one ends at the record's end.
+ */
+export function slotTenures(history: PolicyHistory): SlotTenure[] {
+  const { record } = history;
+  // Walk the moves back from the current nodes to each slot's first holder.
+  const first = [...record.nodes];
+  for (const move of [...history.slotMoves].reverse()) first[move.index] = move.previousNode;
+  const holding: SlotTenure[] = first.map((node, slot) => ({
+    slot,
+    node,
+    fromPeriod: record.startPeriod,
+    untilPeriod: record.endPeriod,
+  }));
+  const tenures = [...holding];
+  for (const move of history.slotMoves) {
+    const held = holding[move.index];
+    held.untilPeriod = move.fromPeriod < record.endPeriod ? move.fromPeriod : record.endPeriod;
+    holding[move.index] = {
+      slot: move.index,
+      node: move.node,
+      fromPeriod: held.untilPeriod,
+      untilPeriod: record.endPeriod,
+    };
+    tenures.push(holding[move.index]);
+  }
+  // Stable: tenures starting in the same period keep the order of the moves.
+  return tenures.sort(
+    (x, y) => x.slot - y.slot || (x.fromPeriod < y.fromPeriod ? -1 : x.fromPeriod > y.fromPeriod ? 1 : 0),
+  );
+}
+
+/** A node's tenure of one slot of a policy: it serves and earns `[fromPeriod, untilPeriod)`. */
+export interface SlotTenure {
+  slot: number;
   node: string;
-  /** Policy periods the node committed to (including a next period it committed to ahead). */
+  fromPeriod: bigint;
+  untilPeriod: bigint;
+}
+
+/** What one node earned from one policy so far, in its tenure of one slot. */
+export interface NodeAccrual extends SlotTenure {
+  /** Policy periods of the tenure the node committed to (including a next period it committed to ahead). */
   committedPeriods: bigint[];
   accrued: bigint;
 }
 
-/** A policy's full state: history, per-node accrual, what a refund would pay now and what is still held. */
+/** A policy's full state: history, per-tenure accrual, what a refund would pay now and what is still held. */
 export interface PolicyState extends PolicyHistory {
   currentPeriod: bigint;
   status: "active" | "ended" | "revoked";
+  /** One entry per slot tenure (a slot moved once has two: the old node's and the new one's). */
   nodes: NodeAccrual[];
   refundable: bigint;
   /** Deposit not yet credited to nodes nor sent back: deposit − accrued − refunded. */
@@ -92,12 +210,13 @@ export async function describePolicy(pm: PolicyManager, policyId: string): Promi
   const currentPeriod = await pm.getCurrentPeriod();
   const lastKnown = currentPeriod + 2n < record.endPeriod ? currentPeriod + 2n : record.endPeriod;
   const nodes: NodeAccrual[] = [];
-  for (const node of record.nodes) {
+  for (const tenure of slotTenures(history)) {
     const committedPeriods: bigint[] = [];
-    for (let p = record.startPeriod; p < lastKnown; p++) {
-      if (await pm.hasCommitted(node, p)) committedPeriods.push(p);
+    const until = tenure.untilPeriod < lastKnown ? tenure.untilPeriod : lastKnown;
+    for (let p = tenure.fromPeriod; p < until; p++) {
+      if (await pm.hasCommitted(tenure.node, p)) committedPeriods.push(p);
     }
-    nodes.push({ node, committedPeriods, accrued: BigInt(committedPeriods.length) * record.feeRate });
+    nodes.push({ ...tenure, committedPeriods, accrued: BigInt(committedPeriods.length) * record.feeRate });
   }
   const [refundable] = await pm.refundable(history.policyId, record);
   const accrued = nodes.reduce((sum, n) => sum + n.accrued, 0n);

@@ -42,10 +42,29 @@ class SeededStream {
  * Picks `n` distinct nodes, each draw with probability proportional to its weight among the nodes not yet
  * picked (sampling without replacement). Candidates are put in a canonical order (by address) first, so the
  * result depends only on the set of candidates, `n` and `seed`. Nodes of zero weight are never picked.
- * Returns the stakers in the order drawn.
+ * Returns the stakers in the order drawn: the first `n` of {@link drawNodes} with the same seed.
  */
 export function sampleNodes(candidates: readonly WeightedNode[], n: number, seed: Uint8Array): string[] {
   if (!Number.isInteger(n) || n < 1) throw new InvalidSampleError(`sample size must be a positive integer, got ${n}`);
+  const draws = drawNodes(candidates, seed);
+  if (draws.remaining < n) throw new NotEnoughNodesError(n, draws.remaining);
+  return draws.take(n);
+}
+
+/** The draws of one seeded sample, taken a few at a time: `take(k)` continues where the last one stopped. */
+export interface NodeDraws {
+  /** The next `k` draws, or fewer if the pool runs out (see `remaining`). */
+  take(k: number): string[];
+  /** Nodes not drawn yet (of non-zero weight). */
+  readonly remaining: number;
+}
+
+/**
+ * The whole stake-weighted draw order of `candidates` under `seed`, lazily: drawing `n` and then `k` more
+ * gives the same nodes as drawing `n + k` at once, so a node found dead after the draw is replaced by the next
+ * draw of the same seed, reproducibly for a given seed and candidate set. Validates like {@link sampleNodes}.
+ */
+export function drawNodes(candidates: readonly WeightedNode[], seed: Uint8Array): NodeDraws {
   if (seed.length === 0) throw new InvalidSampleError("seed must not be empty");
   const seen = new Set<string>();
   const pool: WeightedNode[] = [];
@@ -56,22 +75,29 @@ export function sampleNodes(candidates: readonly WeightedNode[], n: number, seed
     if (c.weight < 0n) throw new InvalidSampleError(`candidate ${c.staker} has negative weight ${c.weight}`);
     if (c.weight > 0n) pool.push({ staker: c.staker, weight: c.weight });
   }
-  if (pool.length < n) throw new NotEnoughNodesError(n, pool.length);
   pool.sort((a, b) => (a.staker.toLowerCase() < b.staker.toLowerCase() ? -1 : 1));
 
   const stream = new SeededStream(seed);
   let total = pool.reduce((sum, c) => sum + c.weight, 0n);
-  const picked: string[] = [];
-  for (let draw = 0; draw < n; draw++) {
-    let r = stream.below(total);
-    let i = 0;
-    while (r >= pool[i].weight) {
-      r -= pool[i].weight;
-      i++;
-    }
-    picked.push(pool[i].staker);
-    total -= pool[i].weight;
-    pool.splice(i, 1);
-  }
-  return picked;
+  return {
+    get remaining() {
+      return pool.length;
+    },
+    take(k: number): string[] {
+      if (!Number.isInteger(k) || k < 0) throw new InvalidSampleError(`draw count must be a whole number, got ${k}`);
+      const picked: string[] = [];
+      while (picked.length < k && pool.length > 0) {
+        let r = stream.below(total);
+        let i = 0;
+        while (r >= pool[i].weight) {
+          r -= pool[i].weight;
+          i++;
+        }
+        picked.push(pool[i].staker);
+        total -= pool[i].weight;
+        pool.splice(i, 1);
+      }
+      return picked;
+    },
+  };
 }

@@ -5,7 +5,15 @@ export { Capsule, CAPSULE_SIMPLE_SIZE } from "./capsule";
 export { KeyFrag, VerifiedKeyFrag } from "./kfrag";
 export { CapsuleFrag, VerifiedCapsuleFrag, CFRAG_SIMPLE_SIZE } from "./cfrag";
 export { ReencryptionEvidence, UMBRAL_U, type EvidencePoint } from "./evidence";
-export { encrypt, decryptOriginal, generateKFrags, reencrypt, decryptReencrypted } from "./pre";
+export {
+  encrypt,
+  decryptOriginal,
+  generateKFrags,
+  issueKFrags,
+  reencrypt,
+  decryptReencrypted,
+  type KFragOptions,
+} from "./pre";
 export { CURVE_ORDER } from "./curve";
 export {
   UmbralError,

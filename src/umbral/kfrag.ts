@@ -18,7 +18,7 @@ import {
 } from "./curve";
 import { pack, Unpacker } from "./encoding";
 import { DeserializationError, KeyFragVerificationError } from "./errors";
-import { hashToPolynomialArg, hashToSharedSecret, kfragSignatureMessage } from "./hash";
+import { concat, hashToPolynomialArg, hashToSharedSecret, kdf, kfragSignatureMessage } from "./hash";
 import { secretScalar, type PublicKey, type SecretKey } from "./keys";
 import { Signature, SIGNATURE_SIZE, type Signer } from "./signing";
 
@@ -151,56 +151,114 @@ export class VerifiedKeyFrag {
   }
 }
 
-/** @internal The kfrag generation of `generateKFrags`, after the threshold has been checked. */
+/**
+ * Where a kfrag set's secrets come from: fresh randomness (umbral-pre's way), or a seed from which the
+ * precursor's x_A, the polynomial's coefficients and the kfrag ids are derived (HKDF-SHA256, domain-separated),
+ * so that whoever holds the seed can issue more shares of the same polynomial later (a replacement kfrag).
+ */
+export interface KFragRandomness {
+  /** x_A, the precursor's secret: P = x_A·G. */
+  precursorSecret(): bigint;
+  /** Coefficient `i` (1 ≤ i < threshold) of the polynomial; coefficient 0 is fixed by the keys. */
+  coefficient(i: number): bigint;
+  /** The id of share `index`, try `attempt` (a new try only for the ~2^-256 case f(x) = 0). */
+  id(index: number, attempt: number): Uint8Array;
+}
+
+export const randomKFragRandomness: KFragRandomness = {
+  precursorSecret: randomScalar,
+  coefficient: randomScalar,
+  id: () => randomBytes(KFRAG_ID_SIZE),
+};
+
+/** Smallest seed a {@link seededKFragRandomness} takes: 32 bytes, the security of the keys themselves. */
+export const MIN_KFRAG_SEED_BYTES = 32;
+
+const be32 = (n: number) => {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, n);
+  return out;
+};
+
+/** A scalar in [1, n) derived from `seed` under `label`: 48 HKDF bytes reduced mod n − 1, plus 1 (bias < 2^-128). */
+function derivedScalar(seed: Uint8Array, label: Uint8Array): bigint {
+  const wide = kdf(seed, concat(new TextEncoder().encode("umbral-kms/kfrag-seed/v1/"), label), 48);
+  let k = 0n;
+  for (const byte of wide) k = (k << 8n) | BigInt(byte);
+  return (k % (Fn.ORDER - 1n)) + 1n;
+}
+
+/** The randomness of a kfrag set derived from `seed` (≥ 32 secret bytes): the same seed, the same polynomial. */
+export function seededKFragRandomness(seed: Uint8Array): KFragRandomness {
+  if (seed.length < MIN_KFRAG_SEED_BYTES) {
+    throw new RangeError(`a kfrag seed must have at least ${MIN_KFRAG_SEED_BYTES} bytes, got ${seed.length}`);
+  }
+  const text = (s: string) => new TextEncoder().encode(s);
+  return {
+    precursorSecret: () => derivedScalar(seed, text("precursor")),
+    coefficient: (i) => derivedScalar(seed, concat(text("coefficient/"), be32(i))),
+    id: (index, attempt) =>
+      kdf(seed, concat(text("umbral-kms/kfrag-seed/v1/id/"), be32(index), be32(attempt)), KFRAG_ID_SIZE),
+  };
+}
+
+/**
+ * @internal The kfrag generation of `generateKFrags`, after the threshold has been checked: the shares of
+ * indices `indices` (0, 1, … for a whole set; the index only matters to seeded randomness, whose ids it derives).
+ */
 export function makeKFrags(
   delegatingSk: SecretKey,
   receivingPk: PublicKey,
   signer: Signer,
   threshold: number,
-  shares: number,
+  indices: readonly number[],
   signDelegatingKey: boolean,
   signReceivingKey: boolean,
+  randomness: KFragRandomness = randomKFragRandomness,
 ): VerifiedKeyFrag[] {
   const delegatingPk = delegatingSk.publicKey();
   // The precursor P = x_A·G is an ephemeral DH key towards Bob; only Bob can recompute DH and hence d and
   // the share indices x_i, so proxies cannot combine their shares into the whole key.
-  const xA = randomScalar();
+  const xA = randomness.precursorSecret();
   const precursor = mulSecret(G, xA);
   const dh = mulSecret(receivingPk.point, xA);
   const d = hashToSharedSecret(precursor, receivingPk.point, dh);
   const coefficients = [Fn.mul(secretScalar(delegatingSk), Fn.inv(d))];
-  for (let i = 1; i < threshold; i++) coefficients.push(randomScalar());
+  for (let i = 1; i < threshold; i++) coefficients.push(randomness.coefficient(i));
 
   const out: VerifiedKeyFrag[] = [];
-  while (out.length < shares) {
-    const id = randomBytes(KFRAG_ID_SIZE);
-    const x = hashToPolynomialArg(precursor, receivingPk.point, dh, id);
-    let rk = coefficients[coefficients.length - 1];
-    for (let i = coefficients.length - 2; i >= 0; i--) rk = Fn.add(Fn.mul(rk, x), coefficients[i]);
-    // f(x) = 0 has probability ~2^-256 per share; such a share could not be serialized, so draw another id.
-    if (rk === 0n) continue;
-    const commitment = mulSecret(U, rk);
-    const receiverMsg = kfragSignatureMessage(
-      id,
-      commitment,
-      precursor,
-      delegatingPk.compressed,
-      receivingPk.compressed,
-    );
-    const proxyMsg = kfragSignatureMessage(
-      id,
-      commitment,
-      precursor,
-      signDelegatingKey ? delegatingPk.compressed : null,
-      signReceivingKey ? receivingPk.compressed : null,
-    );
-    const sigReceiver = signer.sign(receiverMsg);
-    const sigProxy = signer.sign(proxyMsg);
-    out.push(
-      new VerifiedKeyFrag(
-        new KeyFrag(id, rk, precursor, commitment, sigProxy, sigReceiver, signDelegatingKey, signReceivingKey),
-      ),
-    );
+  for (const index of indices) {
+    for (let attempt = 0; ; attempt++) {
+      const id = randomness.id(index, attempt);
+      const x = hashToPolynomialArg(precursor, receivingPk.point, dh, id);
+      let rk = coefficients[coefficients.length - 1];
+      for (let i = coefficients.length - 2; i >= 0; i--) rk = Fn.add(Fn.mul(rk, x), coefficients[i]);
+      // f(x) = 0 has probability ~2^-256 per share; such a share could not be serialized, so draw another id.
+      if (rk === 0n) continue;
+      const commitment = mulSecret(U, rk);
+      const receiverMsg = kfragSignatureMessage(
+        id,
+        commitment,
+        precursor,
+        delegatingPk.compressed,
+        receivingPk.compressed,
+      );
+      const proxyMsg = kfragSignatureMessage(
+        id,
+        commitment,
+        precursor,
+        signDelegatingKey ? delegatingPk.compressed : null,
+        signReceivingKey ? receivingPk.compressed : null,
+      );
+      const sigReceiver = signer.sign(receiverMsg);
+      const sigProxy = signer.sign(proxyMsg);
+      out.push(
+        new VerifiedKeyFrag(
+          new KeyFrag(id, rk, precursor, commitment, sigProxy, sigReceiver, signDelegatingKey, signReceivingKey),
+        ),
+      );
+      break;
+    }
   }
   return out;
 }

@@ -13,7 +13,7 @@ import {
 } from "./errors";
 import { hashCapsulePoints, hashToPolynomialArg, hashToSharedSecret } from "./hash";
 import { secretScalar, type PublicKey, type SecretKey } from "./keys";
-import { makeKFrags, type VerifiedKeyFrag } from "./kfrag";
+import { makeKFrags, seededKFragRandomness, type VerifiedKeyFrag } from "./kfrag";
 import type { Signer } from "./signing";
 
 /** Encrypts for `delegatingPk`: a fresh capsule and nonce ‖ XChaCha20-Poly1305(plaintext) bound to it. */
@@ -25,6 +25,22 @@ export function encrypt(delegatingPk: PublicKey, plaintext: Uint8Array): [Capsul
 /** Decrypts with the secret key the capsule was made for. Throws `DecryptionError` on any mismatch. */
 export function decryptOriginal(delegatingSk: SecretKey, capsule: Capsule, ciphertext: Uint8Array): Uint8Array {
   return demDecrypt(capsule.openOriginal(delegatingSk), ciphertext, capsule.toBytesSimple());
+}
+
+/** Options of {@link generateKFrags}. */
+export interface KFragOptions {
+  /**
+   * Derive the precursor, the polynomial and the kfrag ids from this secret seed (≥ 32 bytes) instead of fresh
+   * randomness: the same seed and keys give the same kfrags, and {@link issueKFrags} can add shares of the same
+   * polynomial later. Keep it as secret as the delegating key.
+   */
+  coefficientsSeed?: Uint8Array;
+}
+
+function checkThreshold(threshold: number, shares: number): void {
+  if (!Number.isSafeInteger(threshold) || !Number.isSafeInteger(shares) || threshold < 1 || threshold > shares) {
+    throw new InvalidThresholdError(threshold, shares);
+  }
 }
 
 /**
@@ -39,11 +55,55 @@ export function generateKFrags(
   shares: number,
   signDelegatingKey: boolean,
   signReceivingKey: boolean,
+  options: KFragOptions = {},
 ): VerifiedKeyFrag[] {
-  if (!Number.isSafeInteger(threshold) || !Number.isSafeInteger(shares) || threshold < 1 || threshold > shares) {
-    throw new InvalidThresholdError(threshold, shares);
+  checkThreshold(threshold, shares);
+  const indices = Array.from({ length: shares }, (_, i) => i);
+  const randomness = options.coefficientsSeed ? seededKFragRandomness(options.coefficientsSeed) : undefined;
+  return makeKFrags(
+    delegatingSk,
+    receivingPk,
+    signer,
+    threshold,
+    indices,
+    signDelegatingKey,
+    signReceivingKey,
+    randomness,
+  );
+}
+
+/**
+ * The kfrags of share indices `indices` of the seeded set `generateKFrags(…, { coefficientsSeed })` made: the
+ * same polynomial and precursor, so they combine with that set's shares. An index past the set's `shares`
+ * (e.g. `shares`, `shares + 1`, …) is a new share with a fresh id: a replacement for a node that left.
+ */
+export function issueKFrags(
+  delegatingSk: SecretKey,
+  receivingPk: PublicKey,
+  signer: Signer,
+  threshold: number,
+  coefficientsSeed: Uint8Array,
+  indices: readonly number[],
+  signDelegatingKey: boolean,
+  signReceivingKey: boolean,
+): VerifiedKeyFrag[] {
+  checkThreshold(threshold, Math.max(threshold, indices.length));
+  for (const index of indices) {
+    if (!Number.isSafeInteger(index) || index < 0 || index > 0xffffffff) {
+      throw new RangeError(`a share index is a whole number from 0 to 2^32 − 1, got ${index}`);
+    }
   }
-  return makeKFrags(delegatingSk, receivingPk, signer, threshold, shares, signDelegatingKey, signReceivingKey);
+  const randomness = seededKFragRandomness(coefficientsSeed);
+  return makeKFrags(
+    delegatingSk,
+    receivingPk,
+    signer,
+    threshold,
+    indices,
+    signDelegatingKey,
+    signReceivingKey,
+    randomness,
+  );
 }
 
 /** A proxy's re-encryption of `capsule` with its verified kfrag. */

@@ -16,6 +16,7 @@ import { NodeStartError, startNode, type RunningNode } from "../../src/node/daem
 import { KFragStore } from "../../src/node/store";
 import { AliceKeys } from "../../src/client/keys";
 import { grant, redeliver, KFragDeliveryFailedError } from "../../src/client/alice";
+import { NotEnoughLiveNodesError } from "../../src/client/liveness";
 import { sealKFrag } from "../../src/network/delivery";
 import {
   deliveryDigest,
@@ -116,17 +117,40 @@ describe("kfrag delivery", function () {
     }).catch((e: unknown) => e);
   }
 
-  /** An HTTP server that records every request and answers each with `answer` (201, JSON). */
-  async function fakeNode(answer: unknown) {
+  /**
+   * An HTTP server that records every request and answers each with `answer` (201, JSON); `GET /v1/status`
+   * with `status` when given (what a live node consistent with the chain reports).
+   */
+  async function fakeNode(answer: unknown, status?: () => Promise<unknown>) {
     const requests: { method?: string; url?: string }[] = [];
     const server = createServer((request: IncomingMessage, response) => {
       requests.push({ method: request.method, url: request.url });
       request.resume();
-      response.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify(answer));
+      const reply = async () =>
+        request.method === "GET" && request.url === "/v1/status" && status ? [200, await status()] : [201, answer];
+      void reply().then(([code, body]) =>
+        response.writeHead(code as number, { "content-type": "application/json" }).end(JSON.stringify(body)),
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     servers.push(server);
     return { requests, port: (server.address() as AddressInfo).port };
+  }
+
+  /** The status a live node of `spec` with encrypting key `key` reports. */
+  function liveStatus(deployment: Awaited<ReturnType<typeof staked>>["deployment"], spec: LocalNodeSpec, key: string) {
+    return async () => ({
+      staker: await spec.staker.getAddress(),
+      operator: await spec.operator.getAddress(),
+      encryptingKey: key,
+      chainId: (await hre.ethers.provider.getNetwork()).chainId.toString(),
+      contracts: {
+        escrow: await deployment.escrow.getAddress(),
+        policyManager: await deployment.policyManager.getAddress(),
+        nodeDirectory: await deployment.nodeDirectory.getAddress(),
+      },
+      acceptingKFrags: true,
+    });
   }
 
   it("refuses a node that announced a URL with a query, before paying or sending anything", async function () {
@@ -150,16 +174,54 @@ describe("kfrag delivery", function () {
     const staker = await specs[0].staker.getAddress();
     const key = hexlify(SecretKey.random().publicKey().toCompressedBytes());
     for (const answer of [{ stored: true }, { stored: true, signature: await alice.signMessage("not an ack") }]) {
-      const fake = await fakeNode(answer);
+      const fake = await fakeNode(answer, liveStatus(deployment, specs[0], key));
       await (
         await deployment.nodeDirectory.connect(specs[0].operator).announce(`http://127.0.0.1:${fake.port}`, key)
       ).wait();
       const error = await grantOneNode(deployment, alice, feeRate, staker);
       expect(error).to.be.instanceOf(KFragDeliveryFailedError);
       expect((error as Error).message).to.match(/did not acknowledge storage/);
-      expect(fake.requests.map((r) => r.url)).to.have.length(1);
-      expect(fake.requests[0].url).to.match(/^\/v1\/policies\/0x[0-9a-f]{32}\/kfrag$/);
+      expect(fake.requests.map((r) => r.url)).to.have.length(2);
+      expect(fake.requests[0].url).to.equal("/v1/status");
+      expect(fake.requests[1].url).to.match(/^\/v1\/policies\/0x[0-9a-f]{32}\/kfrag$/);
     }
+  });
+
+  it("a node whose status disagrees with the chain is refused before paying, with the reason", async function () {
+    const { deployment, specs, alice, feeRate } = await staked(1);
+    const staker = await specs[0].staker.getAddress();
+    const key = hexlify(SecretKey.random().publicKey().toCompressedBytes());
+    const live = liveStatus(deployment, specs[0], key);
+    const cases: [string, (s: Record<string, unknown>) => Record<string, unknown>, RegExp][] = [
+      ["another chain", (s) => ({ ...s, chainId: "1" }), /serves chain 1/],
+      ["another key", (s) => ({ ...s, encryptingKey: "0x02" + "11".repeat(32) }), /is not the announced/],
+      ["another operator", (s) => ({ ...s, operator: alice.address }), /bonded operator is/],
+      [
+        "another PolicyManager",
+        (s) => ({ ...s, contracts: { ...(s.contracts as object), policyManager: alice.address } }),
+        /policyManager at/,
+      ],
+      [
+        "not serving",
+        (s) => ({ ...s, acceptingKFrags: false, notAcceptingReason: "lock too short" }),
+        /lock too short/,
+      ],
+    ];
+    const balance = await deployment.token.balanceOf(alice.address);
+    for (const [what, change, reason] of cases) {
+      const fake = await fakeNode({ stored: true }, async () => change(await live()));
+      await (
+        await deployment.nodeDirectory.connect(specs[0].operator).announce(`http://127.0.0.1:${fake.port}`, key)
+      ).wait();
+      const error = await grantOneNode(deployment, alice, feeRate, staker);
+      expect(error, what).to.be.instanceOf(NotEnoughLiveNodesError);
+      expect((error as Error).message, what).to.match(reason);
+      expect(
+        fake.requests.map((r) => r.url),
+        what,
+      ).to.deep.equal(["/v1/status"]);
+    }
+    expect(await deployment.token.balanceOf(alice.address)).to.equal(balance);
   });
 
   it("a node refuses to announce a URL with credentials (NodeStartError)", async function () {
