@@ -16,7 +16,16 @@ export * from "../src/umbral";
 export { BrowserProvider, JsonRpcProvider, Network, getAddress, getBytes, hexlify, randomBytes } from "ethers";
 export type { Eip1193Provider, Signer } from "ethers";
 export { AliceKeys, KeyFileError, parsePublicKey } from "../src/client/keys";
-export { grant, redeliver, StorageAckError, KFragDeliveryFailedError, type GrantRequest } from "../src/client/alice";
+export {
+  grant,
+  redeliver,
+  extendGrant,
+  StorageAckError,
+  KFragDeliveryFailedError,
+  type GrantRequest,
+  type Extension,
+} from "../src/client/alice";
+export type { GrantJournal, GrantJournalStore } from "../src/client/journal";
 export { encryptStream, encryptBytes } from "../src/client/enrico";
 export {
   retrieveCFrags,

@@ -127,3 +127,22 @@ describe("client key files", function () {
     });
   });
 });
+
+describe("client key files in a browser build (src/client/key-files.browser.ts)", function () {
+  it("refuses every file operation with a KeyFileError naming the file", async function () {
+    const browser = await import("../../src/client/key-files.browser");
+    for (const attempt of [
+      () => browser.readSecretHex("alice.key"),
+      () => browser.createKeyFile("alice.key"),
+      () => browser.readSecretKeyFile("alice.key"),
+    ]) {
+      expect(attempt).to.throw(KeyFileError, /^key file alice\.key cannot be used in a browser: import the key/);
+    }
+  });
+
+  it("exports every name the Node module exports, so keys.ts resolves in both builds", async function () {
+    const node = await import("../../src/client/key-files");
+    const browser = await import("../../src/client/key-files.browser");
+    expect(Object.keys(browser).sort()).to.deep.equal(Object.keys(node).sort());
+  });
+});

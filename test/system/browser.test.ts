@@ -8,6 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { BrowserContext, Page } from "puppeteer-core";
+import { readPolicy } from "../../src/policy";
 import { ROOT } from "./harness";
 import { ALICE, REPORTER, startWebStack, type WebStack } from "./web-stack";
 
@@ -199,6 +200,31 @@ describe("system: the web app in headless Chromium", function () {
     } finally {
       await other.close();
     }
+  });
+
+  it("Alice extends the policy by two periods, paying the fee her page showed", async function () {
+    await open(alice, "alice");
+    await chooseAccount(alice, "#alice-account", ALICE);
+    await alice.waitForSelector(`#extend-${policyId}`, { timeout: 30_000 });
+    await retype(alice, `#extend-periods-${policyId}`, "2");
+    expect(await text(alice, `#extend-fee-${policyId}`)).to.equal(" period(s): 0.06 KMS ");
+    const aliceAddress = await (await stack!.account(ALICE)).getAddress();
+    const [balance, before] = await Promise.all([
+      stack!.contracts.token.balanceOf(aliceAddress),
+      readPolicy(stack!.contracts.policyManager, policyId),
+    ]);
+    await alice.click(`#extend-${policyId}`);
+    await alice.waitForFunction(
+      `document.querySelector('[data-outcome="policies"]').textContent.includes("extended")`,
+      { timeout: 60_000 },
+    );
+    const after = await readPolicy(stack!.contracts.policyManager, policyId);
+    expect(after.record.endPeriod).to.equal(before.record.endPeriod + 2n);
+    expect(balance - (await stack!.contracts.token.balanceOf(aliceAddress))).to.equal(6n * 10n ** 16n);
+    expect(await text(alice, '[data-outcome="policies"]')).to.equal(
+      `policy ${policyId} extended to end at period ${after.record.endPeriod} (was ${before.record.endPeriod}); paid 0.06 KMS`,
+    );
+    await shoot(alice, "alice-policies");
   });
 
   it("Alice revokes the policy; Bob's page then shows the nodes' refusal", async function () {

@@ -6,6 +6,7 @@ import {
   checkBalance,
   checkFeeRate,
   describePolicy,
+  extendGrant,
   formatKms,
   grant,
   parseFeeRate,
@@ -14,6 +15,8 @@ import {
   policyDeposit,
   revokePolicy,
   UserError,
+  type GrantJournal,
+  type GrantJournalStore,
   type PolicyGrant,
 } from "../lib";
 import { AccountPicker, app } from "./context";
@@ -29,6 +32,16 @@ async function aliceKeys(): Promise<AliceKeys> {
   }
   return AliceKeys.fromSeed(seed);
 }
+
+/** Alice's grants and their journals in IndexedDB: a grant journals every step, an extension reads it back. */
+const journals: GrantJournalStore = {
+  save: (journal: GrantJournal) => save(KEYS.journal(journal.grant.policyId), journal),
+  async publish(published: PolicyGrant) {
+    const grants = (await load<PolicyGrant[]>(KEYS.grants)) ?? [];
+    const others = grants.filter((g) => g.policyId.toLowerCase() !== published.policyId.toLowerCase());
+    await save(KEYS.grants, [...others, published]);
+  },
+};
 
 /** The grant form's numbers, checked as `kms grant` checks its arguments. */
 function grantArguments() {
@@ -86,9 +99,8 @@ export async function alicePage(root: HTMLElement): Promise<void> {
       periods: args.periods,
       feeRate: args.feeRate,
       onProgress: (message) => progress.set(++step, steps, message),
+      journal: journals,
     });
-    const grants = (await load<PolicyGrant[]>(KEYS.grants)) ?? [];
-    await save(KEYS.grants, [...grants, result]);
     progress.finish(`policy ${result.policyId} paid and its kfrags delivered`);
     const text = JSON.stringify(result, null, 2) + "\n";
     outcome.ok(
@@ -102,6 +114,50 @@ export async function alicePage(root: HTMLElement): Promise<void> {
       h("pre", { id: "grant-json" }, text),
     );
     await listPolicies();
+  }
+
+  /** "+ n periods (fee) [Extend]": the fee in KMS shown before paying, from the policy's rate and node count. */
+  function extendControls(g: PolicyGrant, feeRate: bigint): HTMLElement[] {
+    const id = g.policyId;
+    const periods = h("input", { id: `extend-periods-${id}`, value: "1", size: "3" });
+    const fee = h("span", { id: `extend-fee-${id}` });
+    const count = () => parsePeriods("extension periods", periods.value.trim());
+    const showExtendFee = () => {
+      try {
+        fee.textContent = ` period(s): ${formatKms(policyDeposit(feeRate, count(), g.nodes.length))} KMS `;
+      } catch (error) {
+        fee.textContent = ` ${(error as Error).message} `;
+      }
+    };
+    periods.addEventListener("input", showExtendFee);
+    showExtendFee();
+    const extend = button("Extend", `extend-${id}`, listOutcome, async () => {
+      const journal = await load<GrantJournal>(KEYS.journal(id));
+      if (!journal) {
+        throw new UserError(
+          `this browser holds no journal of policy ${id}: extend it where it was granted (kms extend)`,
+        );
+      }
+      const owner = await account.signer();
+      const shown = policyDeposit(feeRate, count(), g.nodes.length);
+      const done = await extendGrant(app().contracts, journal, journals, {
+        owner,
+        periods: count(),
+        // The fee paid is the one shown, or nothing is paid.
+        confirmFee: async (fee) => {
+          if (fee !== shown)
+            throw new UserError(
+              `the extension would cost ${formatKms(fee)} KMS, not the ${formatKms(shown)} KMS shown`,
+            );
+          await checkBalance(app().contracts.token, await owner.getAddress(), fee, "the extension");
+        },
+      });
+      listOutcome.ok(
+        `policy ${id} extended to end at period ${done.endPeriod} (was ${done.previousEndPeriod}); paid ${formatKms(done.fee)} KMS`,
+      );
+      await listPolicies();
+    });
+    return [h("span", { class: "extend" }, " + ", periods, fee, extend)];
   }
 
   async function listPolicies(): Promise<void> {
@@ -126,7 +182,7 @@ export async function alicePage(root: HTMLElement): Promise<void> {
                 listOutcome.ok(`policy ${g.policyId} revoked; ${formatKms(refund)} KMS refunded`);
                 await listPolicies();
               });
-              row.append(h("td", {}, revoke));
+              row.append(h("td", {}, revoke, ...extendControls(g, state.record.feeRate)));
             }
           } catch (error) {
             row.append(h("td", { colspan: 5 }, (error as Error).message));

@@ -32,9 +32,15 @@ export async function enricoPage(root: HTMLElement): Promise<void> {
       onProgress: (done) => progress.set(done, file.size, `encrypting: ${bytes(done)} of ${bytes(file.size)}`),
     });
     let written = 0;
-    for await (const part of sealed) {
-      await target.write(part);
-      written += part.length;
+    try {
+      for await (const part of sealed) {
+        await target.write(part);
+        written += part.length;
+      }
+    } catch (error) {
+      await target.abort();
+      progress.finish("stopped");
+      throw error;
     }
     const parts = await target.close();
     progress.finish(`sealed ${bytes(file.size)} into ${bytes(written)}`);

@@ -1,5 +1,5 @@
 // What the page keeps in the browser, in IndexedDB (one object store, one record per key): Alice's key seed,
-// Bob's receiving secret key, and the grants Alice made here. Secrets never leave the browser unless the user
+// Bob's receiving secret key, and the grants Alice made here with their journals. Secrets never leave the browser unless the user
 // exports them; anyone with access to this browser profile can read them (docs/web.md, security notes).
 const DB = "umbral-kms";
 const STORE = "kv";
@@ -38,4 +38,6 @@ export const KEYS = {
   aliceSeed: "alice/seed",
   bobKey: "bob/receiving-key",
   grants: "alice/grants",
+  /** Alice's journal of a grant (src/client/journal.ts), for extending it later. */
+  journal: (policyId: string) => `alice/journal/${policyId.toLowerCase()}`,
 } as const;
