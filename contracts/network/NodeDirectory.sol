@@ -105,30 +105,12 @@ contract NodeDirectory is INodeDirectory {
         if (count > MAX_PAGE) revert NodeDirectoryPageTooLarge(count, MAX_PAGE);
         if (start >= total) return page;
         uint256 n = total - start < count ? total - start : count;
-        address escrow_ = address(escrow);
-        bytes4 selector = IStakingEscrow.samplingStates.selector;
         uint256 first;
         assembly ("memory-safe") {
             mstore(0, _entries.slot)
             first := add(keccak256(0, 0x20), start) // slot of entry `start`
         }
-        // The page's stakers, read once each (cold), as the calldata of one samplingStates(address[]) call.
-        bytes memory request = new bytes(0x44 + n * 0x20);
-        assembly ("memory-safe") {
-            let at := add(request, 0x20)
-            mstore(at, selector)
-            mstore(add(at, 0x04), 0x20)
-            mstore(add(at, 0x24), n)
-            let words := add(at, 0x44)
-            for {
-                let i := 0
-            } lt(i, n) {
-                i := add(i, 1)
-            } {
-                mstore(add(words, shl(5, i)), and(sload(add(first, i)), 0xffffffffffffffffffffffffffffffffffffffff))
-            }
-        }
-        (bool ok, bytes memory answer) = escrow_.staticcall(request);
+        (bool ok, bytes memory answer) = address(escrow).staticcall(_statesRequest(first, n));
         // The escrow is the deployment's own contract: its view does not fail; if it ever does, say so.
         if (!ok || answer.length < 0x40 + n * STATE_LENGTH) revert NodeDirectoryEscrowFailed();
         // 32 bytes of slack: the last field of an entry is written as a word that ends 28 bytes past the entry.
@@ -159,6 +141,27 @@ contract NodeDirectory is INodeDirectory {
                 mstore(add(to, 72), mload(add(from, 0x20))) // unlockPeriod ‖ lastCommittedPeriod ‖ (next bytes)
             }
             mstore(page, mul(n, NODE_VIEW_LENGTH)) // drop the slack
+        }
+    }
+
+    /// @dev The calldata of `samplingStates(address[])` for the `n` stakers whose entries start at slot `first`:
+    /// each entry read once (cold), its staker part only.
+    function _statesRequest(uint256 first, uint256 n) private view returns (bytes memory request) {
+        bytes4 selector = IStakingEscrow.samplingStates.selector;
+        request = new bytes(0x44 + n * 0x20);
+        assembly ("memory-safe") {
+            let at := add(request, 0x20)
+            mstore(at, selector)
+            mstore(add(at, 0x04), 0x20)
+            mstore(add(at, 0x24), n)
+            let words := add(at, 0x44)
+            for {
+                let i := 0
+            } lt(i, n) {
+                i := add(i, 1)
+            } {
+                mstore(add(words, shl(5, i)), and(sload(add(first, i)), 0xffffffffffffffffffffffffffffffffffffffff))
+            }
         }
     }
 }
