@@ -26,6 +26,9 @@ interface INodeDirectory {
     /// @notice A page of `count` nodes was asked for; at most `maxPage` fit one call.
     error NodeDirectoryPageTooLarge(uint256 count, uint256 maxPage);
 
+    /// @notice The escrow's {IStakingEscrow-samplingStates} view failed or answered short.
+    error NodeDirectoryEscrowFailed();
+
     /// @notice The URL is empty or longer than `maxLength` bytes.
     error NodeDirectoryBadUrl(uint256 length, uint256 maxLength);
 
@@ -53,10 +56,12 @@ interface INodeDirectory {
     /// active node of 10,000 in ten calls. Entries past the end are left out; a node's stake may be gone (clients
     /// filter). The URL and key of the few nodes a client samples come from {nodeOf}.
     /// @dev Packed, 80 bytes per node (decoding 1,000 ABI structs costs a client more than the call):
-    /// staker (20) ‖ confirmed operator, 0 if none (20) ‖ operator that made the announcement, 0 if the staker
-    /// has no confirmed operator or no lock (such a node cannot be sampled; its record is not read) (20) ‖
-    /// lockedValue (12) ‖ unlockPeriod (4) ‖ lastCommittedPeriod (4), integers big-endian. The stake state comes
-    /// from one {IStakingEscrow-samplingStates} call per page: about 8.5k gas per node (four cold slots).
+    /// staker (20) ‖ confirmed operator, 0 if none (20) ‖ that operator again if it made the node's latest
+    /// announcement, else 0 (20) ‖ lockedValue (12) ‖ unlockPeriod (4) ‖ lastCommittedPeriod (4), integers
+    /// big-endian. The announcer is matched on the low 96 bits of its address, which the directory keeps in the
+    /// node's list entry so that a page reads one slot of its own per node (a different operator with the same 96
+    /// bits takes ~2^96 key trials; {nodeOf} holds the full address). The stake state comes from one
+    /// {IStakingEscrow-samplingStates} call per page: about 7.5k gas per node in all (three cold slots).
     /// Reverts with {NodeDirectoryPageTooLarge} if `count` exceeds {MAX_PAGE}.
     /// @param start Index of the first node.
     /// @param count How many nodes at most.

@@ -7,9 +7,9 @@ import type { NodeDirectory, StakingEscrow } from "../../typechain-types";
 import type { WeightedNode } from "./sampling";
 
 /**
- * Nodes per `nodesPage` call: the directory's MAX_PAGE. A full page costs about 8.7M gas of `eth_call` (four
- * cold storage slots per node), well under the 50M cap that geth and erigon apply by default and most public
- * endpoints keep, and its answer is 80 kB.
+ * Nodes per `nodesPage` call: the directory's MAX_PAGE. A full page costs about 7.8M gas of `eth_call` (three
+ * cold storage slots per node), under the 2^24 (16.7M) per-transaction cap of EIP-7825, which Hardhat applies to
+ * `eth_call` too, and far under the 50M `eth_call` cap that geth and erigon apply by default; its answer is 80 kB.
  */
 export const NODE_PAGE_SIZE = 1000;
 /** Pages in flight at once: enough to hide round trips, few enough for a public endpoint's rate limit. */
