@@ -1,5 +1,7 @@
 // The lingo's validation: every malformed set is refused with the path of the bad field and why, before
 // anything is signed or stored; and the canonical encoding that the owner signs and the chain commits to.
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { expect } from "chai";
 import {
   ConditionFormatError,
@@ -44,6 +46,13 @@ describe("conditions: lingo and validation", function () {
         set(and(timeAfter(1), or(erc721Owner(TOKEN, 1), erc20AtLeast(TOKEN, 1n)), not(timeAfter(2, "<")))),
       ];
       for (const s of sets) expect(parseConditions(JSON.stringify(s), { chainId: CHAIN })).to.deep.equal(s);
+    });
+
+    it("the examples of docs/conditions.md", function () {
+      const doc = readFileSync(path.join(__dirname, "../../docs/conditions.md"), "utf8");
+      const blocks = [...doc.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1]));
+      expect(blocks).to.have.length(3);
+      for (const block of blocks) parseConditions("version" in block ? block : set(block), { chainId: CHAIN });
     });
 
     it("returns the set as written, so its hash is over the author's fields only", function () {
