@@ -14,9 +14,7 @@ import {
   type ConditionExpression,
   type RequesterExpectation,
 } from "../../src/conditions";
-import { CHAIN, and, erc721Owner, set, timeAfter } from "./fixtures";
-
-const NODE_URI = "https://node-1.example.org:9151";
+import { CHAIN, NODE_URI, and, erc721Owner, nodeExpectation, set, timeAfter } from "./fixtures";
 
 describe("conditions: authorizing a request", function () {
   async function world() {
@@ -25,13 +23,7 @@ describe("conditions: authorizing a request", function () {
     await nft.mint(bob.address, 1);
     const reader = new ProviderReader(hre.ethers.provider, BigInt(CHAIN));
     const now = await time.latest();
-    const expected: RequesterExpectation = {
-      domain: "node-1.example.org:9151",
-      uri: NODE_URI,
-      chainId: BigInt(CHAIN),
-      now,
-      replay: new ReplayGuard(),
-    };
+    const expected = nodeExpectation(now);
     const gated = parseConditions(set(and(timeAfter(now), erc721Owner(await nft.getAddress(), 1))), { chainId: CHAIN });
     const proofOf = (signer: typeof bob) => signSiweProof(signer, { uri: NODE_URI, chainId: BigInt(CHAIN) }, now);
     return { bob, carol, nft, reader, expected, gated, proofOf, now };

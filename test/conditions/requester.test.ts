@@ -14,9 +14,8 @@ import {
   type RequesterProofFailure,
 } from "../../src/conditions";
 import { randomPolicyId } from "../../src/policy";
-import { CHAIN } from "./fixtures";
+import { CHAIN, NODE_URI, nodeExpectation } from "./fixtures";
 
-const NODE_URI = "https://node-1.example.org:9151";
 const POLICY_MANAGER = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512";
 
 async function refusedWith(promise: Promise<string>): Promise<RequesterProofFailure> {
@@ -33,17 +32,12 @@ describe("conditions: requester proofs", function () {
   async function node(overrides: Partial<RequesterExpectation> = {}) {
     const [bob, mallory, staker] = await hre.ethers.getSigners();
     const now = await time.latest();
-    const expected: RequesterExpectation = {
-      domain: "node-1.example.org:9151",
-      uri: NODE_URI,
-      chainId: BigInt(CHAIN),
-      now,
-      replay: new ReplayGuard(),
+    const expected = nodeExpectation(now, {
       node: staker.address,
       policyId: randomPolicyId(),
       policyManager: POLICY_MANAGER,
       ...overrides,
-    };
+    });
     return { bob, mallory, staker, now, expected };
   }
 
