@@ -10,3 +10,4 @@ export * from "./binding";
 export * from "./reader";
 export * from "./evaluate";
 export * from "./requester";
+export * from "./authorize";

@@ -148,6 +148,14 @@ export function schemaViolation(input: unknown): { path: string; reason: string 
         path: jsonPath(error.instancePath),
         reason: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`,
       };
+    case "type": {
+      const types = ([] as string[]).concat(params.type as string | string[]);
+      const listed = types.length > 1 ? `${types.slice(0, -1).join(", ")} or ${types.at(-1)}` : types[0];
+      return {
+        path: jsonPath(error.instancePath),
+        reason: `must be ${/^[aeiou]/.test(listed) ? "an" : "a"} ${listed}`,
+      };
+    }
     case "const":
       return { path: jsonPath(error.instancePath), reason: `must be ${JSON.stringify(params.allowedValue)}` };
     case "pattern": {

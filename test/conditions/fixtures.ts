@@ -1,5 +1,5 @@
 // Builders of condition sets for the tests: the lingo as a user writes it, for the in-process chain.
-import type { Condition, ConditionExpression } from "../../src/conditions";
+import { ReplayGuard, type Condition, type ConditionExpression, type RequesterExpectation } from "../../src/conditions";
 
 export const CHAIN = 31337;
 
@@ -68,4 +68,17 @@ export const oracleDescribe = (
   method: "describe",
   parameters: [seed],
   returnValueTest: { index, comparator, value },
+});
+
+/** The URL of the node the requester-proof tests talk to, and its SIWE domain. */
+export const NODE_URI = "https://node-1.example.org:9151";
+
+/** What that node expects of a requester proof at `now` (chain time), with a fresh replay guard. */
+export const nodeExpectation = (now: number, overrides: Partial<RequesterExpectation> = {}): RequesterExpectation => ({
+  domain: new URL(NODE_URI).host,
+  uri: NODE_URI,
+  chainId: BigInt(CHAIN),
+  now,
+  replay: new ReplayGuard(),
+  ...overrides,
 });
