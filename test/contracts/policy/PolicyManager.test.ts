@@ -375,10 +375,12 @@ describe("PolicyManager", function () {
     it("pays nothing for periods after the end", async function () {
       const ctx = await loadFixture(deployPolicyFixture);
       const { pm, escrow, nodes } = ctx;
-      const p = await createPolicy(ctx, { id: pid(1), nodes: [nodes[0]], periods: 2n });
+      await createPolicy(ctx, { id: pid(1), nodes: [nodes[0]], periods: 2n });
       await escrow.commitToNextPeriod(nodes[0].address);
       await advance();
+      const before = (await pm.getNodeFees(nodes[0].address)).fees;
       await expect(escrow.commitToNextPeriod(nodes[0].address)).not.to.emit(pm, "FeesCredited");
+      expect((await pm.getNodeFees(nodes[0].address)).fees).to.equal(before);
     });
 
     it("costs a returning node no catch-up once its policies have ended, however long it was away", async function () {
