@@ -378,7 +378,9 @@ describe("PolicyManager", function () {
       await createPolicy(ctx, { id: pid(1), nodes: [nodes[0]], periods: 2n });
       await escrow.commitToNextPeriod(nodes[0].address);
       await advance();
+      const before = (await pm.getNodeFees(nodes[0].address)).fees;
       await expect(escrow.commitToNextPeriod(nodes[0].address)).not.to.emit(pm, "FeesCredited");
+      expect((await pm.getNodeFees(nodes[0].address)).fees).to.equal(before);
     });
 
     it("costs a returning node no catch-up once its policies have ended, however long it was away", async function () {
