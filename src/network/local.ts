@@ -49,7 +49,7 @@ export async function stakeAndBond(contracts: LocalContracts, funder: Signer, sp
 export async function startLocalNodes(
   contracts: LocalContracts,
   specs: LocalNodeSpec[],
-  options: { logger?: boolean | { level: string }; policyCacheMs?: number } = {},
+  options: { logger?: boolean | { level: string }; policyCacheMs?: number; workers?: number } = {},
 ): Promise<RunningNode[]> {
   const nodes: RunningNode[] = [];
   // One at a time: each start sends transactions from its own operator, and the in-process chain mines
@@ -66,6 +66,9 @@ export async function startLocalNodes(
         policyCacheMs: options.policyCacheMs ?? 0,
         logger: options.logger ?? false,
         cheat: spec.cheat,
+        // Nodes started here share one process (and, in tests, its in-process chain): worker threads per node
+        // would only compete for the same cores, so they re-encrypt in the main thread unless asked otherwise.
+        workers: options.workers ?? 0,
       }),
     );
   }
