@@ -10,9 +10,9 @@ import { tokenGas } from "./gas/token";
 import { stakingGas } from "./gas/staking";
 import { policyGas } from "./gas/policy";
 import { slashingGas } from "./gas/slashing";
+import { lifecycleGas } from "./gas/lifecycle";
 
-// The policy lifecycle section (scripts/gas/lifecycle.ts) goes after policyGas.
-const sections: GasSection[] = [tokenGas, stakingGas, policyGas, slashingGas];
+const sections: GasSection[] = [tokenGas, stakingGas, policyGas, lifecycleGas, slashingGas];
 
 function fmt(gas: bigint): string {
   return gas.toLocaleString("en-US");

@@ -2,17 +2,22 @@
 // chain process and three staked nodes, one of them cheating (test/system/web-stack.ts): Alice grants 2-of-3
 // from her page, Enrico encrypts a 1 MiB file on his, Bob — in a browser context of his own, so nothing of
 // Alice's IndexedDB — decrypts it byte for byte and reports the cheater, whose stake drops on chain; once Alice
-// revokes, Bob's page shows the nodes' refusal. Each page's screenshot goes to docs/screenshots/.
+// revokes, Bob's page shows the nodes' refusal. Each page's screenshot goes to a temporary folder, or to the
+// folder named by KMS_SCREENSHOTS (`KMS_SCREENSHOTS=docs/screenshots` refreshes the README's pictures), so a
+// test run leaves the working tree as it found it.
 import { expect } from "chai";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import type { BrowserContext, Page } from "puppeteer-core";
 import { readPolicy } from "../../src/policy";
 import { ROOT } from "./harness";
 import { ALICE, REPORTER, startWebStack, type WebStack } from "./web-stack";
 
-const SHOTS = path.join(ROOT, "docs", "screenshots");
+const SHOTS = process.env.KMS_SCREENSHOTS
+  ? path.resolve(ROOT, process.env.KMS_SCREENSHOTS)
+  : mkdtempSync(path.join(tmpdir(), "kms-screenshots-"));
 const CHEATER = 2;
 const MIB = 1024 * 1024;
 

@@ -138,6 +138,7 @@ export async function startWebStack(options: { cheaters?: number[] } = {}): Prom
           commitIntervalMs: 3_600_000,
           policyCacheMs: 0,
           corsOrigins: [origin],
+          workers: 0, // the three nodes share the test's process: threads would only compete for its cores
           cheat: options.cheaters?.includes(k) ?? false,
         }),
       );
