@@ -21,6 +21,7 @@ import {
 } from "../../typechain-types";
 import { bondOperator, deposit, drawNodes, loadActiveNodes } from "../../src/staking";
 import { policyDeposit, readPolicy } from "../../src/policy";
+import { formatKms } from "../../src/units";
 import { createKeyFile, readSecretKeyFile } from "../../src/client/keys";
 import type { NodeStatus } from "../../src/network/protocol";
 import { eventually, freePort, Harness, ROOT, type Env, type Proc } from "./harness";
@@ -400,7 +401,7 @@ describe("system: a policy's life as OS processes (grant, resume, heal, extend)"
     const before = await aliceBalance();
     const output = await kmsOk(["extend", "--grant", file("g2.alice.json"), "--periods", "3", "--from", `#${ALICE}`]);
     const fee = policyDeposit(FEE_RATE, 3n, 3);
-    expect(output).to.include(`fee 0.03 KMS`);
+    expect(output).to.include(`fee ${formatKms(fee)} KMS`);
     expect(before - (await aliceBalance())).to.equal(fee);
     const oldEnd = BigInt(grant.endPeriod);
     expect(readJson<{ endPeriod: string }>("g2.json").endPeriod).to.equal((oldEnd + 3n).toString());
