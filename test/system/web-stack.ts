@@ -143,6 +143,13 @@ export async function startWebStack(options: { cheaters?: number[] } = {}): Prom
         }),
       );
     }
+    // Samplers count only nodes that committed to the current or next period. These in-process nodes sign with the
+    // chain's unlocked accounts (JSON-RPC signers), which the daemon's raw-transaction commit loop cannot use, so
+    // each operator commits here once, as `kms commit` would.
+    for (const i of STAKERS) {
+      const operator = await provider.getSigner(i + OPERATOR_OFFSET);
+      await (await contracts.escrow.connect(operator).commitToNextPeriod()).wait();
+    }
     await (await contracts.token.transfer((await provider.getSigner(ALICE)).address, 1_000n * KMS)).wait();
     browser = await puppeteer.launch({
       executablePath: await chromium.executablePath(),
