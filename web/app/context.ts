@@ -62,6 +62,9 @@ export async function loadContext(): Promise<AppContext> {
   const provider = new JsonRpcProvider(config.rpcUrl, Network.from(config.chainId), {
     staticNetwork: true,
     pollingInterval: 500,
+    // No 250 ms cache of identical requests: a page reads the chain right after its own transactions (a policy's
+    // record just after revoking it) and must see them.
+    cacheTimeout: -1,
   });
   context = {
     config,
