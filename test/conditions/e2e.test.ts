@@ -13,7 +13,7 @@ import { loadDeployment, type Deployment } from "../../src/deployment";
 import { startLocalNodes, stakeAndBond, type LocalNodeSpec } from "../../src/network/local";
 import type { RunningNode } from "../../src/node/daemon";
 import { AliceKeys } from "../../src/client/keys";
-import { grant, replaceConditions, type GrantRequest } from "../../src/client/alice";
+import { grant, redeliverFromJournal, replaceConditions, resumeGrant, type GrantRequest } from "../../src/client/alice";
 import { MemoryJournalStore } from "../../src/client/journal";
 import { encryptBytes } from "../../src/client/enrico";
 import {
@@ -360,6 +360,55 @@ describe("access conditions (end to end)", function () {
       await open(eoa.policy, eoa.bobSk, eoa.sealed, { requester: { signer: bob } }),
       /403 CONDITION_NOT_EVALUABLE.*(no code|not a contract)/,
     );
+  });
+
+  it("an interrupted conditional grant resumes: created committed to its set, every kfrag sent with it", async function () {
+    const unlock = (await time.latest()) + 3600;
+    const bobSk = SecretKey.random();
+    const store = new MemoryJournalStore();
+    const request: GrantRequest = {
+      owner: alice,
+      keys: aliceKeys,
+      receivingKey: bobSk.publicKey(),
+      threshold: 2,
+      shares: 3,
+      periods: 5n,
+      feeRate,
+      conditions: JSON.stringify(set(timeAfter(unlock))),
+      journal: store,
+      faults: { afterJournal: () => Promise.reject(new Error("killed")) },
+    };
+    await expect(grant(deployment, request)).to.be.rejectedWith("killed");
+    const journal = store.journal!;
+    expect(journal.conditions?.version).to.equal(1);
+    const policy = await resumeGrant(deployment, alice, journal, store);
+    expect(await conditionsOf(deployment.policyManager, policy.policyId)).to.include({ version: 1 });
+    const sealed = await encryptBytes(publicKeyOf(policy.delegatingKey), new TextEncoder().encode("resumed"));
+    refusedWith(await open(policy, bobSk, sealed), /CONDITION_NOT_MET/);
+  });
+
+  it("after a replacement, a kfrag sent again is re-signed for the current set; older sets are refused", async function () {
+    const unlock = (await time.latest()) + 3600;
+    const { policy, bobSk, journal, sealed } = await gated(set(timeAfter(unlock)));
+    const first = journal.journal!.conditions!;
+    const lifted = await replaceConditions(deployment, journal.journal!, journal, { owner: alice, conditions: null });
+    // The old set again at the conditions route: stale; the same set again: unchanged.
+    const old = await post(0, policy.policyId, "conditions", first);
+    expect([old.status, old.answer.code]).to.deep.equal([403, "CONDITIONS_NOT_COMMITTED"]);
+    expect((await post(0, policy.policyId, "conditions", lifted)).status).to.equal(200);
+    const before = journal.journal!.deliveries[0].version;
+    await redeliverFromJournal(deployment, journal.journal!, journal, {
+      owner: alice,
+      stakers: [policy.nodes[0].staker],
+    });
+    const resent = journal.journal!.deliveries[0];
+    expect(resent.version).to.be.above(before);
+    expect(resent.conditionsVersion).to.equal(2);
+    expect(resent.acknowledged).to.not.equal(undefined);
+    expect(await open(policy, bobSk, sealed)).to.equal("the secret");
+    // A node that holds no kfrag for a policy takes no conditions for it.
+    const none = await post(0, randomPolicyId(), "conditions", lifted);
+    expect(none.status).to.equal(404);
   });
 
   it("a policy without conditions is served as before (v2 deliveries, no proof)", async function () {
