@@ -31,6 +31,7 @@ import {
 } from "../../src/stream";
 import { folderSink, folderSource } from "../../src/stream/node";
 import { serveStreamFolder, type StreamServer } from "../../src/stream/server";
+import { createKeyFile, readSecretKeyFile } from "../../src/client/key-files";
 
 const KMS = 10n ** 18n;
 const SEGMENT = 1024;
@@ -72,7 +73,7 @@ describe("streams: a capsule per epoch, played until the subscription ends", fun
     rmSync(work, { recursive: true, force: true });
   });
 
-  async function world(periods = 5n) {
+  async function world(periods = 5n, bob = SecretKey.random()) {
     const deployment = await loadDeployment(hre);
     const signers = await hre.ethers.getSigners();
     const specs: LocalNodeSpec[] = [0, 1, 2].map((i) => ({
@@ -85,7 +86,6 @@ describe("streams: a capsule per epoch, played until the subscription ends", fun
     running = await startLocalNodes(deployment, specs);
     const alice = signers[8];
     await (await deployment.token.transfer(alice.address, 1_000_000n * KMS)).wait();
-    const bob = SecretKey.random();
     const policy = await grant(deployment, {
       owner: alice,
       keys: AliceKeys.fromSeed(randomBytes(32)),
@@ -283,5 +283,36 @@ describe("streams: a capsule per epoch, played until the subscription ends", fun
     expect((await realFetch(`${server.url}a.bin`, { headers: { Range: "bytes=20-" } })).status).to.equal(416);
     expect((await realFetch(`${server.url}%2e%2e/%2e%2e/etc/passwd`)).status).to.equal(404);
     expect((await realFetch(`${server.url}missing.bin`)).status).to.equal(404);
+  });
+
+  it("the CLI: kms stream-publish, then kms play into a file; after the revocation kms play fails with one line", async function () {
+    const keyFile = path.join(mkdtempSync(path.join(work, "keys-")), "bob.key");
+    createKeyFile(keyFile);
+    const w = await world(5n, readSecretKeyFile(keyFile));
+    const grantFile = path.join(work, `grant-${w.policy.policyId}.json`);
+    writeFileSync(grantFile, JSON.stringify(w.policy));
+    const input = path.join(work, `in-${w.policy.policyId}.bin`);
+    const data = randomBytes(5 * SEGMENT + 1);
+    writeFileSync(input, data);
+    const dir = path.join(work, `cli-${w.policy.policyId}`);
+    const run = (task: string, args: Record<string, unknown>) => hre.run({ scope: "kms", task }, args);
+    await run("stream-publish", {
+      grant: grantFile,
+      in: input,
+      out: dir,
+      segmentSize: String(SEGMENT),
+      epochSegments: "2",
+    });
+    await expect(run("stream-publish", { grant: grantFile, in: input, out: dir })).to.be.rejectedWith(
+      /manifest\.json exists \(--force replaces it\)/,
+    );
+    const out = path.join(work, `out-${w.policy.policyId}.bin`);
+    await run("play", { grant: grantFile, bobKey: keyFile, manifest: dir, out });
+    expect(readFileSync(out)).to.deep.equal(Buffer.from(data));
+
+    await revokePolicy(w.deployment.policyManager, w.alice, w.policy.policyId);
+    await expect(run("play", { grant: grantFile, bobKey: keyFile, manifest: dir, out: `${out}.2` })).to.be.rejectedWith(
+      /^epoch 0 \(from segment 0\) refused: got 0 correct cfrag\(s\), need 2: refused with 410 POLICY_REVOKED/,
+    );
   });
 });
