@@ -143,12 +143,13 @@ export async function startWebStack(options: { cheaters?: number[] } = {}): Prom
         }),
       );
     }
-    // Samplers count only nodes that committed to the current or next period. These in-process nodes sign with the
-    // chain's unlocked accounts (JSON-RPC signers), which the daemon's raw-transaction commit loop cannot use, so
-    // each operator commits here once, as `kms commit` would.
-    for (const i of STAKERS) {
-      const operator = await provider.getSigner(i + OPERATOR_OFFSET);
-      await (await contracts.escrow.connect(operator).commitToNextPeriod()).wait();
+    // Samplers count only nodes that committed to the current or next period. A node's first commitment try at
+    // start may run before its bond is confirmed; so each commits now if it has not yet (a no-op otherwise).
+    for (const node of nodes) await node.commitIfNeeded();
+    const next = (await contracts.escrow.getCurrentPeriod()) + 1n;
+    for (const node of nodes) {
+      const [, last] = await contracts.escrow.getCommittedPeriods(node.staker);
+      if (last < next) throw new Error(`node ${node.staker} did not commit to period ${next}`);
     }
     await (await contracts.token.transfer((await provider.getSigner(ALICE)).address, 1_000n * KMS)).wait();
     browser = await puppeteer.launch({
