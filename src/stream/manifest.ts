@@ -7,7 +7,7 @@
 //   "umbral-kms/stream/1" ‖ streamId (16) ‖ policyId (16) ‖ be32(e) ‖ be32(i) ‖ last (1)
 // so a segment opens only at its own place in its own stream and epoch, and the last one says it is last
 // (a stream cut short is told from a finished one).
-import { bytesToHex, hexToBytes } from "@noble/hashes/utils";
+import { hexToBytes } from "@noble/hashes/utils";
 import { POLICY_ID_BYTES } from "../policy/id";
 import type { EpochLock } from "./epoch";
 
@@ -148,5 +148,3 @@ export function segmentAad(
 
 /** The path of segment `index` as publishers here name it. */
 export const segmentPath = (index: number): string => `segment-${String(index).padStart(6, "0")}.bin`;
-
-export const hex = (bytes: Uint8Array): string => bytesToHex(bytes);

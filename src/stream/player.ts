@@ -9,11 +9,12 @@
 //
 // Runtime-neutral (Node and browsers).
 import { sha256 } from "@noble/hashes/sha256";
+import { bytesToHex } from "@noble/hashes/utils";
 import type { SecretKey } from "../umbral";
 import { checkReceivingKey, type RetrieveOptions } from "../client/bob";
 import type { PolicyGrant } from "../client/grant";
 import { EpochKeyCache, openEpochKey, openPiece } from "./epoch";
-import { checkGrowth, hex, ManifestError, parseManifest, segmentAad, type StreamManifest } from "./manifest";
+import { checkGrowth, ManifestError, parseManifest, segmentAad, type StreamManifest } from "./manifest";
 import type { StreamSource } from "./source";
 
 /** Raised when the nodes would not open an epoch (revoked, expired, too few nodes): the stream ends there. */
@@ -128,7 +129,7 @@ export class StreamReader {
     if (!entry) throw new SegmentError(`the stream has no segment ${index} (it has ${manifest.segments.length})`);
     const key = await this.keys.get(entry.epoch);
     const sealed = await this.source.segment(entry.path);
-    if (sealed.length !== entry.size || hex(sha256(sealed)) !== entry.sha256) {
+    if (sealed.length !== entry.size || bytesToHex(sha256(sealed)) !== entry.sha256) {
       throw new SegmentError(
         `segment ${index} (${entry.path}) does not match the manifest's size and SHA-256: the storage changed it`,
       );

@@ -6,11 +6,10 @@
 //
 // Runtime-neutral (Node and browsers).
 import { sha256 } from "@noble/hashes/sha256";
-import { hexToBytes, randomBytes } from "@noble/hashes/utils";
+import { bytesToHex, hexToBytes, randomBytes } from "@noble/hashes/utils";
 import { PublicKey } from "../umbral";
 import { newEpoch, sealPiece } from "./epoch";
 import {
-  hex,
   MANIFEST_KIND,
   MANIFEST_VERSION,
   ManifestError,
@@ -89,9 +88,9 @@ export async function publishStream(
   const manifest: StreamManifest = {
     kind: MANIFEST_KIND,
     version: MANIFEST_VERSION,
-    streamId: `0x${hex(randomBytes(16))}`,
+    streamId: `0x${bytesToHex(randomBytes(16))}`,
     policyId: options.policyId.toLowerCase(),
-    policyKey: `0x${hex(policyKey.toCompressedBytes())}`,
+    policyKey: `0x${bytesToHex(policyKey.toCompressedBytes())}`,
     contentType: options.contentType ?? "application/octet-stream",
     segmentSize,
     ...(epochSegments !== undefined ? { epochSegments } : {}),
@@ -124,7 +123,7 @@ export async function publishStream(
     const sealed = sealPiece(key!, segmentAad(manifest, epoch, index, last), plaintext);
     const path = segmentPath(index);
     await sink.writeSegment(path, sealed);
-    manifest.segments.push({ epoch, path, size: sealed.length, sha256: hex(sha256(sealed)) });
+    manifest.segments.push({ epoch, path, size: sealed.length, sha256: bytesToHex(sha256(sealed)) });
     inEpoch++;
     options.onSegment?.(index, epoch, plaintext.length);
     if (last) manifest.complete = true;
