@@ -88,7 +88,12 @@ export async function writePlayed(
   try {
     for await (const { plaintext } of segments) {
       if (closed) break;
-      if (!sink.write(plaintext)) await new Promise<void>((resolve) => sink.once("drain", () => resolve()));
+      if (!sink.write(plaintext))
+        await new Promise<void>((resolve) => {
+          sink.once("drain", () => resolve());
+          sink.once("close", () => resolve()); // a closed pipe drains never
+          sink.once("error", () => resolve());
+        });
       done.bytes += plaintext.length;
       done.segments++;
     }
