@@ -19,6 +19,7 @@ import {
   unhex,
   type EpochEntry,
   type LoggedEntry,
+  type MessageEntry,
   type RoomRef,
   type RoomState,
 } from "./format";
@@ -28,7 +29,8 @@ import { RelayClient } from "./client";
 export interface ChatIdentity {
   key: string;
   signer: Signer;
-  openEpoch(epoch: EpochEntry, state: RoomState): Promise<Uint8Array>;
+  /** Opens `epoch`, made under the room state `madeUnder`; `current` is the state in effect now. */
+  openEpoch(epoch: EpochEntry, madeUnder: RoomState, current: RoomState): Promise<Uint8Array>;
 }
 
 /** The label of a room's key among its owner's policy keys. */
@@ -48,16 +50,20 @@ export function ownerIdentity(keys: AliceKeys, roomId: string): ChatIdentity {
 }
 
 /**
- * A member: opens an epoch with cfrags from the nodes of his own policy (the grant the room state lists for
- * his key when the epoch was made). A revoked or ended policy is refused by the nodes: EpochRefusedError.
+ * A member: opens an epoch with cfrags from the nodes of his own policy: the grant the room lists for his key
+ * now, else the one it listed when the epoch was made. A member who joined later thus opens the epochs from
+ * before his join too (his policy is from the room key, and the nodes re-encrypt every capsule under it: the
+ * room grants its whole history, docs/chat.md). A revoked or ended policy is refused by the nodes:
+ * EpochRefusedError.
  */
 export function memberIdentity(secret: SecretKey, options: RetrieveOptions = {}): ChatIdentity {
   const key = keyHex(secret.publicKey());
   return {
     key,
     signer: new Signer(secret),
-    async openEpoch(epoch, state) {
-      const member = state.members.find((m) => m.key.toLowerCase() === key.toLowerCase());
+    async openEpoch(epoch, state, current) {
+      const mine = (s: RoomState) => s.members.find((m) => m.key.toLowerCase() === key.toLowerCase());
+      const member = mine(current) ?? mine(state);
       if (!member) {
         throw new EpochRefusedError(state.roomId, epoch.epochId, `${key} was not a member when it was made`);
       }
@@ -125,6 +131,7 @@ export class ChatRoom {
   private readonly keys = new Map<string, Uint8Array>();
   private readonly refused = new Map<string, ChatError>();
   private readonly states = new Map<number, RoomState>();
+  private readonly pending: { message: ChatMessage; entry: MessageEntry; epoch: EpochEntry }[] = [];
   private last = -1;
 
   constructor(
@@ -159,7 +166,7 @@ export class ChatRoom {
     const refusal = this.refused.get(id);
     if (refusal) throw refusal;
     try {
-      const key = await this.identity.openEpoch(epoch, this.states.get(epoch.stateSeq)!);
+      const key = await this.identity.openEpoch(epoch, this.states.get(epoch.stateSeq)!, this.state);
       this.keys.set(id, key);
       return key;
     } catch (error) {
@@ -172,8 +179,12 @@ export class ChatRoom {
     }
   }
 
-  /** Checks and applies one logged entry; resolves with the message it is, if it is one. */
-  async apply(logged: LoggedEntry): Promise<ChatMessage | undefined> {
+  /**
+   * Checks and applies one logged entry; resolves with the message it is, if it is one, decrypted unless
+   * `defer` (then {@link openPending} decrypts it, once the log is read to its end and the state in effect
+   * is the latest).
+   */
+  async apply(logged: LoggedEntry, defer = false): Promise<ChatMessage | undefined> {
     if (logged.seq <= this.last) return undefined;
     this.last = logged.seq;
     let entry;
@@ -194,23 +205,33 @@ export class ChatRoom {
       receivedAt: logged.receivedAt,
       epochId: entry.epochId,
     };
-    try {
-      message.text = openMessage(entry, await this.epochKey(this.log.epochs.get(entry.epochId.toLowerCase())!));
-    } catch (error) {
-      if (!(error instanceof ChatError)) throw error;
-      message.error = error;
-    }
     this.messages.push(message);
+    this.pending.push({ message, entry, epoch: this.log.epochs.get(entry.epochId.toLowerCase())! });
+    if (!defer) await this.openPending();
     return message;
+  }
+
+  /** Decrypts the messages applied with `defer`, each epoch opened once. */
+  async openPending(): Promise<void> {
+    const pending = this.pending.splice(0);
+    for (const { message, entry, epoch } of pending) {
+      try {
+        message.text = openMessage(entry, await this.epochKey(epoch));
+      } catch (error) {
+        if (!(error instanceof ChatError)) throw error;
+        message.error = error;
+      }
+    }
   }
 
   /** Reads the log from where the last read ended; resolves with the new messages. */
   async sync(): Promise<ChatMessage[]> {
     const added: ChatMessage[] = [];
     for await (const logged of this.relay.history(this.ref.roomId, this.last)) {
-      const message = await this.apply(logged);
+      const message = await this.apply(logged, true);
       if (message) added.push(message);
     }
+    await this.openPending();
     if (!this.log.state) throw new ChatError(`room ${this.ref.roomId} on ${this.relay.url} holds no valid state`);
     return added;
   }
