@@ -7,6 +7,7 @@ import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, TASK_TEST } from "hardhat/builtin
 import "@nomicfoundation/hardhat-toolbox";
 
 import "./tasks";
+import "./tasks/chat";
 import { mochaHooks } from "./test/support/isolation";
 
 /** The one compiler version this project builds with; `solc` in package.json must be the same. */
