@@ -274,14 +274,18 @@ kms
     undefined,
     kmsTypes.text,
   )
-  .setAction(async (args: { dataDir: string; host: string; port: string; corsOrigin?: string }) => {
-    const relay = await startRelay({
-      dataDir: path.resolve(args.dataDir),
-      host: args.host,
-      port: parseWhole(args.port, "--port", 0, 65535),
-      corsOrigins: args.corsOrigin?.split(",").map((o) => o.trim()),
-    });
-    console.log(`chat relay on ${relay.url} (store ${path.resolve(args.dataDir)}); Ctrl-C stops it`);
-    await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
-    await relay.close();
-  });
+  .addOptionalParam("postsPerMinute", "Posts one client address may make per minute", "600", kmsTypes.int)
+  .setAction(
+    async (args: { dataDir: string; host: string; port: string; corsOrigin?: string; postsPerMinute: string }) => {
+      const relay = await startRelay({
+        dataDir: path.resolve(args.dataDir),
+        host: args.host,
+        port: parseWhole(args.port, "--port", 0, 65535),
+        corsOrigins: args.corsOrigin?.split(",").map((o) => o.trim()),
+        postsPerMinute: parseWhole(args.postsPerMinute, "--posts-per-minute", 1),
+      });
+      console.log(`chat relay on ${relay.url} (store ${path.resolve(args.dataDir)}); Ctrl-C stops it`);
+      await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
+      await relay.close();
+    },
+  );

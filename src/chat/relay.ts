@@ -10,7 +10,7 @@
 //   POST /v1/rooms/:roomId/entries      a state, epoch or message                 → { seq }
 //   GET  /v1/rooms/:roomId/entries      ?after=<seq>&limit=<n> (n ≤ 500)          → { entries, head }
 //   GET  /v1/rooms/:roomId/events       ?after=<seq>: text/event-stream, one `data:` line per logged entry
-//   GET  /v1/status                     rooms, entries, open streams
+//   GET  /v1/status                     rooms, open streams, the process's RSS and heap in use
 // Node only (LevelDB, fastify).
 import { EventEmitter } from "node:events";
 import { mkdirSync } from "node:fs";
@@ -293,7 +293,10 @@ export async function buildRelay(options: RelayOptions): Promise<Relay> {
     return { "access-control-allow-origin": allowed.includes("*") ? "*" : origin, vary: "origin" };
   }
 
-  app.get("/v1/status", async () => ({ rooms: roomCount, streams: streams.size }));
+  app.get("/v1/status", async () => {
+    const { rss, heapUsed } = process.memoryUsage();
+    return { rooms: roomCount, streams: streams.size, rssBytes: rss, heapUsedBytes: heapUsed };
+  });
 
   return {
     app,

@@ -2,6 +2,7 @@
 // #enrico, #bob). Each page is plain DOM built by its module; nothing runs on a server but static files.
 import { alicePage } from "./alice";
 import { bobPage } from "./bob";
+import { chatPage } from "./chat";
 import { loadContext } from "./context";
 import { enricoPage } from "./enrico";
 import { networkPage } from "./network";
@@ -12,6 +13,7 @@ const PAGES: Record<string, (root: HTMLElement) => Promise<void>> = {
   alice: alicePage,
   enrico: enricoPage,
   bob: bobPage,
+  chat: chatPage,
 };
 
 async function show(root: HTMLElement): Promise<void> {
