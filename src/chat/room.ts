@@ -65,7 +65,11 @@ export function memberIdentity(secret: SecretKey, options: RetrieveOptions = {})
       const mine = (s: RoomState) => s.members.find((m) => m.key.toLowerCase() === key.toLowerCase());
       const member = mine(current) ?? mine(state);
       if (!member) {
-        throw new EpochRefusedError(state.roomId, epoch.epochId, `${key} was not a member when it was made`);
+        throw new EpochRefusedError(
+          state.roomId,
+          epoch.epochId,
+          `${key} is not a member of the room now and was not when the epoch was made (removed, or never invited)`,
+        );
       }
       const capsule = epochCapsule(epoch);
       let cfrags;
