@@ -1,7 +1,8 @@
 // The web app's entry: loads config.json, then shows the page the URL's hash names (#network, #alice,
-// #enrico, #bob, #stream). Each page is plain DOM built by its module; nothing runs on a server but static files.
+// #enrico, #bob, #stream, #chat). Each page is plain DOM built by its module; nothing runs on a server but static files.
 import { alicePage } from "./alice";
 import { bobPage } from "./bob";
+import { chatPage } from "./chat";
 import { loadContext } from "./context";
 import { enricoPage } from "./enrico";
 import { networkPage } from "./network";
@@ -14,6 +15,7 @@ const PAGES: Record<string, (root: HTMLElement) => Promise<void>> = {
   enrico: enricoPage,
   bob: bobPage,
   stream: streamPage,
+  chat: chatPage,
 };
 
 async function show(root: HTMLElement): Promise<void> {
