@@ -25,19 +25,49 @@ export class WebBuildError extends Error {
   }
 }
 
-/** `./x` → `./x.browser.ts` when that file exists; Node built-ins are left external for the check below. */
-const browserVariants: Plugin = {
+/**
+ * Whether the package holding `importer` says in its package.json `browser` map that `name` is not loaded in a
+ * browser (`"crypto": false`, as @stablelib/random, under siwe, does for its Node random source).
+ */
+function disabledInBrowser(importer: string, name: string): boolean {
+  for (let dir = path.dirname(importer); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const manifest = path.join(dir, "package.json");
+    if (!existsSync(manifest)) continue;
+    const { browser } = JSON.parse(readFileSync(manifest, "utf8")) as { browser?: unknown };
+    return typeof browser === "object" && browser !== null && (browser as Record<string, unknown>)[name] === false;
+  }
+  return false;
+}
+
+/**
+ * `./x` → `./x.browser.ts` when that file exists; a Node built-in a package disables for browsers is an empty
+ * module; any other Node built-in is left external for the check below.
+ */
+export const browserVariants: Plugin = {
   name: "browser-variants",
   setup(b) {
     b.onResolve({ filter: /^\.\.?\// }, (args) => {
       const variant = path.resolve(args.resolveDir, `${args.path}.browser.ts`);
       return existsSync(variant) ? { path: variant } : undefined;
     });
-    b.onResolve({ filter: /^node:|^(fs|os|path|crypto|stream|child_process|net|http|https)$/ }, (args) => ({
-      path: args.path,
-      external: true,
-      sideEffects: false,
-    }));
+    b.onResolve({ filter: /^node:|^(fs|os|path|crypto|stream|child_process|net|http|https)$/ }, (args) =>
+      args.importer && disabledInBrowser(args.importer, args.path)
+        ? { path: args.path, namespace: "disabled-in-browser" }
+        : { path: args.path, external: true, sideEffects: false },
+    );
+    b.onLoad({ filter: /.*/, namespace: "disabled-in-browser" }, () => ({ contents: "module.exports = {};" }));
+    // siwe (CommonJS) requires ethers: without this it would get ethers' CommonJS build, a second copy of ethers
+    // beside the ES module build the rest imports (~600 KiB more).
+    b.onResolve({ filter: /^ethers$/ }, (args) =>
+      args.kind === "require-call" && !args.pluginData?.dedupe
+        ? b.resolve("ethers", {
+            kind: "import-statement",
+            resolveDir: args.resolveDir,
+            importer: args.importer,
+            pluginData: { dedupe: true },
+          })
+        : undefined,
+    );
   },
 };
 
