@@ -5,7 +5,8 @@ import { types } from "hardhat/config";
 import { kms } from "./scope";
 import { addressFor, signerFor } from "./accounts";
 import { loadDeployment } from "../src/deployment";
-import { startNode } from "../src/node/daemon";
+import { startNodeRetrying } from "../src/node/daemon";
+import { shortReason } from "../src/node/status";
 import { formatDoctor, runDoctor } from "../src/node/doctor";
 import { LOG_LEVELS, nodeLogger } from "../src/node/logging";
 import { CorsOriginError, parseCorsOrigins } from "../src/node/server";
@@ -62,6 +63,9 @@ function showMnemonic(mnemonic: string, dataDir: string): void {
     ].join("\n"),
   );
 }
+
+/** How many times `kms node` tries to start while its chain cannot be reached (waits 1, 2, 4, 8, 16 s between). */
+const START_ATTEMPTS = 6;
 
 kms
   .task("node", "Runs a re-encryption node until SIGINT/SIGTERM: announces itself, commits every period, serves HTTP")
@@ -144,26 +148,35 @@ kms
       const contracts = await loadDeployment(hre);
       const operator = await signerFor(hre, args.operator);
       const operatorKey = configuredKeyOf(hre.network.config.accounts as ConfiguredAccounts, operator.address);
-      const node = await startNode({
-        ...contracts,
-        operator,
-        operatorKey,
-        workers: args.workers,
-        dataDir: args.dataDir,
-        host: args.host,
-        port: args.port,
-        publicUrl: args.publicUrl,
-        commitIntervalMs: args.commitInterval * 1000,
-        statusIntervalMs: args.statusInterval * 1000,
-        trustProxy: args.trustProxy,
-        corsOrigins,
-        logger,
-        cheat: args.cheat,
-        recoverMnemonic,
-        reannounce: args.reannounce,
-        takeOver: args.takeOver,
-        onNewMnemonic: (mnemonic) => showMnemonic(mnemonic, args.dataDir),
-      });
+      const node = await startNodeRetrying(
+        {
+          ...contracts,
+          operator,
+          operatorKey,
+          workers: args.workers,
+          dataDir: args.dataDir,
+          host: args.host,
+          port: args.port,
+          publicUrl: args.publicUrl,
+          commitIntervalMs: args.commitInterval * 1000,
+          statusIntervalMs: args.statusInterval * 1000,
+          trustProxy: args.trustProxy,
+          corsOrigins,
+          logger,
+          cheat: args.cheat,
+          recoverMnemonic,
+          reannounce: args.reannounce,
+          takeOver: args.takeOver,
+          onNewMnemonic: (mnemonic) => showMnemonic(mnemonic, args.dataDir),
+        },
+        {
+          attempts: START_ATTEMPTS,
+          onRetry: (attempt, delayMs, e) =>
+            console.error(
+              `the chain cannot be reached (${shortReason(e)}); trying again in ${delayMs / 1000} s (retry ${attempt} of ${START_ATTEMPTS - 1})`,
+            ),
+        },
+      );
       console.log(`node of staker ${node.staker} listening at ${node.url} (status page: ${node.url}/status)`);
       const workers = args.workers ?? defaultWorkerCount();
       console.log(

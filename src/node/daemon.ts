@@ -30,7 +30,7 @@ import {
 } from "./identity";
 import { NodeMetrics } from "./metrics";
 import { OperatorKeyError } from "./attestation";
-import { ChainHealth, NodeMonitor } from "./status";
+import { ChainHealth, isUnreachable, NodeMonitor } from "./status";
 import { version as SOFTWARE_VERSION } from "../../package.json";
 
 /** Raised when the daemon cannot start: not an operator, bad key file, port taken, ... */
@@ -145,6 +145,35 @@ async function bondedStakerOf(escrow: StakingEscrow, options: NodeDaemonOptions,
   return found.staker;
 }
 
+/** How {@link startNodeRetrying} waits for a chain it cannot reach at start. */
+export interface StartRetry {
+  /** Tries in all (default 6: about a minute of waiting with the default delay). */
+  attempts?: number;
+  /** The first wait; each next one doubles (default 1 s). */
+  delayMs?: number;
+  /** Told before each wait. */
+  onRetry?: (attempt: number, delayMs: number, error: unknown) => void;
+}
+
+/**
+ * {@link startNode}, tried again while the chain cannot be reached (a chain still starting or restarting, a
+ * connection it closed under load); any other failure, or the last one, is thrown as it is. A failed try has
+ * closed what it opened, and a key made by the first try is reused by the next.
+ */
+export async function startNodeRetrying(options: NodeDaemonOptions, retry: StartRetry = {}): Promise<RunningNode> {
+  const attempts = retry.attempts ?? 6;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNode(options);
+    } catch (e) {
+      if (attempt >= attempts || !isUnreachable(e)) throw e;
+      const delayMs = (retry.delayMs ?? 1000) * 2 ** (attempt - 1);
+      retry.onRetry?.(attempt, delayMs, e);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
+
 /**
  * Starts a node; resolves once it listens and has announced itself. The start-up runs in steps: check the
  * operator, open key and store, listen, announce, then start the commitment and sweep loops. A step that
@@ -158,11 +187,11 @@ export async function startNode(options: NodeDaemonOptions): Promise<RunningNode
   /** Cancels the node's waits on the chain when it stops. */
   const aborter = new AbortController();
 
+  const { chainId } = await options.operator.provider!.getNetwork();
   const encryptingKey = await openNodeKey(options, staker);
   const store = await KFragStore.open(path.join(options.dataDir, "kfrags")).catch((cause: unknown) => {
     throw new NodeStartError((cause as Error).message, { cause });
   });
-  const { chainId } = await options.operator.provider!.getNetwork();
   const policies = policyViewOf(options.policyManager, {
     cacheMs: options.policyCacheMs ?? 2000,
     fromBlock: options.deploymentBlock,

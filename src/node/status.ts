@@ -15,7 +15,7 @@ export const DEFAULT_COMMITMENT_GAS = 100_000n;
 
 /** The words of an RPC failure that say the chain could not be reached (not that a call reverted). */
 const UNREACHABLE =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|socket hang up|fetch failed|cannot connect|connection|network|timeout|HH108|HH110/i;
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|socket hang up|other side closed|UND_ERR_(SOCKET|CLOSED|CONNECT_TIMEOUT|HEADERS_TIMEOUT|BODY_TIMEOUT)|fetch failed|cannot connect|connection|network|timeout|HH108|HH110/i;
 
 /** Whether `error` says the RPC endpoint could not be reached or did not answer. */
 export function isUnreachable(error: unknown): boolean {

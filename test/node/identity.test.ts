@@ -12,7 +12,13 @@ import { wordlist } from "@scure/bip39/wordlists/english";
 import type { Signer } from "ethers";
 import { loadDeployment, type Deployment } from "../../src/deployment";
 import { stakeAndBond } from "../../src/network/local";
-import { NodeStartError, startNode, type NodeDaemonOptions, type RunningNode } from "../../src/node/daemon";
+import {
+  NodeStartError,
+  startNode,
+  startNodeRetrying,
+  type NodeDaemonOptions,
+  type RunningNode,
+} from "../../src/node/daemon";
 import { MnemonicError, nodeKeyFromMnemonic, publicKeyHex, readNodeKey, writeNodeKey } from "../../src/node/identity";
 import { SecretKey } from "../../src/umbral";
 
@@ -137,5 +143,88 @@ describe("node identity on start", function () {
     await live.monitor.refresh();
     const status = await live.monitor.status();
     expect(status.announcement).to.include({ urlMatches: false, keyMatches: true });
+  });
+});
+
+describe("node start while the chain cannot be reached", function () {
+  this.timeout(120_000);
+  let deployment: Deployment;
+  let operator: Signer;
+  const running: RunningNode[] = [];
+  const dirs: string[] = [];
+
+  before(async function () {
+    deployment = await loadDeployment(hre);
+    const [deployer, staker, op] = await hre.ethers.getSigners();
+    operator = op;
+    await stakeAndBond(deployment, deployer, { staker, operator, stake: 100_000n * KMS, lockPeriods: 60n });
+  });
+
+  after(async function () {
+    for (const node of running) await node.stop();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The operator, whose first `failures` calls fail as a connection the chain closed fails (undici's words). */
+  function flaky(failures: number): Signer {
+    let left = failures;
+    return new Proxy(operator, {
+      get(target, key) {
+        if (key === "call") {
+          return (tx: Parameters<Signer["call"]>[0]) => {
+            if (left-- > 0)
+              return Promise.reject(Object.assign(new Error("other side closed"), { code: "UND_ERR_SOCKET" }));
+            return target.call(tx);
+          };
+        }
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  }
+  const options = (signer: Signer): NodeDaemonOptions => {
+    const dir = mkdtempSync(path.join(tmpdir(), "kms-start-"));
+    dirs.push(dir);
+    return {
+      ...deployment,
+      operator: signer,
+      dataDir: path.join(dir, "data"),
+      commitIntervalMs: 3_600_000,
+      statusIntervalMs: 3_600_000,
+      policyCacheMs: 0,
+    };
+  };
+
+  it("tries again, waiting longer each time, and starts once the chain answers", async function () {
+    const waits: number[] = [];
+    const node = await startNodeRetrying(options(flaky(2)), {
+      delayMs: 5,
+      onRetry: (attempt, delayMs, e) => {
+        expect((e as Error).message).to.include("other side closed");
+        waits.push(delayMs);
+      },
+    });
+    running.push(node);
+    expect(waits).to.deep.equal([5, 10]);
+    expect(node.staker).to.equal(await (await hre.ethers.getSigners())[1].getAddress());
+  });
+
+  it("gives up after its tries with the chain's error, and never retries any other failure", async function () {
+    const retried: number[] = [];
+    const onRetry = (attempt: number) => retried.push(attempt);
+    const lost = await startNodeRetrying(options(flaky(100)), { attempts: 3, delayMs: 1, onRetry }).then(
+      () => expect.fail("the node started"),
+      (e: unknown) => e as Error,
+    );
+    expect(lost.message).to.equal("other side closed");
+    expect(retried).to.deep.equal([1, 2]);
+    // Not bonded: a refusal, said at once.
+    const [, , , stranger] = await hre.ethers.getSigners();
+    const refused = await startNodeRetrying(options(stranger), { delayMs: 1, onRetry }).then(
+      () => expect.fail("the node started"),
+      (e: unknown) => e as Error,
+    );
+    expect(refused).to.be.instanceOf(NodeStartError);
+    expect(retried).to.deep.equal([1, 2]);
   });
 });
