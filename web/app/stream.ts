@@ -2,7 +2,7 @@
 // a manifest URL and the grant of its policy — through Media Source Extensions: each epoch's key is opened once
 // (the policy's nodes found where they are now, cfrags verified), each segment decrypted as it downloads and
 // appended to the video. When the nodes refuse an epoch (revoked, expired) the video keeps what it has: seeking
-// works within the epochs opened.
+// works within the epochs opened (within the last 30 s played and what is ahead, once the browser's buffer is full).
 import {
   checkReceivingKey,
   EpochRefusedError,
@@ -35,6 +35,38 @@ function append(buffer: SourceBuffer, data: Uint8Array): Promise<void> {
     buffer.addEventListener("error", failed);
     buffer.appendBuffer(data as Uint8Array<ArrayBuffer>);
   });
+}
+
+/** Resolves once `buffer` has dropped the media between `start` and `end` seconds. */
+function remove(buffer: SourceBuffer, start: number, end: number): Promise<void> {
+  return new Promise((resolve) => {
+    buffer.addEventListener("updateend", () => resolve(), { once: true });
+    buffer.remove(start, end);
+  });
+}
+
+/** How much already played media is kept for seeking back when the browser's buffer is full (seconds). */
+const KEEP_BEHIND = 30;
+
+/**
+ * Appends `data`; when the browser's buffer is full (QuotaExceededError), drops what played more than
+ * KEEP_BEHIND seconds ago, or waits for playback to move on, and tries again: memory stays bounded.
+ */
+async function appendBounded(video: HTMLVideoElement, buffer: SourceBuffer, data: Uint8Array): Promise<void> {
+  for (;;) {
+    try {
+      await append(buffer, data);
+      return;
+    } catch (error) {
+      if (!(error instanceof DOMException && error.name === "QuotaExceededError")) throw error;
+    }
+    const keepFrom = video.currentTime - KEEP_BEHIND;
+    if (buffer.buffered.length > 0 && buffer.buffered.start(0) < keepFrom) {
+      await remove(buffer, 0, keepFrom);
+    } else {
+      await new Promise((resolve) => video.addEventListener("timeupdate", resolve, { once: true }));
+    }
+  }
 }
 
 export async function streamPage(root: HTMLElement): Promise<void> {
@@ -87,7 +119,7 @@ export async function streamPage(root: HTMLElement): Promise<void> {
     let stopped: unknown;
     try {
       for await (const segment of reader.play()) {
-        await append(buffer, segment.plaintext);
+        await appendBounded(video, buffer, segment.plaintext);
         played += segment.plaintext.length;
         const total = reader.manifest.segments.length;
         progress.set(segment.index + 1, total, `segment ${segment.index + 1} of ${total} (${bytes(played)})`);
