@@ -8,6 +8,7 @@ import "@nomicfoundation/hardhat-toolbox";
 
 import "./tasks";
 import "./tasks/chat";
+import "./tasks/stream";
 import { mochaHooks } from "./test/support/isolation";
 
 /** The one compiler version this project builds with; `solc` in package.json must be the same. */

@@ -11,8 +11,9 @@ import { stakingGas } from "./gas/staking";
 import { policyGas } from "./gas/policy";
 import { slashingGas } from "./gas/slashing";
 import { lifecycleGas } from "./gas/lifecycle";
+import { conditionsGas } from "./gas/conditions";
 
-const sections: GasSection[] = [tokenGas, stakingGas, policyGas, lifecycleGas, slashingGas];
+const sections: GasSection[] = [tokenGas, stakingGas, policyGas, lifecycleGas, conditionsGas, slashingGas];
 
 function fmt(gas: bigint): string {
   return gas.toLocaleString("en-US");

@@ -7,3 +7,4 @@ import "./node";
 import "./slashing";
 import "./policy";
 import "./status";
+import "./conditions";

@@ -13,7 +13,14 @@ import { FileJournalStore } from "../src/client/journal-file";
 import { GRANT_JOURNAL_KIND } from "../src/client/grant";
 import { journalNameFor } from "../src/client/journal";
 import { encryptFile } from "../src/client/enrico-node";
-import { checkReceivingKey, decryptFile, escrowOperatorCheck } from "../src/client/bob-node";
+import {
+  checkReceivingKey,
+  conditionRefusalLines,
+  decryptFile,
+  escrowOperatorCheck,
+  NotEnoughCFragsError,
+} from "../src/client/bob-node";
+import { describeConditions, readConditionsFile } from "./conditions";
 import { resolveGrantNodes } from "../src/client/directory";
 import { checkOutputPath } from "../src/client/output";
 import { reportEvidence } from "../src/slashing";
@@ -164,6 +171,13 @@ kms
   .addFlag("force", FORCE)
   .addOptionalParam("nodes", "Comma-separated stakers to use instead of sampling by stake", undefined, kmsTypes.text)
   .addOptionalParam("seed", "Sampling seed as 0x-hex (default random; the journal keeps it)", undefined, kmsTypes.hex)
+  .addOptionalParam(
+    "conditions",
+    "Access conditions the nodes judge every request by: a JSON condition set (docs/conditions.md), checked " +
+      "before paying, signed, committed on-chain with the policy",
+    undefined,
+    kmsTypes.file,
+  )
   .addOptionalParam("from", `Alice's account: pays and owns the policy. ${FROM}`, undefined, kmsTypes.account)
   .setAction(
     async (
@@ -180,12 +194,14 @@ kms
         force: boolean;
         nodes?: string;
         seed?: string;
+        conditions?: string;
         from?: string;
       },
       hre,
     ) => {
       if (args.resume !== undefined) {
         for (const name of [
+          "conditions",
           "aliceKey",
           "bob",
           "threshold",
@@ -230,6 +246,9 @@ kms
       const store = new FileJournalStore(journalFile, out, { forcePublic: args.force });
       const policyId = randomPolicyId();
       store.checkWritable(policyId);
+      const { chainId } = await hre.ethers.provider.getNetwork();
+      const conditions = args.conditions === undefined ? undefined : readConditionsFile(args.conditions, chainId);
+      if (conditions) console.log(`access conditions: ${describeConditions(conditions)}`);
       const contracts = await loadDeployment(hre);
       const owner = await signerFor(hre, args.from);
       const nodes = args.nodes?.split(",").map((n) => hre.ethers.getAddress(n.trim()));
@@ -248,6 +267,7 @@ kms
           nodes,
           policyId,
           seed: args.seed ? getBytes(args.seed) : undefined,
+          conditions,
           journal: store,
           onProgress: (message) => console.log(message),
         }),
@@ -300,6 +320,13 @@ kms
   .addOptionalParam("timeout", "Seconds to wait for each node", 10, kmsTypes.int)
   .addFlag("noReport", "Do not submit evidence against nodes caught cheating")
   .addOptionalParam("from", `Submits slashing evidence and earns the reward. ${FROM}`, undefined, kmsTypes.account)
+  .addOptionalParam(
+    "account",
+    "Bob's Ethereum account, for policies whose conditions are about the requester: it signs a Sign-In with " +
+      "Ethereum proof for each node (an address or a configured account's index, #3)",
+    undefined,
+    kmsTypes.account,
+  )
   .setAction(
     async (
       args: {
@@ -311,6 +338,7 @@ kms
         timeout: number | string;
         noReport: boolean;
         from?: string;
+        account?: string;
       },
       hre,
     ) => {
@@ -335,7 +363,9 @@ kms
         );
       }
 
+      const requester = args.account === undefined ? undefined : { signer: await signerFor(hre, args.account) };
       await decryptFile(policy, bobKey, args.in, args.out, {
+        requester,
         overwrite: args.force,
         timeoutMs: timeout * 1000,
         onProgress: (message) => console.log(message),
@@ -353,6 +383,11 @@ kms
             `reported: verdict ${outcome.verdictName}, penalty ${formatKms(outcome.penalty)} KMS, reward ${formatKms(outcome.reward)} KMS`,
           );
         },
+      }).catch((error: unknown) => {
+        // A refusal for the policy's conditions: one line per node, in the node's words (never a cheat).
+        if (error instanceof NotEnoughCFragsError)
+          for (const line of conditionRefusalLines(error.failures)) console.log(line);
+        throw error;
       });
       console.log(`decrypted into ${args.out}`);
     },

@@ -44,6 +44,8 @@ export {
 export { parseGrant, publicKeyOf, GrantFormatError, type PolicyGrant } from "../src/client/grant";
 export { resolveGrantNodes } from "../src/client/directory";
 export { decodeHeader, SealedFileError, type SealedHeader } from "../src/client/sealed";
+// Streams (docs/streams.md): the publisher, the player, a capsule per epoch.
+export * from "../src/stream";
 export {
   requestJson,
   NodeRequestFailedError,

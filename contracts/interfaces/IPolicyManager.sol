@@ -118,6 +118,10 @@ interface IPolicyManager is IPolicyCommitHook {
     /// @notice The owner set the range allowed for policy fee rates to `[min, max]`.
     event FeeRateRangeSet(uint256 min, uint256 max);
 
+    /// @notice Policy `policyId` now commits to version `version` of its owner's access conditions, the set whose
+    /// canonical JSON (RFC 8785) hashes to `conditionsHash` (keccak256); the zero hash lifts every condition.
+    event ConditionsSet(bytes16 indexed policyId, uint64 version, bytes32 conditionsHash);
+
     // ----------------------------------------------------------------------------------------------------------
     // Errors
     // ----------------------------------------------------------------------------------------------------------
@@ -221,6 +225,16 @@ interface IPolicyManager is IPolicyCommitHook {
 
     /// @notice {syncNode} cannot move `node` to `target`: not after its cursor `cursor`, or a future period.
     error InvalidSyncTarget(address node, uint256 target, uint256 cursor);
+
+    /// @notice The conditions version `given` for policy `policyId` is not above the version `held` (a replay, or
+    /// a set older than the one committed).
+    error StaleConditionsVersion(bytes16 policyId, uint64 given, uint64 held);
+
+    /// @notice The signature does not authorise conditions version `version` of `policyId` for its owner `owner`.
+    error InvalidConditionsSignature(bytes16 policyId, address owner, uint64 version);
+
+    /// @notice {createPolicyWithConditions} was given the zero hash, which means "no conditions" (use {createPolicy}).
+    error NoConditionsGiven(bytes16 policyId);
 
     // ----------------------------------------------------------------------------------------------------------
     // Policies
@@ -478,4 +492,60 @@ interface IPolicyManager is IPolicyCommitHook {
     /// @param period The period.
     /// @return True if it did.
     function hasCommitted(address node, uint256 period) external view returns (bool);
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Access conditions (docs/conditions.md)
+    // ----------------------------------------------------------------------------------------------------------
+
+    /// @notice {createPolicy}, committing at once to version 1 of the owner's access conditions, so the policy
+    /// never exists without them. Emits {PolicyCreated} and {ConditionsSet}.
+    /// @dev The nodes still need the owner-signed set itself (sent with each kfrag); they check it hashes to
+    /// `conditionsHash`. Anyone paying may commit the hash: without the owner's signature on a matching set,
+    /// a node accepts no kfrag for the policy, so a wrong hash only makes the policy unusable for its payer.
+    /// @param policyId Unique id chosen by the client.
+    /// @param owner Receives refunds and may revoke.
+    /// @param nodes The serving stakers, strictly ascending, 1 to {MAX_NODES}.
+    /// @param endPeriod First period not covered; after the current period.
+    /// @param feeRate Fee per node per period, in wei.
+    /// @param conditionsHash keccak256 of the condition set's canonical JSON; not zero.
+    /// @return deposit The amount taken from the caller.
+    function createPolicyWithConditions(
+        bytes16 policyId,
+        address owner,
+        address[] calldata nodes,
+        uint256 endPeriod,
+        uint256 feeRate,
+        bytes32 conditionsHash
+    ) external returns (uint256 deposit);
+
+    /// @notice Commits policy `policyId` to version `version` of its access conditions. Owner only; `version`
+    /// must exceed the one held. Emits a {ConditionsSet} event.
+    /// @param policyId The policy.
+    /// @param policy Its current record (checked against the stored commitment; it names the owner).
+    /// @param version The new version, above the current one.
+    /// @param conditionsHash keccak256 of the set's canonical JSON; zero lifts every condition.
+    function setConditions(bytes16 policyId, Policy calldata policy, uint64 version, bytes32 conditionsHash) external;
+
+    /// @notice {setConditions} by anyone carrying the owner's EIP-712 signature of
+    /// `PolicyConditions(bytes16 policyId,uint64 version,bytes32 conditionsHash)` in this contract's domain: the
+    /// same signature the owner gives the nodes with the set. Emits a {ConditionsSet} event.
+    /// @dev No nonce: the strictly increasing version makes a signature usable once. EIP-1271 owners are accepted.
+    /// @param policyId The policy.
+    /// @param policy Its current record.
+    /// @param version The new version, above the current one.
+    /// @param conditionsHash keccak256 of the set's canonical JSON; zero lifts every condition.
+    /// @param signature The owner's signature.
+    function setConditionsWithSig(
+        bytes16 policyId,
+        Policy calldata policy,
+        uint64 version,
+        bytes32 conditionsHash,
+        bytes calldata signature
+    ) external;
+
+    /// @notice The access conditions policy `policyId` commits to.
+    /// @param policyId The policy.
+    /// @return version The current version, 0 if conditions were never set.
+    /// @return conditionsHash keccak256 of the set's canonical JSON; zero: no conditions.
+    function conditionsOf(bytes16 policyId) external view returns (uint64 version, bytes32 conditionsHash);
 }

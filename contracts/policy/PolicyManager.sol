@@ -40,6 +40,11 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
     /// @notice EIP-712 type of a revocation signed by the policy owner.
     bytes32 public constant REVOKE_TYPEHASH = keccak256("Revoke(bytes16 policyId,uint256 nonce,uint256 deadline)");
 
+    /// @notice EIP-712 type of a condition set signed by the policy owner (src/conditions/binding.ts).
+    bytes32 public constant CONDITIONS_TYPEHASH = keccak256(
+        "PolicyConditions(bytes16 policyId,uint64 version,bytes32 conditionsHash)"
+    );
+
     // solhint-disable immutable-vars-naming
     IStakingEscrow private immutable _escrow;
     IERC20 private immutable _token;
@@ -76,6 +81,14 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
     // Bit `p % 256` of word `p / 256` is set when the node committed to period `p`, for periods outside the block
     // of the node's cursor (those are in {NodeSlot.blockCommits}).
     mapping(address node => mapping(uint256 word => uint256 bits)) private _commitBits;
+
+    /// @dev A policy's access-conditions commitment (docs/conditions.md); last in the layout, touched only by the
+    /// conditions functions, so policies without conditions pay nothing for it.
+    struct ConditionsCommitment {
+        uint64 version;
+        bytes32 conditionsHash;
+    }
+    mapping(bytes16 policyId => ConditionsCommitment) private _conditions;
 
     /// @notice Connects to `escrow_` (its token and period length) and sets the owner and fee-rate range.
     /// @param escrow_ The staking escrow; the only caller of {onCommit}.
@@ -833,5 +846,66 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
 
     function _currentPeriod() private view returns (uint256) {
         return block.timestamp / _periodDuration;
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Access conditions
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IPolicyManager
+    function createPolicyWithConditions(
+        bytes16 policyId,
+        address owner,
+        address[] calldata nodes,
+        uint256 endPeriod,
+        uint256 feeRate,
+        bytes32 conditionsHash
+    ) external returns (uint256 deposit) {
+        if (conditionsHash == 0) revert NoConditionsGiven(policyId);
+        deposit = _createPolicy(policyId, owner, nodes, endPeriod, feeRate);
+        _conditions[policyId] = ConditionsCommitment(1, conditionsHash);
+        emit ConditionsSet(policyId, 1, conditionsHash);
+        _token.safeTransferFrom(msg.sender, address(this), deposit);
+    }
+
+    /// @inheritdoc IPolicyManager
+    function setConditions(bytes16 policyId, Policy calldata policy, uint64 version, bytes32 conditionsHash) external {
+        _verify(policyId, policy);
+        if (msg.sender != policy.owner) revert NotPolicyOwner(policyId, msg.sender, policy.owner);
+        _setConditions(policyId, version, conditionsHash);
+    }
+
+    /// @inheritdoc IPolicyManager
+    function setConditionsWithSig(
+        bytes16 policyId,
+        Policy calldata policy,
+        uint64 version,
+        bytes32 conditionsHash,
+        bytes calldata signature
+    ) external {
+        _verify(policyId, policy);
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(abi.encode(CONDITIONS_TYPEHASH, policyId, version, conditionsHash))
+        );
+        if (!SignatureChecker.isValidSignatureNowCalldata(policy.owner, digest, signature)) {
+            revert InvalidConditionsSignature(policyId, policy.owner, version);
+        }
+        _setConditions(policyId, version, conditionsHash);
+    }
+
+    /// @inheritdoc IPolicyManager
+    function conditionsOf(bytes16 policyId) external view returns (uint64 version, bytes32 conditionsHash) {
+        ConditionsCommitment storage held = _conditions[policyId];
+        return (held.version, held.conditionsHash);
+    }
+
+    /// @dev Records version `version` of a verified policy's conditions; it must exceed the version held.
+    function _setConditions(bytes16 policyId, uint64 version, bytes32 conditionsHash) private {
+        ConditionsCommitment storage held = _conditions[policyId];
+        uint64 current = held.version;
+        if (version <= current) revert StaleConditionsVersion(policyId, version, current);
+        held.version = version;
+        held.conditionsHash = conditionsHash;
+        emit ConditionsSet(policyId, version, conditionsHash);
     }
 }

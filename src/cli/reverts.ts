@@ -149,6 +149,11 @@ const EXPLAIN: Record<string, (a: Record<string, unknown>) => string> = {
   EvidenceAlreadyEvaluated: (a) => `this evidence against ${a.staker} was already judged; it counts once`,
   NotBondedOperator: (a) => `the cfrag was signed by ${a.operator}, which is no staker's bonded operator`,
   MinFeeRateTooLarge: (a) => `a minimum fee rate of ${kms(a.minFeeRate)} is above the largest allowed fee rate`,
+  StaleConditionsVersion: (a) =>
+    `policy ${a.policyId} already commits to conditions version ${a.held}; the new set's version ${a.given} must be higher`,
+  InvalidConditionsSignature: (a) =>
+    `the condition set's signature is not the policy owner's (${a.owner}) for version ${a.version}`,
+  NoConditionsGiven: (a) => `policy ${a.policyId}: the zero conditions hash means no conditions (create it without)`,
 };
 
 /** One sentence for a decoded revert: the known explanation, else the error's name and its arguments. */

@@ -3,14 +3,18 @@
 // of it to her journal (./journal) before the payment, pays the deposit, and delivers, journaling each
 // acknowledgement: an interrupted grant resumes from its journal (`resumeGrant`) and never pays twice.
 // `redeliverFromJournal` sends a node its kfrag again; `redeliver` replaces a policy's whole kfrag set.
-// Revocation is src/policy's revokePolicy. Runtime-neutral: no Node-only import here.
+// Revocation is src/policy's revokePolicy. Access conditions (docs/conditions.md): a grant may carry a condition
+// set, validated before anything is paid, signed by the owner, committed on-chain with the policy and sent
+// with every kfrag; `replaceConditions` commits and sends a newer version. Runtime-neutral: no Node-only import.
 import { randomBytes } from "@noble/hashes/utils";
 import { getBytes, hexlify, verifyMessage, ZeroHash, type Signer } from "ethers";
 import type { KMSToken, NodeDirectory, PolicyManager, StakingEscrow } from "../../typechain-types";
 import { generateKFrags, issueKFrags, type PublicKey, type VerifiedKeyFrag } from "../umbral";
 import {
+  conditionsOf,
   extendPolicy,
   InvalidSlotMoveError,
+  setConditions as commitConditions,
   moveSlot,
   policyDeposit,
   PolicyNotLiveError,
@@ -36,6 +40,13 @@ import { GRANT_JOURNAL_KIND, publicKeyOf, type PolicyGrant } from "./grant";
 import { MemoryJournalStore, type GrantJournal, type GrantJournalStore, type JournalDelivery } from "./journal";
 import { checkNamedNodes, pickLiveNodes, type ExpectedDeployment, type RejectedNode } from "./liveness";
 import { formatKms } from "../units";
+import {
+  conditionsHash,
+  parseConditions,
+  signConditions,
+  type ConditionExpression,
+  type SignedConditionSet,
+} from "../conditions";
 
 export interface GrantContracts {
   token: KMSToken;
@@ -86,6 +97,11 @@ export interface GrantRequest extends GrantRunOptions {
   version?: number;
   /** Where the journal is kept; default in memory only (then an interrupted grant cannot be resumed). */
   journal?: GrantJournalStore;
+  /**
+   * Access conditions the nodes judge every request by (a ConditionExpression, or its JSON text): validated
+   * before anything is paid, signed as version 1, committed on-chain with the policy, sent with each kfrag.
+   */
+  conditions?: ConditionExpression | string;
 }
 
 /** Raised when a node's acknowledgement of storage is missing or not signed by the staker's operator. */
@@ -148,6 +164,9 @@ export async function grant(contracts: GrantContracts, request: GrantRequest): P
   const progress = request.onProgress ?? (() => undefined);
   const policyId = request.policyId ?? randomPolicyId();
   const expected = await deploymentOf(contracts, request.owner);
+  // A malformed condition set is refused here, before any node is asked or anything is paid.
+  const parsedConditions =
+    request.conditions === undefined ? undefined : parseConditions(request.conditions, { chainId: expected.chainId });
 
   // Nodes: sampled by stake and checked live, or named and checked live. Nothing is paid before this.
   let contacts: NodeContact[];
@@ -197,8 +216,18 @@ export async function grant(contracts: GrantContracts, request: GrantRequest): P
     verifyingPk: signer.verifyingKey(),
   };
   const version = request.version ?? Date.now();
+  const conditions =
+    parsedConditions &&
+    (await signConditions(request.owner, conditionsDomainOf(expected), {
+      policyId,
+      version: 1,
+      conditions: parsedConditions,
+    }));
+  if (conditions) progress(`access conditions signed (version 1, hash ${conditionsHash(conditions.conditions)})`);
   const deliveries = await Promise.all(
-    contacts.map((contact, i) => sealDelivery(expected, request.owner, policyId, version, contact, kfrags[i], i, keys)),
+    contacts.map((contact, i) =>
+      sealDelivery(expected, request.owner, policyId, version, contact, kfrags[i], i, keys, conditions),
+    ),
   );
   const journal: GrantJournal = {
     kind: GRANT_JOURNAL_KIND,
@@ -223,7 +252,9 @@ export async function grant(contracts: GrantContracts, request: GrantRequest): P
       })),
       startPeriod: "",
       endPeriod: "",
+      ...(conditions ? { conditions } : {}),
     },
+    ...(conditions ? { conditions } : {}),
     token: await contracts.token.getAddress(),
     periods: request.periods.toString(),
     feeRate: request.feeRate.toString(),
@@ -268,8 +299,66 @@ async function completeGrant(
   const save = serialSaver(store, journal);
   await ensurePaid(contracts, owner, journal, save, progress, options.faults);
   await store.publish(journal.grant);
+  await rebindDeliveries(expected, owner, journal, journal.deliveries, save);
   await deliverPending(contracts, journalSet(journal), journal.deliveries, save, progress, options);
   return journal.grant;
+}
+
+/** The EIP-712 domain condition sets of this deployment are signed in. */
+const conditionsDomainOf = (expected: ExpectedDeployment) => ({
+  chainId: expected.chainId,
+  policyManager: expected.policyManager,
+});
+
+/**
+ * Re-signs each of `targets` whose owner signature binds another condition set than the journal's current one
+ * (the conditions were replaced since it was sealed): same sealed kfrag, a higher delivery version, a digest
+ * binding the current set. A node then stores it as a newer delivery of the same kfrag.
+ */
+async function rebindDeliveries(
+  expected: ExpectedDeployment,
+  owner: Signer,
+  journal: GrantJournal,
+  targets: JournalDelivery[],
+  save: () => Promise<void>,
+): Promise<void> {
+  const current = journal.conditions;
+  let changed = false;
+  for (const delivery of targets) {
+    if ((delivery.conditionsVersion ?? 0) === (current?.version ?? 0)) continue;
+    const version = Math.max(Date.now(), delivery.version + 1);
+    const digest = deliveryDigestOf(expected, journal.grant.policyId, delivery.staker, version, delivery, current);
+    Object.assign(delivery, {
+      version,
+      digest: hexlify(digest),
+      ownerSignature: await owner.signMessage(digest),
+      conditionsVersion: current?.version,
+      acknowledged: undefined,
+    });
+    changed = true;
+  }
+  if (changed) await save();
+}
+
+/** The digest a delivery's owner signature covers (src/network/protocol.ts; v3 when it carries conditions). */
+function deliveryDigestOf(
+  expected: ExpectedDeployment,
+  policyId: string,
+  staker: string,
+  version: number,
+  sealed: { capsule: string | Uint8Array; ciphertext: string | Uint8Array },
+  conditions: SignedConditionSet | undefined,
+): Uint8Array {
+  return deliveryDigest({
+    chainId: expected.chainId,
+    policyManager: expected.policyManager,
+    policyId,
+    staker,
+    version,
+    capsule: getBytes(sealed.capsule),
+    ciphertext: getBytes(sealed.ciphertext),
+    conditions: conditions && { version: conditions.version, hash: conditionsHash(conditions.conditions) },
+  });
 }
 
 /** The chain id and contract addresses `contracts` are at, as nodes must report them. */
@@ -370,8 +459,14 @@ async function ensurePaid(
     }
     const start = await pm.getCurrentPeriod();
     let tx;
+    // A policy with conditions is created committed to them: it never exists without them.
+    const committed = journal.conditions?.conditions ? conditionsHash(journal.conditions.conditions) : undefined;
     try {
-      tx = await pm.connect(owner).createPolicy(id, journal.grant.owner, nodes, start + periods, feeRate);
+      tx = committed
+        ? await pm
+            .connect(owner)
+            .createPolicyWithConditions(id, journal.grant.owner, nodes, start + periods, feeRate, committed)
+        : await pm.connect(owner).createPolicy(id, journal.grant.owner, nodes, start + periods, feeRate);
     } catch (e) {
       if (isRevert(pm, e, "PolicyAlreadyExists")) continue;
       throw e;
@@ -439,17 +534,10 @@ async function sealDelivery(
   kfrag: VerifiedKeyFrag,
   share: number,
   keys: PolicyKeys,
+  conditions?: SignedConditionSet,
 ): Promise<JournalDelivery> {
   const { capsule, ciphertext } = sealKFrag(contact.encryptingKey, kfrag, keys);
-  const digest = deliveryDigest({
-    chainId: expected.chainId,
-    policyManager: expected.policyManager,
-    policyId,
-    staker: contact.staker,
-    version,
-    capsule,
-    ciphertext,
-  });
+  const digest = deliveryDigestOf(expected, policyId, contact.staker, version, { capsule, ciphertext }, conditions);
   return {
     staker: contact.staker,
     share,
@@ -459,6 +547,7 @@ async function sealDelivery(
     ciphertext: hexlify(ciphertext),
     ownerSignature: await owner.signMessage(getBytes(digest)),
     digest: hexlify(digest),
+    ...(conditions ? { conditionsVersion: conditions.version } : {}),
   };
 }
 
@@ -468,7 +557,7 @@ async function sealDelivery(
  */
 async function deliverPending(
   contracts: GrantContracts,
-  set: { policyId: string; threshold: number; deliveries: JournalDelivery[] },
+  set: { policyId: string; threshold: number; deliveries: JournalDelivery[]; conditions?: SignedConditionSet },
   targets: JournalDelivery[],
   save: () => Promise<void>,
   progress: (message: string) => void,
@@ -494,6 +583,7 @@ async function deliverPending(
           ciphertext: delivery.ciphertext,
           version: delivery.version,
           ownerSignature: delivery.ownerSignature,
+          ...(set.conditions ? { conditions: set.conditions } : {}),
         };
         const receipt = await sendDelivery(
           nodeEndpoint(contact.url, "v1", "policies", policyId, "kfrag"),
@@ -523,10 +613,14 @@ async function deliverPending(
  * Posts one delivery, trying again (twice, a second apart) when the node could not be reached: a kept-alive
  * connection the node closed meanwhile fails that way, and a delivery is idempotent (the node answers "unchanged").
  */
-async function sendDelivery(url: string, body: KFragDelivery, options: GrantRunOptions): Promise<KFragReceipt> {
+async function sendDelivery<T = KFragReceipt>(
+  url: string,
+  body: KFragDelivery | SignedConditionSet,
+  options: GrantRunOptions,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await requestJson<KFragReceipt>(url, body, { timeoutMs: options.timeoutMs ?? 10_000 });
+      return await requestJson<T>(url, body, { timeoutMs: options.timeoutMs ?? 10_000 });
     } catch (e) {
       if (!(e instanceof NodeUnreachableError) || attempt >= 3) throw e;
       await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -587,6 +681,7 @@ export async function redeliverFromJournal(
         kfrag,
         delivery.share,
         policyKeysOf(journal),
+        journal.conditions,
       );
       Object.assign(delivery, fresh, { acknowledged: undefined });
       journal.grant.nodes = journal.grant.nodes.map((n) =>
@@ -597,6 +692,7 @@ export async function redeliverFromJournal(
     } else delivery.acknowledged = undefined;
   }
   await store.publish(journal.grant);
+  await rebindDeliveries(expected, options.owner, journal, targets, save);
   await deliverPending(contracts, journalSet(journal), targets, save, progress, options);
 }
 
@@ -616,6 +712,7 @@ const journalSet = (journal: GrantJournal) => ({
   policyId: journal.grant.policyId,
   threshold: journal.grant.threshold,
   deliveries: journal.deliveries,
+  conditions: journal.conditions,
 });
 
 /** The policy's keys as the journal's public grant names them. */
@@ -657,6 +754,8 @@ export interface RedeliveryRequest {
   nodes: string[];
   /** Must exceed the version the nodes hold; default the current Unix time in milliseconds. */
   version?: number;
+  /** The policy's current signed condition set, when it has one (the nodes refuse a kfrag without it). */
+  conditions?: SignedConditionSet;
   timeoutMs?: number;
   onProgress?: (message: string) => void;
 }
@@ -689,9 +788,11 @@ export async function redeliver(contracts: GrantContracts, request: RedeliveryRe
   };
   const version = request.version ?? Date.now();
   const deliveries = await Promise.all(
-    contacts.map((c, i) => sealDelivery(expected, request.owner, request.policyId, version, c, kfrags[i], i, keys)),
+    contacts.map((c, i) =>
+      sealDelivery(expected, request.owner, request.policyId, version, c, kfrags[i], i, keys, request.conditions),
+    ),
   );
-  const set = { policyId: request.policyId, threshold: request.threshold, deliveries };
+  const set = { policyId: request.policyId, threshold: request.threshold, deliveries, conditions: request.conditions };
   await deliverPending(contracts, set, deliveries, async () => undefined, progress, request);
 }
 
@@ -886,6 +987,7 @@ export async function healSlot(
       kfrag,
       share,
       policyKeysOf(journal),
+      journal.conditions,
     );
     move = { index, from: inPolicy[index], to: contact.staker, delivery };
     journal.sharesIssued = share + 1;
@@ -913,6 +1015,112 @@ export async function healSlot(
   journal.pendingMove = undefined;
   await save();
   await store.publish(journal.grant);
+  await rebindDeliveries(expected, options.owner, journal, [move.delivery], save);
   await deliverPending(contracts, journalSet(journal), [move.delivery], save, progress, options);
   return { index: move.index, from: move.from, to: move.to, share: move.delivery.share };
+}
+
+/** What `replaceConditions` is asked to do. */
+export interface ReplaceConditionsOptions extends GrantRunOptions {
+  owner: Signer;
+  /** The new set (or its JSON text); null lifts every condition. */
+  conditions: ConditionExpression | string | null;
+}
+
+/** Raised when some nodes did not take a replacement condition set; it is committed on-chain all the same. */
+export class ConditionsDeliveryFailedError extends Error {
+  constructor(
+    readonly policyId: string,
+    readonly version: number,
+    readonly failures: { staker: string; reason: string }[],
+  ) {
+    super(
+      `policy ${policyId} commits to conditions version ${version}, but ${failures.length} node(s) did not take it ` +
+        `(they refuse requests until they do): ` +
+        failures.map((f) => `${f.staker}: ${f.reason}`).join("; "),
+    );
+    this.name = "ConditionsDeliveryFailedError";
+  }
+}
+
+/**
+ * Replaces the journal's policy's access conditions with `conditions` (validated first: a malformed set changes
+ * nothing): signs it as the version after the one on-chain, journals it, commits it on-chain (owner only), then
+ * sends it to every node that holds its kfrag; the others get it with their kfrag (kms grant --resume,
+ * redeliver). Idempotent: the same set again resends it, and an interrupted run finishes the journaled set.
+ * Resolves with the set; throws ConditionsDeliveryFailedError naming each node that did not take it.
+ */
+export async function replaceConditions(
+  contracts: GrantContracts,
+  journal: GrantJournal,
+  store: GrantJournalStore,
+  options: ReplaceConditionsOptions,
+): Promise<SignedConditionSet> {
+  const progress = options.onProgress ?? (() => undefined);
+  const expected = await deploymentOf(contracts, options.owner);
+  await checkJournalDeployment(journal, expected, options.owner);
+  const parsed =
+    options.conditions === null ? null : parseConditions(options.conditions, { chainId: expected.chainId });
+  const wanted = conditionsHash(parsed);
+  await livePolicyOf(contracts, journal, options.owner);
+  const save = serialSaver(store, journal);
+  const { policyId } = journal.grant;
+  const pm = contracts.policyManager;
+  const onChain = await conditionsOf(pm, policyId);
+  const same = (set: SignedConditionSet | undefined) => set && conditionsHash(set.conditions) === wanted;
+  const committed = (set: SignedConditionSet) => onChain.version === set.version && onChain.hash === wanted;
+  let next: SignedConditionSet;
+  if (same(journal.conditions) && committed(journal.conditions!)) next = journal.conditions!;
+  else if (
+    same(journal.pendingConditions) &&
+    (committed(journal.pendingConditions!) || journal.pendingConditions!.version > onChain.version)
+  )
+    next = journal.pendingConditions!;
+  else {
+    next = await signConditions(options.owner, conditionsDomainOf(expected), {
+      policyId,
+      version: onChain.version + 1,
+      conditions: parsed,
+    });
+    journal.pendingConditions = next;
+    await save();
+    progress(`conditions version ${next.version} signed and journaled (hash ${wanted})`);
+  }
+  if (!committed(next)) {
+    const tx = await commitConditions(pm, options.owner, policyId, next.version, wanted);
+    progress(`conditions version ${next.version} committed on-chain (tx ${tx})`);
+  }
+  journal.conditions = next;
+  journal.pendingConditions = undefined;
+  journal.grant.conditions = next;
+  await save();
+  await store.publish(journal.grant);
+  await sendConditions(contracts, journal, next, progress, options);
+  return next;
+}
+
+/** Sends `set` to every node of the journal that acknowledged its kfrag; throws ConditionsDeliveryFailedError. */
+async function sendConditions(
+  contracts: GrantContracts,
+  journal: GrantJournal,
+  set: SignedConditionSet,
+  progress: (message: string) => void,
+  options: GrantRunOptions,
+): Promise<void> {
+  const failures: { staker: string; reason: string }[] = [];
+  await Promise.all(
+    journal.deliveries
+      .filter((d) => d.acknowledged)
+      .map(async (delivery) => {
+        try {
+          const contact = await nodeContactOf(contracts.nodeDirectory, delivery.staker);
+          const url = nodeEndpoint(contact.url, "v1", "policies", journal.grant.policyId, "conditions");
+          await sendDelivery(url, set, options);
+          progress(`conditions version ${set.version} taken by ${delivery.staker}`);
+        } catch (e) {
+          failures.push({ staker: delivery.staker, reason: (e as Error).message });
+        }
+      }),
+  );
+  if (failures.length) throw new ConditionsDeliveryFailedError(journal.grant.policyId, set.version, failures);
 }

@@ -11,6 +11,9 @@
 //   chain before anything is reported, and no report — refused, reverted or thrown — ever fails decryption:
 //   it is printed and the evidence handed to `saveEvidence` (Node: a file, ./bob-node; browser: a download);
 // - answer with a huge body: the HTTP client stops reading past MAX_ANSWER_BYTES (./http).
+// A node that refuses for the policy's access conditions (403 CONDITION_*, 401 for the requester proof) returned
+// no cfrag: it is a failure with the node's own words, never a cheat. When the conditions are about the
+// requester, Bob proves his Ethereum address to each node with its own SIWE (EIP-4361) message.
 //
 // Runtime-neutral (Node and browsers): reading and writing files is ./bob-node's.
 import {
@@ -23,11 +26,12 @@ import {
   type VerifiedCapsuleFrag,
 } from "../umbral";
 import { concatBytes } from "@noble/hashes/utils";
-import { getBytes, hexlify, keccak256 } from "ethers";
+import { getBytes, hexlify, keccak256, type Provider, type Signer } from "ethers";
+import { requiredContext, signSiweProof, USER_ADDRESS } from "../conditions";
 import { recoverOperator, type AttestationDomain, type SignedCFrag } from "../slashing/evidence";
 import type { EvidenceFile } from "../slashing/file";
 import type { ReencryptionRequest, ReencryptionResponse } from "../network/protocol";
-import { NodeRequestFailedError, requestJson } from "./http";
+import { NodeRefusedError, NodeRequestFailedError, requestJson } from "./http";
 import { publicKeyOf, type PolicyGrant } from "./grant";
 import { openStream } from "./sealed";
 
@@ -37,6 +41,17 @@ export interface RetrievalFailure {
   /** The reason, without the node's URL (so that equal reasons group). */
   reason: string;
   url?: string;
+  /** The node's refusal code, when it answered with one (e.g. CONDITION_NOT_MET). */
+  code?: string;
+}
+
+/** Whether a failure is a node's refusal under the policy's access conditions (never a cheat). */
+export const isConditionRefusal = (failure: RetrievalFailure): boolean =>
+  failure.code !== undefined && /^(CONDITION|CONDITIONS|REQUESTER_PROOF)_/.test(failure.code);
+
+/** One line per node that refused for the policy's access conditions, in the node's own words. */
+export function conditionRefusalLines(failures: readonly RetrievalFailure[]): string[] {
+  return failures.filter(isConditionRefusal).map((f) => `node ${f.staker}: ${f.reason}`);
 }
 
 /** Failures grouped by reason: "reason (n nodes: a, b)" joined by "; ", so one cause is said once. */
@@ -139,6 +154,22 @@ export interface RetrieveOptions {
   attestation?: AttestationDomain;
   /** While nodes are still awaited, onProgress names them this often (ms); default 3000. */
   awaitedNoticeMs?: number;
+  /**
+   * Bob's Ethereum account, for policies whose conditions are about the requester (`:userAddress`): each node
+   * gets its own SIWE proof, valid five minutes from `now` (default the latest block's time on the signer's
+   * provider, else this machine's clock: nodes judge proofs by their chain's time).
+   */
+  requester?: {
+    signer: Pick<Signer, "getAddress" | "signMessage"> & { provider?: Provider | null };
+    now?: () => Promise<number>;
+  };
+}
+
+/** The requester's "now" for a proof: the given clock, else the chain's latest block, else this machine's. */
+async function requesterNow(requester: NonNullable<RetrieveOptions["requester"]>): Promise<number> {
+  if (requester.now) return requester.now();
+  const block = await requester.signer.provider?.getBlock("latest");
+  return block ? block.timestamp : Math.floor(Date.now() / 1000);
 }
 
 /** The message of anything thrown. */
@@ -281,16 +312,35 @@ export async function retrieveCFrags(
     }
   }
 
+  // The grant's copy of the conditions says whether to prove who asks; a node that demands a proof anyway
+  // (the conditions were replaced since the grant was written) is asked again with one.
+  const proveUpfront = requiredContext(grant.conditions?.conditions ?? null).has(USER_ADDRESS);
+  async function withProof(node: { url: string }): Promise<ReencryptionRequest> {
+    const requester = options.requester!;
+    const proof = await signSiweProof(
+      requester.signer,
+      { uri: node.url, chainId: BigInt(grant.chainId) },
+      await requesterNow(requester),
+    );
+    return { ...body, requester: proof };
+  }
+
   /** One node's verified cfrag; throws with the reason the node's answer is not one. */
   async function ask(node: { staker: string; url: string }): Promise<VerifiedCapsuleFrag> {
-    const answer = await requestJson<ReencryptionResponse>(
-      `${node.url}/v1/policies/${grant.policyId}/reencrypt`,
-      body,
-      {
+    const send = (request: ReencryptionRequest) =>
+      requestJson<ReencryptionResponse>(`${node.url}/v1/policies/${grant.policyId}/reencrypt`, request, {
         timeoutMs: options.timeoutMs ?? 10_000,
         signal: options.auditAll ? undefined : cancel.signal,
-      },
-    );
+      });
+    const proving = proveUpfront && options.requester !== undefined;
+    let answer: ReencryptionResponse;
+    try {
+      answer = await send(proving ? await withProof(node) : body);
+    } catch (e) {
+      if (proving || !options.requester || !(e instanceof NodeRefusedError) || e.code !== "REQUESTER_PROOF_REQUIRED")
+        throw e;
+      answer = await send(await withProof(node));
+    }
     const returned = answer?.cfrags?.[0];
     if (!returned) throw new Error("answer holds no cfrag");
     const cfrag = CapsuleFrag.fromBytes(getBytes(returned.cfrag));
@@ -336,7 +386,12 @@ export async function retrieveCFrags(
             progress(`cfrag ${outcome.count}/${grant.threshold} from ${node.staker}`);
           }
         } catch (e) {
-          failures.push({ staker: node.staker, url: node.url, reason: failureReason(e) });
+          const code = e instanceof NodeRefusedError ? e.code : undefined;
+          const reason =
+            code === "REQUESTER_PROOF_REQUIRED" && !options.requester
+              ? `${failureReason(e)} (give Bob's Ethereum account: kms retrieve-decrypt --account)`
+              : failureReason(e);
+          failures.push({ staker: node.staker, url: node.url, reason, ...(code ? { code } : {}) });
         } finally {
           awaited.delete(node);
           settled++;

@@ -5,6 +5,7 @@
 import { getAddress } from "ethers";
 import { PublicKey } from "../umbral";
 import { parsePolicyId } from "../policy";
+import type { SignedConditionSet } from "../conditions";
 
 export interface PolicyGrant {
   version: 1 | 2;
@@ -30,6 +31,11 @@ export interface PolicyGrant {
   nodes: { staker: string; url: string; encryptingKey?: string }[];
   startPeriod: string;
   endPeriod: string;
+  /**
+   * The policy's access conditions as its owner signed them (docs/conditions.md), for Bob's tools and
+   * `kms conditions`: the nodes enforce the set they hold, which is the one committed on-chain, not this copy.
+   */
+  conditions?: SignedConditionSet;
 }
 
 /** The `kind` of Alice's private grant journal (./journal), which Bob's tools refuse to read. */
@@ -79,6 +85,8 @@ export function parseGrant(text: string): PolicyGrant {
     }
     getAddress(String(raw.owner));
     raw.nodes.forEach((n) => getAddress(n.staker));
+    if (raw.conditions !== undefined && (typeof raw.conditions !== "object" || raw.conditions === null))
+      throw new Error("conditions must be a signed condition set (an object)");
   } catch (e) {
     throw new GrantFormatError((e as Error).message);
   }

@@ -8,6 +8,7 @@
 import { getAddress } from "ethers";
 import { parsePolicyId } from "../policy";
 import { GRANT_JOURNAL_KIND, parseGrant, type PolicyGrant } from "./grant";
+import type { SignedConditionSet } from "../conditions";
 
 /** One node's sealed kfrag, as sent (and sent again, byte for byte, on resume). */
 export interface JournalDelivery {
@@ -22,6 +23,8 @@ export interface JournalDelivery {
   ownerSignature: string;
   /** deliveryDigest(...), hex: what the node's storage acknowledgement signs. */
   digest: string;
+  /** The version of the journal's condition set this delivery's signature binds (v3 digest); absent: none. */
+  conditionsVersion?: number;
   /** The node's signed storage acknowledgement, once received. */
   acknowledged?: { operator: string; signature: string; at: string };
 }
@@ -59,6 +62,13 @@ export interface GrantJournal {
   pendingMove?: { index: number; from: string; to: string; delivery: JournalDelivery; txHash?: string };
   /** An extension decided and journaled (its target end), not yet seen on-chain (a retry finishes it). */
   pendingExtension?: { endPeriod: string; txHash?: string };
+  /**
+   * The policy's current access conditions as the owner signed them (also in the public grant): sent with every
+   * kfrag; committed on-chain.
+   */
+  conditions?: SignedConditionSet;
+  /** A replacement set signed and journaled, not yet seen committed on-chain (a retry finishes this one). */
+  pendingConditions?: SignedConditionSet;
   /** The public grant's file, relative to the journal's directory (file stores only). */
   publicFile?: string;
 }

@@ -3,7 +3,7 @@
 import type { Provider } from "ethers";
 import { LRUCache } from "lru-cache";
 import type { NodeDirectory, PolicyManager } from "../../typechain-types";
-import { PolicyNotFoundError, readPolicy } from "../policy";
+import { conditionsOf, PolicyNotFoundError, readPolicy, type ConditionsCommitment } from "../policy";
 import { PublicKey } from "../umbral";
 
 /** A policy as a node needs it to decide whether to serve. */
@@ -12,6 +12,8 @@ export interface LivePolicy {
   nodes: string[];
   endPeriod: bigint;
   revoked: boolean;
+  /** Its access-conditions commitment (docs/conditions.md); absent: none. */
+  conditions?: ConditionsCommitment;
 }
 
 /** The node's read access to policies. */
@@ -19,6 +21,11 @@ export interface PolicyView {
   /** The policy, or undefined if it does not exist on-chain. */
   getPolicy(policyId: string): Promise<LivePolicy | undefined>;
   currentPeriod(): Promise<bigint>;
+  /**
+   * The policy's conditions commitment read now, bypassing any cache (a delivery of a new set must be checked
+   * against the chain as it is); absent: the view knows of no conditions, every policy has none.
+   */
+  conditionsOf?(policyId: string): Promise<ConditionsCommitment>;
 }
 
 /** How a {@link policyViewOf} view reads and caches the chain. */
@@ -110,12 +117,16 @@ export function policyViewOf(policyManager: PolicyManager, options: PolicyViewOp
 
   async function readLive(policyId: string): Promise<LivePolicy | null> {
     try {
-      const history = await readPolicy(policyManager, policyId, { fromBlock: await deploymentBlock() });
+      const [history, conditions] = await Promise.all([
+        readPolicy(policyManager, policyId, { fromBlock: await deploymentBlock() }),
+        conditionsOf(policyManager, policyId),
+      ]);
       return {
         owner: history.record.owner,
         nodes: history.record.nodes,
         endPeriod: history.record.endPeriod,
         revoked: history.revoked,
+        conditions,
       };
     } catch (e) {
       if (e instanceof PolicyNotFoundError) return null;
@@ -137,6 +148,7 @@ export function policyViewOf(policyManager: PolicyManager, options: PolicyViewOp
     get cachedPolicies() {
       return cache.size;
     },
+    conditionsOf: (policyId) => conditionsOf(policyManager, policyId),
     async getPolicy(policyId) {
       if (cacheMs <= 0) return (await readLive(policyId)) ?? undefined;
       let read = cache.get(policyId);

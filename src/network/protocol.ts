@@ -1,6 +1,7 @@
 // The node HTTP protocol shared by the node daemon (server) and the clients (Alice, Bob): routes, JSON
 // shapes, limits and the messages that are signed. Version 1, under /v1.
 import { concat, getBytes, keccak256, solidityPacked, toUtf8Bytes } from "ethers";
+import type { RequesterProof, SignedConditionSet } from "../conditions";
 
 /** Most capsules one re-encryption request may carry. */
 export const MAX_CAPSULES_PER_REQUEST = 32;
@@ -90,6 +91,21 @@ export interface KFragDelivery {
   version: number;
   /** EIP-191 signature by the policy owner's Ethereum account over `deliveryDigest(...)`. */
   ownerSignature: string;
+  /**
+   * The policy's access conditions as the owner signed them (docs/conditions.md): required when the policy
+   * commits to conditions on-chain, and then bound by the digest (v3), so the kfrag is stored with them.
+   */
+  conditions?: SignedConditionSet;
+}
+
+/**
+ * `POST /v1/policies/:policyId/conditions`: a newer signed condition set alone (the body is the
+ * SignedConditionSet), for a node that holds the policy's kfrag; it must be the version committed on-chain.
+ */
+export interface ConditionsReceipt {
+  policyId: string;
+  version: number;
+  stored: true;
 }
 
 /** The node's answer to an accepted delivery: its operator's signed acknowledgement that it stored it. */
@@ -114,6 +130,11 @@ export interface KFragPayload {
 export interface ReencryptionRequest {
   /** Capsules (MessagePack bytes, hex), at most MAX_CAPSULES_PER_REQUEST. */
   capsules: string[];
+  /**
+   * Proof of the requester's Ethereum address (SIWE or EIP-712), for policies whose conditions are about the
+   * requester (`:userAddress`). Nothing else about conditions is ever taken from the request.
+   */
+  requester?: RequesterProof;
 }
 
 /** One re-encrypted capsule: the cfrag and the operator's attestation of it (the slashing evidence). */
@@ -134,6 +155,8 @@ export interface ErrorResponse {
   statusCode: number;
   code: string;
   error: string;
+  /** For CONDITION_* refusals: the condition concerned, its JSON path in the set and a one-line description. */
+  condition?: { path: string; description: string };
 }
 
 /** What a delivery is for: the fields the owner's signature binds. */
@@ -145,33 +168,34 @@ export interface DeliveryTarget {
   version: number;
   capsule: Uint8Array;
   ciphertext: Uint8Array;
+  /** The condition set sent with the kfrag (its version and `conditionsHash`): the v3 digest binds them. */
+  conditions?: { version: number; hash: string };
 }
 
 /**
  * The 32-byte digest the policy owner signs (EIP-191) to authorise delivering an encrypted kfrag to `staker`'s
  * node for `policyId` on `chainId` at `policyManager`. Binding chain, contract, node and ciphertext stops a
  * delivery from being replayed to another node, policy or deployment; binding the kfrag set's `version` lets
- * the node refuse an older delivery replayed to itself.
+ * the node refuse an older delivery replayed to itself. A delivery with access conditions uses the v3 tag and
+ * binds the set's version and hash too, so the kfrag cannot be stored without (or with other) conditions; one
+ * without keeps the v2 digest, byte for byte.
  */
 export function deliveryDigest(target: DeliveryTarget): Uint8Array {
-  return getBytes(
-    keccak256(
-      concat([
-        toUtf8Bytes("umbral-kms/kfrag-delivery/v2"),
-        solidityPacked(
-          ["uint256", "address", "bytes16", "address", "uint64", "bytes32"],
-          [
-            target.chainId,
-            target.policyManager,
-            target.policyId,
-            target.staker,
-            target.version,
-            keccak256(concat([target.capsule, target.ciphertext])),
-          ],
-        ),
-      ]),
-    ),
-  );
+  const types = ["uint256", "address", "bytes16", "address", "uint64", "bytes32"];
+  const values: (string | number | bigint)[] = [
+    target.chainId,
+    target.policyManager,
+    target.policyId,
+    target.staker,
+    target.version,
+    keccak256(concat([target.capsule, target.ciphertext])),
+  ];
+  if (target.conditions) {
+    types.push("uint64", "bytes32");
+    values.push(target.conditions.version, target.conditions.hash);
+  }
+  const tag = target.conditions ? "umbral-kms/kfrag-delivery/v3" : "umbral-kms/kfrag-delivery/v2";
+  return getBytes(keccak256(concat([toUtf8Bytes(tag), solidityPacked(types, values)])));
 }
 
 /** The digest a node's operator signs (EIP-191) to acknowledge it stored the delivery of `deliveryDigest`. */

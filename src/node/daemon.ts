@@ -13,6 +13,7 @@ import { NodeUrlError, parseNodeUrl } from "../network/protocol";
 import { KFragStore } from "./store";
 import { sendReliably, TransactionStuckError, type SendOptions, type SentAttempt } from "./transactions";
 import { sweepKFrags } from "./sweep";
+import { ProviderReader } from "../conditions";
 import { buildNodeServer, CorsOriginError, type NodeLoggerOptions, type NodeServerLimits } from "./server";
 import { confirmedStakerOf } from "../staking";
 import {
@@ -208,6 +209,8 @@ export async function startNode(options: NodeDaemonOptions): Promise<RunningNode
       metrics,
       health,
       monitor,
+      // Access conditions are read through the node's own RPC, at the latest block (docs/conditions.md).
+      conditions: { reader: new ProviderReader(options.operator.provider!, chainId), publicUrl: () => url },
     });
   } catch (e) {
     await store.close();

@@ -3,7 +3,11 @@
 //   GET  /status                            the same for people (HTML, no external assets)
 //   GET  /metrics                           Prometheus metrics
 //   POST /v1/policies/:policyId/kfrag       Alice delivers a kfrag, encrypted to the node, signed by the owner
+//   POST /v1/policies/:policyId/conditions  Alice sends a newer signed access-condition set alone
 //   POST /v1/policies/:policyId/reencrypt   Bob asks for cfrags of up to 32 capsules
+// A policy's access conditions (docs/conditions.md) come only from its owner: signed, matching the on-chain
+// commitment, stored with the kfrag; every re-encryption request is judged by them (authorizeRequest) and by
+// the commitment's current version, never by anything the requester sends but the proof of his address.
 // Every check against the chain (policy exists, lists this node, not revoked, not expired, owner signed) is
 // made on each request: the chain is the source of truth, the store only a cache of what Alice sent. When the
 // chain cannot be read the node answers 503 CHAIN_UNREACHABLE with the reason and Retry-After (never 500).
@@ -21,7 +25,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import rateLimit from "@fastify/rate-limit";
 import cors from "@fastify/cors";
-import { getBytes as hexBytes, hexlify as toHex, verifyMessage, type Signer } from "ethers";
+import { getBytes as hexBytes, hexlify as toHex, verifyMessage, ZeroHash, type Signer } from "ethers";
 import type { KFragStore } from "./store";
 import {
   POLICY_ID_HEX,
@@ -30,13 +34,27 @@ import {
   MAX_CAPSULES_PER_REQUEST,
   deliveryDigest,
   storageAckDigest,
+  type ConditionsReceipt,
   type KFragDelivery,
   type KFragReceipt,
   type NodeStatus,
   type ReencryptionRequest,
   type ReencryptionResponse,
 } from "../network/protocol";
-import type { PolicyView } from "../network/chain";
+import type { LivePolicy, PolicyView } from "../network/chain";
+import {
+  authorizeRequest,
+  checkConditionSet,
+  ConditionBindingError,
+  ConditionFormatError,
+  conditionsHash,
+  ReplayGuard,
+  requiredContext,
+  USER_ADDRESS,
+  type ChainReader,
+  type SignedConditionSet,
+} from "../conditions";
+import { NO_CONDITIONS, type ConditionsCommitment } from "../policy";
 import { KFragDeliveryError, openKFrag } from "../network/delivery";
 import type { SecretKey } from "../umbral";
 import { signAttestation, type AttestationDomain } from "../slashing";
@@ -163,6 +181,23 @@ export interface NodeServerOptions {
    * Check values with {@link parseCorsOrigins}.
    */
   corsOrigins?: readonly string[];
+  /**
+   * How the node judges access conditions (docs/conditions.md): its chain reader (a ProviderReader over its own
+   * RPC) and the public URL it announces (SIWE proofs must name it). Without it the node serves policies
+   * without conditions only and answers 503 CONDITION_UNAVAILABLE for the others.
+   */
+  conditions?: NodeConditionsOptions;
+}
+
+/** What the node needs to evaluate access conditions. */
+export interface NodeConditionsOptions {
+  reader: ChainReader;
+  /** The node's announced URL, read at each request (it is known once the node listens). */
+  publicUrl: () => string;
+  /** The replay guard of requester proofs; default one of 100,000 live nonces. */
+  replay?: ReplayGuard;
+  /** Bound of one evaluation (ms); default 5 s. */
+  deadlineMs?: number;
 }
 
 /** Raised for a CORS origin that is neither `*` nor a bare web origin. */
@@ -214,6 +249,8 @@ class NodeRequestError extends Error {
     readonly code: string,
     message: string,
     readonly retryAfterSeconds?: number,
+    /** Extra fields of the answer (the condition a refusal is about). */
+    readonly details?: { condition?: { path: string; description: string } },
   ) {
     super(message);
   }
@@ -225,6 +262,31 @@ const CORS_EXPOSED_HEADERS = ["retry-after", "x-ratelimit-limit", "x-ratelimit-r
 /** The routes whose answers are counted as served or failed (the status and metrics routes are not). */
 const REENCRYPT_ROUTE = "/v1/policies/:policyId/reencrypt";
 const DELIVERY_ROUTE = "/v1/policies/:policyId/kfrag";
+const CONDITIONS_ROUTE = "/v1/policies/:policyId/conditions";
+
+/** JSON schema of a signed condition set's envelope; the set itself is checked by parseConditions (its path). */
+const SIGNED_CONDITIONS_SCHEMA = {
+  type: "object",
+  required: ["policyId", "version", "conditions", "ownerSignature"],
+  properties: {
+    policyId: { type: "string", pattern: POLICY_ID_HEX },
+    version: { type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
+    conditions: { type: ["object", "null"] },
+    ownerSignature: { type: "string", pattern: "^0x[0-9a-fA-F]{130}$" },
+  },
+} as const;
+
+/** JSON schema of a requester proof (src/conditions/requester.ts checks it in full). */
+const REQUESTER_SCHEMA = {
+  type: "object",
+  required: ["type", "signature"],
+  properties: {
+    type: { type: "string", enum: ["siwe", "eip712"] },
+    message: { type: "string", maxLength: 4096 },
+    claim: { type: "object" },
+    signature: { type: "string", pattern: "^0x[0-9a-fA-F]{130}$" },
+  },
+} as const;
 
 /** The fastify logger configuration: the request serializer drops the client address unless asked for. */
 function loggerConfig(logger: NodeLoggerOptions | undefined) {
@@ -385,7 +447,7 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
         if (error.retryAfterSeconds !== undefined) reply.header("retry-after", String(error.retryAfterSeconds));
         return reply
           .status(error.statusCode)
-          .send({ statusCode: error.statusCode, code: error.code, error: error.message });
+          .send({ statusCode: error.statusCode, code: error.code, error: error.message, ...error.details });
       }
       if (error.validation || (error.statusCode && error.statusCode < 500)) {
         const statusCode = error.statusCode ?? 400;
@@ -418,6 +480,126 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
     return policy;
   }
 
+  const conditionsDomain = { chainId: identity.chainId, policyManager: identity.policyManager };
+  const replay = options.conditions?.replay ?? new ReplayGuard();
+  /** The conditions reader, with its RPC failures counted by the chain health tracker (reverts are not). */
+  const reader: ChainReader | undefined = options.conditions && {
+    chainId: options.conditions.reader.chainId,
+    latestBlock: () => health.track("conditions block read", () => options.conditions!.reader.latestBlock()),
+    code: (block, address) =>
+      health.track("conditions code read", () => options.conditions!.reader.code(block, address)),
+    call: async (block, to, data) => {
+      try {
+        return await options.conditions!.reader.call(block, to, data);
+      } catch (e) {
+        if (isUnreachable(e)) health.failed("conditions call", e);
+        throw e;
+      }
+    },
+  };
+
+  /** The policy's conditions commitment as the chain holds it now (not cached: a new set is checked against it). */
+  async function committedConditions(policyId: string, policy: LivePolicy): Promise<ConditionsCommitment> {
+    const read = policies.conditionsOf?.bind(policies);
+    return read ? fromChain("conditions read", () => read(policyId)) : (policy.conditions ?? NO_CONDITIONS);
+  }
+
+  /**
+   * A signed condition set as it arrived, checked against the policy's owner and on-chain commitment (and the
+   * version held): returns it verified, or throws the node's refusal (400 BAD_CONDITIONS, 403, 409).
+   */
+  function verifiedConditions(
+    input: unknown,
+    policyId: string,
+    policy: LivePolicy,
+    committed: ConditionsCommitment,
+    heldVersion?: number,
+  ): SignedConditionSet {
+    try {
+      return checkConditionSet(input, conditionsDomain, {
+        policyId,
+        owner: policy.owner,
+        committedHash: committed.hash,
+        committedVersion: committed.version,
+        heldVersion,
+      });
+    } catch (e) {
+      if (e instanceof ConditionFormatError) throw new NodeRequestError(400, "BAD_CONDITIONS", e.message);
+      if (!(e instanceof ConditionBindingError)) throw e;
+      const [status, code] = {
+        BAD_SIGNATURE: [403, "CONDITIONS_NOT_OWNERS"],
+        NOT_POLICY_OWNER: [403, "CONDITIONS_NOT_OWNERS"],
+        OTHER_POLICY: [403, "CONDITIONS_OTHER_POLICY"],
+        HASH_MISMATCH: [403, "CONDITIONS_NOT_COMMITTED"],
+        STALE_VERSION: [409, "STALE_CONDITIONS"],
+      }[e.failure] as [number, string];
+      throw new NodeRequestError(status, code, e.message);
+    }
+  }
+
+  /**
+   * Judges a re-encryption request by the policy's conditions: the set held must be the one the chain commits
+   * to now (a superseded set is never used), then authorizeRequest decides. Throws the refusal; returns to serve.
+   */
+  async function authorize(
+    policyId: string,
+    policy: LivePolicy,
+    held: { conditions?: SignedConditionSet; conditionsHash: string },
+    proof: unknown,
+  ): Promise<void> {
+    const committed = policy.conditions ?? NO_CONDITIONS;
+    const heldVersion = held.conditions?.version ?? 0;
+    if (heldVersion !== committed.version || held.conditionsHash !== committed.hash.toLowerCase()) {
+      const message =
+        `policy ${policyId} commits on-chain to access conditions version ${committed.version}, ` +
+        `but this node holds version ${heldVersion}`;
+      // Ahead of the chain as this node last read it: its view is a moment old; else the owner must send the set.
+      if (heldVersion > committed.version)
+        throw new NodeRequestError(503, "CONDITIONS_OUTDATED", `${message}; retry later`, CHAIN_RETRY_AFTER_SECONDS);
+      throw new NodeRequestError(403, "CONDITIONS_OUTDATED", `${message}: the owner must send it the current set`);
+    }
+    const conditions = held.conditions?.conditions ?? null;
+    if (conditions === null) return;
+    const uri = options.conditions?.publicUrl().replace(/\/+$/, "");
+    if (!reader || !uri)
+      throw new NodeRequestError(
+        503,
+        "CONDITION_UNAVAILABLE",
+        "this node cannot evaluate access conditions now (no chain reader or public URL yet); retry later",
+        CHAIN_RETRY_AFTER_SECONDS,
+      );
+    // The requester proof is judged at the chain's time, the same clock conditions read.
+    const now =
+      proof !== undefined && requiredContext(conditions).has(USER_ADDRESS)
+        ? (await fromChain("block read", () => reader.latestBlock())).timestamp
+        : 0;
+    const verdict = await authorizeRequest({
+      conditions,
+      proof,
+      expected: {
+        domain: new URL(uri).host,
+        uri,
+        chainId: identity.chainId,
+        now,
+        replay,
+        node: identity.staker,
+        policyId,
+        policyManager: identity.policyManager,
+      },
+      reader,
+      options: { deadlineMs: options.conditions?.deadlineMs },
+    });
+    if (verdict.serve) return;
+    const { refusal } = verdict;
+    throw new NodeRequestError(
+      refusal.statusCode,
+      refusal.code,
+      refusal.error,
+      refusal.retryAfterSeconds,
+      refusal.condition && { condition: refusal.condition },
+    );
+  }
+
   /** Deletes the kfrag of a revoked or ended policy on the first request that finds it so (the sweep does the rest). */
   async function forgetKFrag(policyId: string, reason: "revoked" | "expired") {
     kfragCache.delete(policyId);
@@ -429,7 +611,10 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
    * verify each once and keep it (by `id`, new at every reload). With no workers, the verified kfrag is kept
    * here. Bounded; the oldest entry goes first.
    */
-  const kfragCache = new Map<string, { bytes: KFragBytes; held?: HeldKFrag }>();
+  const kfragCache = new Map<
+    string,
+    { bytes: KFragBytes; held?: HeldKFrag; conditions?: SignedConditionSet; conditionsHash: string }
+  >();
   let kfragLoads = 0;
   async function loadKFrag(policyId: string) {
     const cached = kfragCache.get(policyId);
@@ -444,6 +629,8 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
         receivingKey: hexBytes(held.receivingKey),
         verifyingKey: hexBytes(held.verifyingKey),
       },
+      conditions: held.conditions,
+      conditionsHash: held.conditions ? conditionsHash(held.conditions.conditions) : ZeroHash,
     };
     if (kfragCache.size >= KFRAG_CACHE_SIZE) kfragCache.delete(kfragCache.keys().next().value!);
     kfragCache.set(policyId, entry);
@@ -535,6 +722,7 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
             ciphertext: { type: "string", pattern: HEX, maxLength: 8192 },
             version: { type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
             ownerSignature: { type: "string", pattern: "^0x[0-9a-fA-F]{130}$" },
+            conditions: SIGNED_CONDITIONS_SCHEMA,
           },
         },
       },
@@ -548,6 +736,18 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
       const capsule = hexBytes(request.body.capsule);
       const ciphertext = hexBytes(request.body.ciphertext);
       const { version } = request.body;
+      // The conditions first: a delivery for a policy that commits to conditions must carry the committed set.
+      const committed = await committedConditions(policyId, policy);
+      let conditions: SignedConditionSet | undefined;
+      if (request.body.conditions !== undefined)
+        conditions = verifiedConditions(request.body.conditions, policyId, policy, committed);
+      else if (committed.version > 0)
+        throw new NodeRequestError(
+          403,
+          "CONDITIONS_REQUIRED",
+          `policy ${policyId} commits on-chain to access conditions (version ${committed.version}); ` +
+            `a kfrag delivery must carry that signed set`,
+        );
       const digest = deliveryDigest({
         chainId: identity.chainId,
         policyManager: identity.policyManager,
@@ -556,6 +756,7 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
         version,
         capsule,
         ciphertext,
+        conditions: conditions && { version: conditions.version, hash: conditionsHash(conditions.conditions) },
       });
       let signer: string;
       try {
@@ -595,6 +796,7 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
         version,
         deliveryId: toHex(digest),
         endPeriod: policy.endPeriod.toString(),
+        ...(conditions ? { conditions } : {}),
       });
       if (put.outcome === "stale" || put.outcome === "conflict") {
         const held = put.held.version ?? 0;
@@ -616,6 +818,32 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
     },
   );
 
+  app.post<{ Params: { policyId: string }; Body: SignedConditionSet }>(
+    CONDITIONS_ROUTE,
+    { schema: { params: policyParams, body: SIGNED_CONDITIONS_SCHEMA } },
+    async (request, reply) => {
+      const policyId = request.params.policyId.toLowerCase();
+      const policy = await requireLivePolicy(policyId);
+      const committed = await committedConditions(policyId, policy);
+      const held = await store.get(policyId);
+      if (!held) throw new NodeRequestError(404, "NO_KFRAG", `this node holds no kfrag for policy ${policyId}`);
+      const set = verifiedConditions(request.body, policyId, policy, committed, held.conditions?.version ?? 0);
+      const put = await store.putConditions(policyId, set);
+      if (put.outcome === "no-kfrag")
+        throw new NodeRequestError(404, "NO_KFRAG", `this node holds no kfrag for policy ${policyId}`);
+      if (put.outcome === "stale")
+        throw new NodeRequestError(
+          409,
+          "STALE_CONDITIONS",
+          `this node holds version ${put.heldVersion}, newer than ${set.version}`,
+        );
+      kfragCache.delete(policyId);
+      request.log.info({ policyId, version: set.version, outcome: put.outcome }, "conditions stored");
+      const receipt: ConditionsReceipt = { policyId, version: set.version, stored: true };
+      return reply.status(put.outcome === "stored" ? 201 : 200).send(receipt);
+    },
+  );
+
   app.post<{ Params: { policyId: string }; Body: ReencryptionRequest }>(
     "/v1/policies/:policyId/reencrypt",
     {
@@ -632,6 +860,7 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
               maxItems: MAX_CAPSULES_PER_REQUEST,
               items: { type: "string", pattern: HEX, maxLength: 512 },
             },
+            requester: REQUESTER_SCHEMA,
           },
         },
       },
@@ -646,8 +875,10 @@ export function buildNodeServer(options: NodeServerOptions): FastifyInstance {
         return refuseLater(e);
       }
       try {
-        await requireLivePolicy(policyId);
+        const policy = await requireLivePolicy(policyId);
         const entry = await loadKFrag(policyId);
+        // Before any crypto: the owner's conditions, judged now; the request supplies only the requester proof.
+        await authorize(policyId, policy, entry, request.body.requester);
         const capsules = request.body.capsules;
         const results = pool ? await reencryptInPool(entry.bytes, capsules) : await reencryptHere(entry, capsules);
         const cfrags = [];

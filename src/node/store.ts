@@ -8,6 +8,7 @@
 import { ClassicLevel } from "classic-level";
 import { existsSync, readFileSync } from "node:fs";
 import { open, rename, type FileHandle } from "node:fs/promises";
+import type { SignedConditionSet } from "../conditions";
 
 /** A kfrag the node holds for one policy, with the keys it was verified under. */
 export interface StoredKFrag {
@@ -27,7 +28,19 @@ export interface StoredKFrag {
   deliveryId?: string;
   /** The policy's end period (decimal) when the kfrag was accepted: the sweep deletes it from then on. */
   endPeriod?: string;
+  /**
+   * The policy's access conditions as the owner signed them (checked against the on-chain commitment when they
+   * arrived, with the kfrag or alone): every re-encryption request is judged by them. Absent: none.
+   */
+  conditions?: SignedConditionSet;
 }
+
+/** What `putConditions` did: stored the set, held it already, refused an older one, or held no kfrag for it. */
+export type ConditionsPutOutcome =
+  | { outcome: "stored" }
+  | { outcome: "unchanged" }
+  | { outcome: "stale"; heldVersion: number }
+  | { outcome: "no-kfrag" };
 
 /** Raised when the store is used after `close()` or cannot be opened. */
 export class KFragStoreError extends Error {
@@ -172,6 +185,23 @@ export class KFragStore {
       if (!held) return false;
       await this.db.put(KEY_PREFIX + id, JSON.stringify({ ...held, endPeriod }), { sync: true });
       return true;
+    });
+  }
+
+  /**
+   * Replaces the condition set held with the kfrag of `policyId` by `set` (already verified by the caller) unless
+   * the held one is newer; the same version again is "unchanged" (the chain commits to one set per version).
+   */
+  putConditions(policyId: string, set: SignedConditionSet): Promise<ConditionsPutOutcome> {
+    const id = policyId.toLowerCase();
+    return this.locked(id, async (): Promise<ConditionsPutOutcome> => {
+      const held = await this.get(id);
+      if (!held) return { outcome: "no-kfrag" };
+      const heldVersion = held.conditions?.version ?? 0;
+      if (set.version < heldVersion) return { outcome: "stale", heldVersion };
+      if (set.version === heldVersion) return { outcome: "unchanged" };
+      await this.db.put(KEY_PREFIX + id, JSON.stringify({ ...held, conditions: set }), { sync: true });
+      return { outcome: "stored" };
     });
   }
 

@@ -8,3 +8,4 @@ export * from "./state";
 export * from "./actions";
 export * from "./params";
 export * from "./format";
+export * from "./conditions";

@@ -1,7 +1,7 @@
 // Reading a policy back: the contract stores only a commitment per policy, so the record is rebuilt from the
 // PolicyCreated / PolicyExtended / PolicySlotMoved / PolicyRevoked / PolicyRefunded events and checked against
 // that commitment.
-import type { Log } from "ethers";
+import type { Log, Provider } from "ethers";
 import type { PolicyManager } from "../../typechain-types";
 import { PolicyNotFoundError, PolicyRecordMismatchError } from "./errors";
 import { parsePolicyId } from "./id";
@@ -49,15 +49,19 @@ const RECORD_EVENTS = [
 ] as const;
 
 /** Every record-changing log of `id` since `fromBlock`, in chain order, with one log query. */
-async function policyLogs(pm: PolicyManager, id: string, fromBlock: number): Promise<Log[]> {
-  const provider = pm.runner?.provider;
-  if (!provider) throw new TypeError("readPolicy: the PolicyManager is not connected to a provider");
+async function policyLogs(
+  pm: PolicyManager,
+  provider: Provider,
+  id: string,
+  fromBlock: number,
+  toBlock: number,
+): Promise<Log[]> {
   const topics = RECORD_EVENTS.map((name) => pm.interface.getEvent(name).topicHash);
   const [, idTopic] = await pm.filters.PolicyRevoked(id).getTopicFilter();
   const logs = await provider.getLogs({
     address: await pm.getAddress(),
     fromBlock,
-    toBlock: "latest",
+    toBlock,
     topics: [topics, idTopic as string],
   });
   return logs.sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index);
@@ -74,8 +78,13 @@ export async function readPolicy(
   options: { fromBlock?: number } = {},
 ): Promise<PolicyHistory> {
   const id = parsePolicyId(policyId);
+  const provider = pm.runner?.provider;
+  if (!provider) throw new TypeError("readPolicy: the PolicyManager is not connected to a provider");
+  // The events and the commitment are read at one block: a block mined between two reads "at latest" (or a
+  // provider's short-lived cache of one of them) would otherwise pair a record with another block's commitment.
+  const block = await provider.getBlockNumber();
   let history: PolicyHistory | undefined;
-  for (const log of await policyLogs(pm, id, options.fromBlock ?? 0)) {
+  for (const log of await policyLogs(pm, provider, id, options.fromBlock ?? 0, block)) {
     const event = pm.interface.parseLog(log);
     if (!event) continue;
     const a = event.args;
@@ -135,7 +144,7 @@ export async function readPolicy(
     }
   }
   if (!history) throw new PolicyNotFoundError(id);
-  const stored = await pm.policyCommitment(id);
+  const stored = await pm.policyCommitment(id, { blockTag: block });
   const actual = hashPolicyRecord(history.record);
   if (stored !== actual) throw new PolicyRecordMismatchError(id, stored, actual);
   return history;

@@ -232,9 +232,7 @@ describe("system: the web app in headless Chromium", function () {
     await shoot(alice, "alice-policies");
   });
 
-  // Skipped, open (issue 18): once the nodes have committed (they now must, to be sampled), the revocation from
-  // Alice's page does not reach its revoked state within a minute; the CLI's revocation is covered elsewhere.
-  it.skip("Alice revokes the policy; Bob's page then shows the nodes' refusal", async function () {
+  it("Alice revokes the policy; Bob's page then shows the nodes' refusal", async function () {
     await open(alice, "alice");
     await chooseAccount(alice, "#alice-account", ALICE);
     await alice.waitForSelector(`#revoke-${policyId}`, { timeout: 30_000 });
@@ -251,5 +249,100 @@ describe("system: the web app in headless Chromium", function () {
     await bob.$eval("[data-outcome='decrypt']", (e) => e.scrollIntoView({ block: "end" }));
     await shoot(bob, "bob-revoked");
     expect(errors, errors.join("\n")).to.deep.equal([]);
+  });
+
+  describe("with an injected EIP-1193 wallet", function () {
+    let walletContext: BrowserContext;
+
+    /**
+     * A page whose window.ethereum is a minimal EIP-1193 wallet: it shares `account`, says it is on `chainId`, and
+     * passes every other request to the chain's RPC (where the account is unlocked, so the chain signs what a real
+     * wallet would). The methods it was asked are kept in window.walletCalls.
+     */
+    async function walletPage(account: string, chainId: number): Promise<Page> {
+      const page = await walletContext.newPage();
+      page.on("pageerror", (e) => errors.push(String(e)));
+      await page.evaluateOnNewDocument(
+        (rpcUrl: string, chainHex: string, shared: string) => {
+          const calls: string[] = [];
+          const w = globalThis as unknown as Record<string, unknown>;
+          w.walletCalls = calls;
+          w.ethereum = {
+            async request({ method, params }: { method: string; params?: unknown[] }) {
+              calls.push(method);
+              if (method === "eth_requestAccounts" || method === "eth_accounts") return [shared];
+              if (method === "eth_chainId") return chainHex;
+              const answer = await fetch(rpcUrl, {
+                method: "POST",
+                headers: { "content-type": "application/json" },
+                body: JSON.stringify({ jsonrpc: "2.0", id: calls.length, method, params: params ?? [] }),
+              });
+              const body = (await answer.json()) as { result?: unknown; error?: { code: number; message: string } };
+              if (body.error) throw Object.assign(new Error(body.error.message), body.error);
+              return body.result;
+            },
+            on() {},
+            removeListener() {},
+          };
+        },
+        stack!.chainUrl,
+        `0x${chainId.toString(16)}`,
+        account,
+      );
+      return page;
+    }
+
+    before(async function () {
+      walletContext = await stack!.browser.createBrowserContext();
+    });
+
+    after(async function () {
+      await walletContext?.close();
+    });
+
+    it("a wallet on another chain is refused in one sentence, and nothing is connected", async function () {
+      const address = await (await stack!.account(ALICE)).getAddress();
+      const page = await walletPage(address, stack!.chainId + 1);
+      await open(page, "alice");
+      await page.click("#alice-account-connect");
+      await page.waitForSelector('[data-outcome="alice-account-wallet"].error', { timeout: 30_000 });
+      expect(await text(page, '[data-outcome="alice-account-wallet"]')).to.equal(
+        `error: the wallet is on chain ${stack!.chainId + 1}, the app's deployment on chain ${stack!.chainId}`,
+      );
+      expect(await page.$$eval("#alice-account option", (o) => o.map((e) => e.textContent))).not.to.include(
+        `${address} (wallet)`,
+      );
+      await page.close();
+    });
+
+    it("Alice connects it, grants and revokes through it: the wallet sends every transaction", async function () {
+      const address = await (await stack!.account(ALICE)).getAddress();
+      const page = await walletPage(address, stack!.chainId);
+      await open(page, "alice");
+      // With a wallet there, the chain's dev accounts are not offered.
+      expect(await text(page, "#alice-account")).not.to.include("dev account");
+      await page.click("#alice-account-connect");
+      await page.waitForSelector(`#alice-account option[value="${address}"]`, { timeout: 30_000 });
+      expect(await text(page, "#alice-account-connect")).to.equal("Wallet connected");
+      await page.type("#bob-key", receivingKey);
+      const balance = await stack!.contracts.token.balanceOf(address);
+      await page.click("#grant");
+      await page.waitForSelector("#grant-json, [data-outcome='grant'].error", { timeout: 120_000 });
+      expect(await text(page, "[data-outcome='grant']")).not.to.match(/^error/);
+      const grant = JSON.parse(await text(page, "#grant-json")) as { policyId: string };
+      const policy = await readPolicy(stack!.contracts.policyManager, grant.policyId);
+      expect(policy.record.owner).to.equal(address);
+      expect(balance - (await stack!.contracts.token.balanceOf(address))).to.equal(15n * 10n ** 16n);
+      await page.waitForSelector(`#revoke-${grant.policyId}`, { timeout: 30_000 });
+      await page.click(`#revoke-${grant.policyId}`);
+      await page.waitForSelector(`tr[data-policy="${grant.policyId}"] .status-revoked`, { timeout: 60_000 });
+      expect((await readPolicy(stack!.contracts.policyManager, grant.policyId)).revoked).to.equal(true);
+      const calls = (await page.evaluate("window.walletCalls")) as string[];
+      expect(calls).to.include("eth_requestAccounts");
+      // The deposit's approval (or permit signature), the creation and the revocation: all through the wallet.
+      expect(calls.filter((m) => m === "eth_sendTransaction").length).to.be.at.least(2);
+      await page.close();
+      expect(errors, errors.join("\n")).to.deep.equal([]);
+    });
   });
 });

@@ -3,9 +3,17 @@
 // Every process is started in its own process group and every group is killed when the harness closes, on
 // failure too; every wait has a deadline.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import { JsonRpcProvider, Network, type Signer } from "ethers";
+import {
+  Adjudicator__factory,
+  KMSToken__factory,
+  NodeDirectory__factory,
+  PolicyManager__factory,
+  StakingEscrow__factory,
+} from "../../typechain-types";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -231,4 +239,93 @@ export class Relay {
 export function anvilBinary(): string | undefined {
   const bin = path.join(ROOT, "node_modules", ".bin", process.platform === "win32" ? "anvil.cmd" : "anvil");
   return existsSync(bin) ? bin : undefined;
+}
+
+/** How a chain client is started: on `port`, serving `chainId`, with at least ten funded unlocked accounts. */
+export interface ChainClient {
+  name: string;
+  start(harness: Harness, port: number, chainId: number): Proc;
+}
+
+/** Hardhat's own chain as a process of its own, with the chain id given (KMS_CHAIN_ID, see hardhat.config.ts). */
+export const hardhatNode: ChainClient = {
+  name: "npx hardhat node",
+  start: (harness, port, chainId) =>
+    harness.start("hardhat node", "npx", ["hardhat", "node", "--hostname", "127.0.0.1", "--port", String(port)], {
+      KMS_CHAIN_ID: String(chainId),
+      HARDHAT_NETWORK: undefined,
+    }),
+};
+
+/** A chain process started by {@link startChain}. */
+export interface ChainProcess {
+  url: string;
+  chainId: number;
+  provider: JsonRpcProvider;
+  /** For `npx hardhat … --network chain` against it (the `chain` network reads KMS_CHAIN_URL). */
+  env: Env;
+  /** The contracts of the system deployed on it with Ignition, as `signer` sees them. */
+  contracts(signer: Signer): DeployedContracts;
+  /** Ends the provider and removes the chain's Ignition deployment (the process itself stops with the harness). */
+  close(): void;
+}
+
+export type DeployedContracts = ReturnType<typeof connectDeployed>;
+
+function connectDeployed(addresses: Record<string, string>, signer: Signer) {
+  return {
+    token: KMSToken__factory.connect(addresses["KMS#KMSToken"], signer),
+    escrow: StakingEscrow__factory.connect(addresses["KMS#StakingEscrow"], signer),
+    policyManager: PolicyManager__factory.connect(addresses["KMS#PolicyManager"], signer),
+    nodeDirectory: NodeDirectory__factory.connect(addresses["KMS#NodeDirectory"], signer),
+    adjudicator: Adjudicator__factory.connect(addresses["KMS#Adjudicator"], signer),
+  };
+}
+
+/**
+ * Starts `client` on a free port with a chain id of its own (so its Ignition deployment touches no other) and
+ * resolves once it answers with that id.
+ */
+export async function startChain(harness: Harness, client: ChainClient = hardhatNode): Promise<ChainProcess> {
+  const chainId = 40_000 + Math.floor(Math.random() * 20_000);
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const chain = client.start(harness, port, chainId);
+  const provider = new JsonRpcProvider(url, Network.from(chainId), { staticNetwork: true, pollingInterval: 100 });
+  const deployment = path.join(ROOT, "ignition", "deployments", `chain-${chainId}`);
+  const close = () => {
+    provider.destroy();
+    rmSync(deployment, { recursive: true, force: true });
+    try {
+      rmdirSync(path.dirname(deployment)); // Ignition made the folder if there was none: leave none behind
+    } catch {
+      // Not empty: other deployments live there.
+    }
+  };
+  try {
+    await eventually(
+      `${client.name} to answer on ${url}`,
+      async () => {
+        if (!chain.running) throw new Error(`${client.name} exited:\n${chain.output.slice(-2000)}`);
+        return (await provider.send("eth_chainId", [])) === `0x${chainId.toString(16)}` ? true : undefined;
+      },
+      120_000,
+    );
+  } catch (e) {
+    close();
+    throw e;
+  }
+  return {
+    url,
+    chainId,
+    provider,
+    // A HARDHAT_NETWORK left in the environment (the README exports one) would override `--network`: removed.
+    env: { KMS_CHAIN_URL: url, HARDHAT_NETWORK: undefined, HARDHAT_IGNITION_CONFIRM_DEPLOYMENT: "true" },
+    contracts: (signer) =>
+      connectDeployed(
+        JSON.parse(readFileSync(path.join(deployment, "deployed_addresses.json"), "utf8")) as Record<string, string>,
+        signer,
+      ),
+    close,
+  };
 }

@@ -8,23 +8,17 @@
 // - bad inputs print one line.
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { hexlify, JsonRpcProvider, Network, type Signer } from "ethers";
-import {
-  KMSToken__factory,
-  NodeDirectory__factory,
-  PolicyManager__factory,
-  StakingEscrow__factory,
-} from "../../typechain-types";
+import { hexlify, type JsonRpcProvider, type Signer } from "ethers";
 import { bondOperator, deposit, drawNodes, loadActiveNodes } from "../../src/staking";
 import { policyDeposit, readPolicy } from "../../src/policy";
 import { formatKms } from "../../src/units";
 import { createKeyFile, readSecretKeyFile } from "../../src/client/keys";
 import type { NodeStatus } from "../../src/network/protocol";
-import { eventually, freePort, Harness, ROOT, type Env, type Proc } from "./harness";
+import { eventually, freePort, Harness, startChain, type ChainProcess, type Env, type Proc } from "./harness";
 
 const KMS = 10n ** 18n;
 const STAKERS = [1, 2, 3, 4, 5];
@@ -106,9 +100,9 @@ describe("system: a policy's life as OS processes (grant, resume, heal, extend)"
   this.timeout(900_000);
   const harness = new Harness();
   const work = mkdtempSync(path.join(tmpdir(), "kms-lifecycle-"));
-  const chainId = 40_000 + Math.floor(Math.random() * 20_000);
   const file = (name: string) => path.join(work, name);
   const net_ = ["--network", "chain"];
+  let chain: ChainProcess | undefined;
   let chainUrl: string;
   let env: Env;
   let provider: JsonRpcProvider | undefined;
@@ -116,51 +110,18 @@ describe("system: a policy's life as OS processes (grant, resume, heal, extend)"
   let bobKey: string;
 
   before(async function () {
-    const port = await freePort();
-    chainUrl = `http://127.0.0.1:${port}`;
-    env = { KMS_CHAIN_URL: chainUrl, HARDHAT_NETWORK: undefined, HARDHAT_IGNITION_CONFIRM_DEPLOYMENT: "true" };
-    const chain = harness.start(
-      "hardhat node",
-      "npx",
-      ["hardhat", "node", "--hostname", "127.0.0.1", "--port", String(port)],
-      { KMS_CHAIN_ID: String(chainId), HARDHAT_NETWORK: undefined },
-    );
-    provider = new JsonRpcProvider(chainUrl, Network.from(chainId), { staticNetwork: true, pollingInterval: 100 });
-    await eventually(
-      `hardhat node to answer on ${chainUrl}`,
-      async () => {
-        if (!chain.running) throw new Error(`hardhat node exited:\n${chain.output.slice(-2000)}`);
-        return (await provider!.send("eth_chainId", [])) === `0x${chainId.toString(16)}` ? true : undefined;
-      },
-      120_000,
-    );
+    chain = await startChain(harness);
+    ({ url: chainUrl, env, provider } = chain);
   });
 
   after(async function () {
-    provider?.destroy();
     await harness.close();
     await Promise.all(nodes.map((n) => n.relay.close()));
+    chain?.close();
     rmSync(work, { recursive: true, force: true });
-    rmSync(path.join(ROOT, "ignition", "deployments", `chain-${chainId}`), { recursive: true, force: true });
-    try {
-      rmdirSync(path.join(ROOT, "ignition", "deployments"));
-    } catch {
-      // Not empty: other deployments live there.
-    }
   });
 
-  async function contracts() {
-    const signer = await provider!.getSigner(0);
-    const addresses = JSON.parse(
-      readFileSync(path.join(ROOT, "ignition", "deployments", `chain-${chainId}`, "deployed_addresses.json"), "utf8"),
-    ) as Record<string, string>;
-    return {
-      token: KMSToken__factory.connect(addresses["KMS#KMSToken"], signer),
-      escrow: StakingEscrow__factory.connect(addresses["KMS#StakingEscrow"], signer),
-      policyManager: PolicyManager__factory.connect(addresses["KMS#PolicyManager"], signer),
-      nodeDirectory: NodeDirectory__factory.connect(addresses["KMS#NodeDirectory"], signer),
-    };
-  }
+  const contracts = async () => chain!.contracts(await provider!.getSigner(0));
   const aliceBalance = async () =>
     (await contracts()).token.balanceOf(await (await provider!.getSigner(ALICE)).getAddress());
 

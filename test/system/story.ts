@@ -6,32 +6,30 @@
 // The same story runs against each chain client (test/system/*.test.ts).
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { JsonRpcProvider, Network, type Signer } from "ethers";
-import {
-  KMSToken__factory,
-  NodeDirectory__factory,
-  PolicyManager__factory,
-  StakingEscrow__factory,
-} from "../../typechain-types";
+import type { JsonRpcProvider, Signer } from "ethers";
 import { bondOperator, deposit } from "../../src/staking";
 import { createKeyFile, readSecretKeyFile } from "../../src/client/keys";
 import type { NodeStatus } from "../../src/network/protocol";
-import { eventually, freePort, Harness, ROOT, Relay, type Env, type Proc } from "./harness";
+import {
+  eventually,
+  freePort,
+  Harness,
+  Relay,
+  startChain,
+  type ChainClient,
+  type ChainProcess,
+  type Env,
+  type Proc,
+} from "./harness";
 
 const KMS = 10n ** 18n;
 const STAKERS = [1, 2, 3];
 /** Operators are the stakers' accounts + 3 (#4–#6), Alice is #7, as in the README. */
 const OPERATOR_OFFSET = 3;
 const ALICE = 7;
-
-/** How a chain client is started: on `port`, serving `chainId`, with at least ten funded unlocked accounts. */
-export interface ChainClient {
-  name: string;
-  start(harness: Harness, port: number, chainId: number): Proc;
-}
 
 /** One value of a Prometheus exposition, or 0 if the series is absent. */
 function metric(text: string, series: string): number {
@@ -61,7 +59,7 @@ export function systemStory(client: ChainClient, skip?: () => string | undefined
     this.timeout(300_000);
     const harness = new Harness();
     const work = mkdtempSync(path.join(tmpdir(), "kms-system-"));
-    const chainId = 40_000 + Math.floor(Math.random() * 20_000);
+    let chain: ChainProcess | undefined;
     let chainUrl: string;
     let env: Env;
     let provider: JsonRpcProvider | undefined;
@@ -80,35 +78,15 @@ export function systemStory(client: ChainClient, skip?: () => string | undefined
         this.skip();
       }
       startedAt = Date.now();
-      const port = await freePort();
-      chainUrl = `http://127.0.0.1:${port}`;
-      // The commands name their network; a HARDHAT_NETWORK left in the environment (the README exports one) would
-      // not be overridden for `hardhat node`, so it is removed.
-      env = { KMS_CHAIN_URL: chainUrl, HARDHAT_NETWORK: undefined, HARDHAT_IGNITION_CONFIRM_DEPLOYMENT: "true" };
-      const chain = client.start(harness, port, chainId);
-      provider = new JsonRpcProvider(chainUrl, Network.from(chainId), { staticNetwork: true, pollingInterval: 100 });
-      await eventually(
-        `${client.name} to answer on ${chainUrl}`,
-        async () => {
-          if (!chain.running) throw new Error(`${client.name} exited:\n${chain.output.slice(-2000)}`);
-          return (await provider!.send("eth_chainId", [])) === `0x${chainId.toString(16)}` ? true : undefined;
-        },
-        120_000,
-      );
+      chain = await startChain(harness, client);
+      ({ url: chainUrl, env, provider } = chain);
     });
 
     after(async function () {
-      provider?.destroy();
       await harness.close();
       await relay?.close();
+      chain?.close();
       rmSync(work, { recursive: true, force: true });
-      rmSync(path.join(ROOT, "ignition", "deployments", `chain-${chainId}`), { recursive: true, force: true });
-      // Ignition made the folder if there was none: leave none behind (rmdir refuses a folder that is not empty).
-      try {
-        rmdirSync(path.join(ROOT, "ignition", "deployments"));
-      } catch {
-        // Not empty: other deployments live there.
-      }
       if (startedAt)
         console.log(`      ${client.name}: the story took ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
     });
@@ -116,16 +94,7 @@ export function systemStory(client: ChainClient, skip?: () => string | undefined
     /** The deployment's contracts as account #`index` sees them. */
     async function contractsAs(index: number) {
       const signer = await provider!.getSigner(index);
-      const addresses = JSON.parse(
-        readFileSync(path.join(ROOT, "ignition", "deployments", `chain-${chainId}`, "deployed_addresses.json"), "utf8"),
-      ) as Record<string, string>;
-      return {
-        signer,
-        token: KMSToken__factory.connect(addresses["KMS#KMSToken"], signer),
-        escrow: StakingEscrow__factory.connect(addresses["KMS#StakingEscrow"], signer),
-        policyManager: PolicyManager__factory.connect(addresses["KMS#PolicyManager"], signer),
-        nodeDirectory: NodeDirectory__factory.connect(addresses["KMS#NodeDirectory"], signer),
-      };
+      return { signer, ...chain!.contracts(signer) };
     }
 
     /** Starts `kms node` for staker `i`'s operator; resolves once it listens. */

@@ -3,25 +3,18 @@
 // deployed with Ignition, staked nodes allowing the app's origin (CORS; one may cheat), the app built and
 // served, and a headless Chromium from @sparticuz/chromium driven by puppeteer-core. `stop` ends all of it,
 // whatever was started, and removes what it wrote.
-import { mkdtempSync, rmdirSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import chromium from "@sparticuz/chromium";
-import { JsonRpcProvider, Network, type JsonRpcSigner } from "ethers";
+import type { JsonRpcProvider, JsonRpcSigner } from "ethers";
 import puppeteer, { type Browser } from "puppeteer-core";
-import {
-  Adjudicator__factory,
-  KMSToken__factory,
-  NodeDirectory__factory,
-  PolicyManager__factory,
-  StakingEscrow__factory,
-} from "../../typechain-types";
 import { startNode, type RunningNode } from "../../src/node/daemon";
 import { stakeAndBond } from "../../src/network/local";
 import { buildWeb, type WebBuild } from "../../scripts/build-web";
 import { serveWeb, writeWebConfig } from "../../scripts/serve-web";
-import { eventually, freePort, Harness, ROOT } from "./harness";
+import { Harness, startChain, type ChainProcess, type DeployedContracts } from "./harness";
 
 const KMS = 10n ** 18n;
 /** Stakers are accounts #1–#3, their operators #4–#6 (as in the README); Alice is #7, Bob reports from #8. */
@@ -40,13 +33,8 @@ export interface WebStack {
   chainUrl: string;
   chainId: number;
   provider: JsonRpcProvider;
-  contracts: {
-    token: ReturnType<typeof KMSToken__factory.connect>;
-    escrow: ReturnType<typeof StakingEscrow__factory.connect>;
-    policyManager: ReturnType<typeof PolicyManager__factory.connect>;
-    nodeDirectory: ReturnType<typeof NodeDirectory__factory.connect>;
-    adjudicator: ReturnType<typeof Adjudicator__factory.connect>;
-  };
+  contracts: DeployedContracts;
+
   nodes: RunningNode[];
   /** The app's URL (ends with "/"). */
   web: string;
@@ -66,63 +54,33 @@ export interface WebStack {
 export async function startWebStack(options: { cheaters?: number[] } = {}): Promise<WebStack> {
   const harness = new Harness();
   const work = mkdtempSync(path.join(tmpdir(), "kms-web-"));
-  const chainId = 40_000 + Math.floor(Math.random() * 20_000);
   const nodes: RunningNode[] = [];
-  let provider: JsonRpcProvider | undefined;
+  let chain: ChainProcess | undefined;
   let server: Server | undefined;
   let browser: Browser | undefined;
   const stop = async () => {
     await browser?.close().catch(() => undefined);
     await Promise.all(nodes.map((n) => n.stop().catch(() => undefined)));
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    provider?.destroy();
     await harness.close();
+    chain?.close();
     rmSync(work, { recursive: true, force: true });
-    rmSync(path.join(ROOT, "ignition", "deployments", `chain-${chainId}`), { recursive: true, force: true });
-    try {
-      rmdirSync(path.join(ROOT, "ignition", "deployments")); // only if Ignition made it for this run
-    } catch {
-      // Not empty: other deployments live there.
-    }
   };
   try {
-    const port = await freePort();
-    const chainUrl = `http://127.0.0.1:${port}`;
-    const env = { KMS_CHAIN_URL: chainUrl, HARDHAT_NETWORK: undefined, HARDHAT_IGNITION_CONFIRM_DEPLOYMENT: "true" };
-    const chain = harness.start(
-      "hardhat node",
-      "npx",
-      ["hardhat", "node", "--hostname", "127.0.0.1", "--port", String(port)],
-      { KMS_CHAIN_ID: String(chainId), HARDHAT_NETWORK: undefined },
-    );
-    provider = new JsonRpcProvider(chainUrl, Network.from(chainId), { staticNetwork: true, pollingInterval: 100 });
-    await eventually(
-      `the chain to answer on ${chainUrl}`,
-      async () => {
-        if (!chain.running) throw new Error(`hardhat node exited:\n${chain.output.slice(-2000)}`);
-        return (await provider!.send("eth_chainId", [])) === `0x${chainId.toString(16)}` ? true : undefined;
-      },
-      120_000,
-    );
+    chain = await startChain(harness);
+    const { url: chainUrl, chainId, env, provider } = chain;
     // Deploying and building do not depend on each other.
     const [, build] = await Promise.all([
       harness.hardhatOk(["ignition", "deploy", "ignition/modules/KMS.ts", "--network", "chain"], env, 180_000),
       buildWeb(),
     ]);
-    const config = await writeWebConfig(chainUrl, "chain");
+    await writeWebConfig(chainUrl, "chain");
     const served = await serveWeb({ port: 0 });
     server = served.server;
     const origin = served.url.replace(/\/$/, "");
 
     const owner = await provider.getSigner(0);
-    const a = config.addresses;
-    const contracts = {
-      token: KMSToken__factory.connect(a.token, owner),
-      escrow: StakingEscrow__factory.connect(a.escrow, owner),
-      policyManager: PolicyManager__factory.connect(a.policyManager, owner),
-      nodeDirectory: NodeDirectory__factory.connect(a.nodeDirectory, owner),
-      adjudicator: Adjudicator__factory.connect(a.adjudicator, owner),
-    };
+    const contracts = chain.contracts(owner);
     for (const [k, i] of STAKERS.entries()) {
       const staker = await provider.getSigner(i);
       const operator = await provider.getSigner(i + OPERATOR_OFFSET);
@@ -143,12 +101,13 @@ export async function startWebStack(options: { cheaters?: number[] } = {}): Prom
         }),
       );
     }
-    // Samplers count only nodes that committed to the current or next period. These in-process nodes sign with the
-    // chain's unlocked accounts (JSON-RPC signers), which the daemon's raw-transaction commit loop cannot use, so
-    // each operator commits here once, as `kms commit` would.
-    for (const i of STAKERS) {
-      const operator = await provider.getSigner(i + OPERATOR_OFFSET);
-      await (await contracts.escrow.connect(operator).commitToNextPeriod()).wait();
+    // Samplers count only nodes that committed to the current or next period. A node's first commitment try at
+    // start may run before its bond is confirmed; so each commits now if it has not yet (a no-op otherwise).
+    for (const node of nodes) await node.commitIfNeeded();
+    const next = (await contracts.escrow.getCurrentPeriod()) + 1n;
+    for (const node of nodes) {
+      const [, last] = await contracts.escrow.getCommittedPeriods(node.staker);
+      if (last < next) throw new Error(`node ${node.staker} did not commit to period ${next}`);
     }
     await (await contracts.token.transfer((await provider.getSigner(ALICE)).address, 1_000n * KMS)).wait();
     browser = await puppeteer.launch({

@@ -14,7 +14,7 @@ import {
   type Eip1193Provider,
   type Signer,
 } from "../lib";
-import { h } from "./ui";
+import { button, h, Outcome } from "./ui";
 
 /** config.json: where the chain is and what is deployed on it. */
 export interface AppConfig {
@@ -62,6 +62,9 @@ export async function loadContext(): Promise<AppContext> {
   const provider = new JsonRpcProvider(config.rpcUrl, Network.from(config.chainId), {
     staticNetwork: true,
     pollingInterval: 500,
+    // No 250 ms cache of identical requests: a page reads the chain right after its own transactions (a policy's
+    // record just after revoking it) and must see them.
+    cacheTimeout: -1,
   });
   context = {
     config,
@@ -89,9 +92,16 @@ export class AccountPicker {
 
   constructor(id: string) {
     this.select.id = id;
-    const connect = h("button", { type: "button", id: `${id}-connect` }, "Connect wallet");
-    connect.addEventListener("click", () => void this.connectWallet(connect));
-    this.el = h("div", { class: "accounts" }, this.select, window.ethereum ? connect : undefined);
+    // A failed connection (refused in the wallet, another chain) is said beside the button.
+    const outcome = new Outcome(`${id}-wallet`);
+    const connect = button("Connect wallet", `${id}-connect`, outcome, () => this.connectWallet(connect));
+    this.el = h(
+      "div",
+      { class: "accounts" },
+      this.select,
+      window.ethereum ? connect : undefined,
+      window.ethereum ? outcome.el : undefined,
+    );
     void this.listDevAccounts();
   }
 
@@ -112,15 +122,17 @@ export class AccountPicker {
     );
   }
 
-  private async connectWallet(button: HTMLButtonElement): Promise<void> {
-    this.wallet = new BrowserProvider(window.ethereum!);
-    const accounts = ((await this.wallet.send("eth_requestAccounts", [])) as string[]).map((a) => getAddress(a));
-    const { chainId } = await this.wallet.getNetwork();
+  private async connectWallet(connect: HTMLButtonElement): Promise<void> {
+    const wallet = new BrowserProvider(window.ethereum!);
+    const accounts = ((await wallet.send("eth_requestAccounts", [])) as string[]).map((a) => getAddress(a));
+    const { chainId } = await wallet.getNetwork();
     if (Number(chainId) !== app().config.chainId) {
       throw new ConfigError(`the wallet is on chain ${chainId}, the app's deployment on chain ${app().config.chainId}`);
     }
+    if (accounts.length === 0) throw new ConfigError("the wallet shared no account");
+    this.wallet = wallet;
     this.select.replaceChildren(...accounts.map((a) => h("option", { value: a }, `${a} (wallet)`)));
-    button.textContent = "Wallet connected";
+    connect.textContent = "Wallet connected";
   }
 
   /** Chooses the account at `index` of the list (tests and links). */

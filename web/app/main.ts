@@ -1,11 +1,12 @@
 // The web app's entry: loads config.json, then shows the page the URL's hash names (#network, #alice,
-// #enrico, #bob). Each page is plain DOM built by its module; nothing runs on a server but static files.
+// #enrico, #bob, #chat, #stream). Each page is plain DOM built by its module; nothing runs on a server but static files.
 import { alicePage } from "./alice";
 import { bobPage } from "./bob";
 import { chatPage } from "./chat";
 import { loadContext } from "./context";
 import { enricoPage } from "./enrico";
 import { networkPage } from "./network";
+import { streamPage } from "./stream";
 import { h } from "./ui";
 
 const PAGES: Record<string, (root: HTMLElement) => Promise<void>> = {
@@ -14,6 +15,7 @@ const PAGES: Record<string, (root: HTMLElement) => Promise<void>> = {
   enrico: enricoPage,
   bob: bobPage,
   chat: chatPage,
+  stream: streamPage,
 };
 
 async function show(root: HTMLElement): Promise<void> {

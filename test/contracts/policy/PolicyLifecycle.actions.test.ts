@@ -2,6 +2,7 @@
 // typed errors before anything is sent, readPolicy rebuilding the record through PolicyExtended and
 // PolicySlotMoved, describePolicy's per-tenure accrual, the node-side policy view, and the revert sentences.
 import { expect } from "chai";
+import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import {
   InvalidExtensionError,
@@ -116,6 +117,38 @@ describe("policy lifecycle actions", function () {
     const after = await describePolicy(pm, pid(1));
     expect(after.status).to.equal("revoked");
     expect(after.held).to.equal(0n);
+  });
+
+  it("readPolicy reads the events and the commitment at one block, even when a block lands between its reads", async function () {
+    const ctx = await loadFixture(deployPolicyFixture);
+    const { pm, alice, nodes } = ctx;
+    const record = await createPolicy(ctx, { id: pid(1), nodes: nodes.slice(0, 2), periods: 4n });
+    // A provider whose first log query is answered, then a revocation is mined before readPolicy reads on.
+    let revoked = false;
+    const provider = new Proxy(ethers.provider, {
+      get(target, key, receiver) {
+        if (key === "provider") return receiver; // a provider is its own provider: keep it wrapped
+        if (key === "getLogs") {
+          return async (filter: Parameters<typeof target.getLogs>[0]) => {
+            const logs = await target.getLogs(filter);
+            if (!revoked) {
+              revoked = true;
+              await revokePolicy(pm, alice, pid(1));
+            }
+            return logs;
+          };
+        }
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const before = await readPolicy(pm.connect(provider), pid(1));
+    expect(revoked).to.equal(true);
+    expect(before.revoked).to.equal(false);
+    expect(before.record).to.deep.equal(record);
+    const after = await readPolicy(pm, pid(1));
+    expect(after.revoked).to.equal(true);
+    expect(after.record.endPeriod).to.be.lessThan(record.endPeriod);
   });
 
   describe("typed errors before sending", function () {
