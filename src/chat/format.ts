@@ -4,14 +4,15 @@
 // - `epoch`: a fresh 32-byte epoch key wrapped to the room key in one Umbral capsule, signed by its author;
 // - `message`: text sealed with an epoch key (XChaCha20-Poly1305, the room, epoch, author and time as
 //   associated data), signed by its author.
+// Epochs and their sealed pieces are ../stream/epoch's (the streams use the same capsule-per-epoch primitive).
 // Signatures are ECDSA (Umbral's Signer) over "umbral-kms/chat/v1\n" ‖ the RFC 8785 canonical JSON of the
 // entry without its signature. Everything here is public metadata or ciphertext: the relay can check
 // signatures and membership, never read a message.
 // Runtime-neutral (Node and browsers).
-import { xchacha20poly1305 } from "@noble/ciphers/chacha";
 import { sha256 } from "@noble/hashes/sha256";
 import { bytesToHex, hexToBytes, randomBytes } from "@noble/hashes/utils";
-import { Capsule, encrypt, PublicKey, Signature, type Signer } from "../umbral";
+import { Capsule, PublicKey, Signature, type Signer } from "../umbral";
+import { EpochSealError, newEpoch, openPiece, sealedPieceLength, sealPiece } from "../stream/epoch";
 import { canonicalJson } from "../conditions/canonical";
 import type { PolicyGrant } from "../client/grant";
 import { ChatFormatError, ForgedEntryError, MessageTooLargeError } from "./errors";
@@ -23,8 +24,6 @@ export const MAX_MESSAGE_BYTES = 8 * 1024;
 export const MAX_MEMBERS = 64;
 /** Length of a room id and of an epoch id, in bytes. */
 export const ID_BYTES = 16;
-export const EPOCH_KEY_BYTES = 32;
-const NONCE_BYTES = 24;
 
 export interface RoomMember {
   /** The member's receiving key (33 bytes hex): he reads with it and signs with it. */
@@ -71,7 +70,7 @@ export interface MessageEntry {
   epochId: string;
   author: string;
   sentAt: number;
-  nonce: string;
+  /** nonce (24) ‖ ciphertext ‖ tag (16), as ../stream/epoch's sealPiece makes it. */
   ciphertext: string;
   signature: string;
 }
@@ -161,17 +160,15 @@ export function makeEpoch(
   author: { key: string; signer: Signer },
   now = Date.now(),
 ): { entry: EpochEntry; epochKey: Uint8Array } {
-  const epochKey = randomBytes(EPOCH_KEY_BYTES);
-  const [capsule, wrapped] = encrypt(keyOf(state.roomKey, "room key"), epochKey);
-  const capsuleBytes = capsule.toBytes();
+  const { key: epochKey, lock } = newEpoch(keyOf(state.roomKey, "room key"));
   const entry = signEntry<EpochEntry>(
     {
       type: "epoch",
       roomId: state.roomId,
-      epochId: epochIdOf(capsuleBytes),
+      epochId: epochIdOf(unhex(lock.capsule, "capsule")),
       stateSeq: state.seq,
-      capsule: hex(capsuleBytes),
-      wrappedKey: hex(wrapped),
+      capsule: lock.capsule,
+      wrappedKey: lock.wrappedKey,
       author: author.key,
       createdAt: now,
     },
@@ -212,23 +209,18 @@ export function sealMessage(
   now = Date.now(),
 ): MessageEntry {
   const plaintext = messageBytes(text);
-  const nonce = randomBytes(NONCE_BYTES);
   const head = { roomId: epoch.roomId, epochId: epoch.epochId, author: author.key, sentAt: now };
-  const ciphertext = xchacha20poly1305(epoch.key, nonce, aadOf(head)).encrypt(plaintext);
-  return signEntry<MessageEntry>(
-    { type: "message", ...head, nonce: hex(nonce), ciphertext: hex(ciphertext) },
-    author.signer,
-  );
+  const ciphertext = sealPiece(epoch.key, aadOf(head), plaintext);
+  return signEntry<MessageEntry>({ type: "message", ...head, ciphertext: hex(ciphertext) }, author.signer);
 }
 
 /** Opens a message with its epoch key; ChatFormatError if the ciphertext was tampered with. */
 export function openMessage(entry: MessageEntry, epochKey: Uint8Array): string {
-  const nonce = unhex(entry.nonce, "nonce", NONCE_BYTES);
   const ciphertext = unhex(entry.ciphertext, "ciphertext");
   try {
-    const plaintext = xchacha20poly1305(epochKey, nonce, aadOf(entry)).decrypt(ciphertext);
-    return new TextDecoder("utf-8", { fatal: true }).decode(plaintext);
-  } catch {
+    return new TextDecoder("utf-8", { fatal: true }).decode(openPiece(epochKey, aadOf(entry), ciphertext));
+  } catch (error) {
+    if (!(error instanceof EpochSealError) && !(error instanceof TypeError)) throw error;
     throw new ChatFormatError(`message of ${entry.author} at ${entry.sentAt} does not decrypt: it was altered`);
   }
 }
@@ -285,10 +277,9 @@ export function parseEntry(value: unknown): ChatEntry {
       unhex(value.epochId, "epochId", ID_BYTES);
       keyOf(value.author, "author");
       if (!isCount(value.sentAt)) throw new ChatFormatError("sentAt must be a time in ms");
-      unhex(value.nonce, "nonce", NONCE_BYTES);
       const ciphertext = unhex(value.ciphertext, "ciphertext");
-      if (ciphertext.length > MAX_MESSAGE_BYTES + 16) {
-        throw new MessageTooLargeError(ciphertext.length - 16, MAX_MESSAGE_BYTES);
+      if (ciphertext.length > sealedPieceLength(MAX_MESSAGE_BYTES)) {
+        throw new MessageTooLargeError(ciphertext.length - sealedPieceLength(0), MAX_MESSAGE_BYTES);
       }
       return value as unknown as MessageEntry;
     }

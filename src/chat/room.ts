@@ -3,10 +3,10 @@
 // with Bob's retrieval and verification, ../client/bob), decrypts messages, and sends: a writer reuses the
 // newest epoch of the current membership while it is younger than the room's `epochSeconds`, else wraps a new
 // epoch key in a new capsule. Runtime-neutral.
-import { decryptOriginal, decryptReencrypted, Signer, type SecretKey } from "../umbral";
+import { decryptOriginal, Signer, type SecretKey } from "../umbral";
 import type { AliceKeys } from "../client/keys";
-import { NotEnoughCFragsError, retrieveCFrags, type RetrieveOptions } from "../client/bob";
-import { publicKeyOf } from "../client/grant";
+import { NotEnoughCFragsError, type RetrieveOptions } from "../client/bob";
+import { openEpochKey } from "../stream/epoch";
 import { ChatError, EpochRefusedError, NotAMemberError, RelayRefusedError } from "./errors";
 import {
   epochCapsule,
@@ -71,10 +71,9 @@ export function memberIdentity(secret: SecretKey, options: RetrieveOptions = {})
           `${key} is not a member of the room now and was not when the epoch was made (removed, or never invited)`,
         );
       }
-      const capsule = epochCapsule(epoch);
-      let cfrags;
+      epochCapsule(epoch); // checks the capsule, and that the epoch's id is its own
       try {
-        cfrags = await retrieveCFrags(member.grant, capsule, options);
+        return await openEpochKey(member.grant, secret, epoch, options);
       } catch (error) {
         if (!(error instanceof NotEnoughCFragsError)) throw error;
         const revoked = error.failures.some((f) => /revoked|ended at period/.test(f.reason));
@@ -87,13 +86,6 @@ export function memberIdentity(secret: SecretKey, options: RetrieveOptions = {})
           { cause: error },
         );
       }
-      return decryptReencrypted(
-        secret,
-        publicKeyOf(state.roomKey),
-        capsule,
-        cfrags,
-        unhex(epoch.wrappedKey, "wrappedKey"),
-      );
     },
   };
 }

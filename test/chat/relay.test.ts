@@ -122,7 +122,7 @@ describe("chat relay", function () {
     );
     await owner.send("fine");
     const message = (await new RelayClient(relay.url).entries(ref.roomId)).entries.at(-1)!.entry as MessageEntry;
-    const big = { ...message, ciphertext: "0x" + "00".repeat(MAX_MESSAGE_BYTES + 17) };
+    const big = { ...message, ciphertext: "0x" + "00".repeat(MAX_MESSAGE_BYTES + 41) };
     const refused = await new RelayClient(relay.url).post(ref.roomId, big).catch((e: unknown) => e);
     expect((refused as RelayRefusedError).status).to.equal(400);
     expect((refused as Error).message).to.match(/more than the 8192 a chat message may hold/);
