@@ -23,7 +23,7 @@ import { flag } from "../src/cli/args";
 export const kms = scope("kms", "umbral-kms: staking, policies, nodes and clients");
 
 /** Tasks that never touch a chain. */
-const OFFLINE_TASKS = new Set(["keygen", "encrypt", "pubkey", "stream-publish", "stream-serve"]);
+const OFFLINE_TASKS = new Set(["keygen", "encrypt", "pubkey", "stream-publish", "stream-serve", "chat-relay"]);
 /** Tasks that only read the chain (they run on the in-process network, with a note that it is not yours). */
 const READ_ONLY_TASKS = new Set(["status", "nodes", "policies", "policy", "staker", "balance", "accounts", "play"]);
 /** Tasks left to their owners' judgement about the in-process network. */

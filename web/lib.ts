@@ -46,6 +46,7 @@ export { resolveGrantNodes } from "../src/client/directory";
 export { decodeHeader, SealedFileError, type SealedHeader } from "../src/client/sealed";
 // Streams (docs/streams.md): the publisher, the player, a capsule per epoch.
 export * from "../src/stream";
+export * from "../src/chat";
 export {
   requestJson,
   NodeRequestFailedError,

@@ -43,7 +43,7 @@ export class RelayUnreachableError extends ChatError {}
  * The nodes would not re-encrypt an epoch's capsule for this member: his policy was revoked (he was removed)
  * or has ended, or too few of its nodes answered.
  */
-export class EpochRefusedError extends ChatError {
+export class ChatEpochRefusedError extends ChatError {
   constructor(
     readonly roomId: string,
     readonly epochId: string,

@@ -7,7 +7,7 @@ import { decryptOriginal, Signer, type SecretKey } from "../umbral";
 import type { AliceKeys } from "../client/keys";
 import { NotEnoughCFragsError, type RetrieveOptions } from "../client/bob";
 import { openEpochKey } from "../stream/epoch";
-import { ChatError, EpochRefusedError, NotAMemberError, RelayRefusedError } from "./errors";
+import { ChatError, ChatEpochRefusedError, NotAMemberError, RelayRefusedError } from "./errors";
 import {
   epochCapsule,
   keyHex,
@@ -54,7 +54,7 @@ export function ownerIdentity(keys: AliceKeys, roomId: string): ChatIdentity {
  * now, else the one it listed when the epoch was made. A member who joined later thus opens the epochs from
  * before his join too (his policy is from the room key, and the nodes re-encrypt every capsule under it: the
  * room grants its whole history, docs/chat.md). A revoked or ended policy is refused by the nodes:
- * EpochRefusedError.
+ * ChatEpochRefusedError.
  */
 export function memberIdentity(secret: SecretKey, options: RetrieveOptions = {}): ChatIdentity {
   const key = keyHex(secret.publicKey());
@@ -65,7 +65,7 @@ export function memberIdentity(secret: SecretKey, options: RetrieveOptions = {})
       const mine = (s: RoomState) => s.members.find((m) => m.key.toLowerCase() === key.toLowerCase());
       const member = mine(current) ?? mine(state);
       if (!member) {
-        throw new EpochRefusedError(
+        throw new ChatEpochRefusedError(
           state.roomId,
           epoch.epochId,
           `${key} is not a member of the room now and was not when the epoch was made (removed, or never invited)`,
@@ -77,7 +77,7 @@ export function memberIdentity(secret: SecretKey, options: RetrieveOptions = {})
       } catch (error) {
         if (!(error instanceof NotEnoughCFragsError)) throw error;
         const revoked = error.failures.some((f) => /revoked|ended at period/.test(f.reason));
-        throw new EpochRefusedError(
+        throw new ChatEpochRefusedError(
           state.roomId,
           epoch.epochId,
           (revoked
@@ -169,7 +169,7 @@ export class ChatRoom {
       const refusal =
         error instanceof ChatError
           ? error
-          : new EpochRefusedError(this.ref.roomId, epoch.epochId, (error as Error).message, { cause: error });
+          : new ChatEpochRefusedError(this.ref.roomId, epoch.epochId, (error as Error).message, { cause: error });
       this.refused.set(id, refusal);
       throw refusal;
     }

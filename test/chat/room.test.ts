@@ -19,7 +19,7 @@ import { startRelay, type Relay } from "../../src/chat/relay";
 import {
   ChatRoom,
   createRoom,
-  EpochRefusedError,
+  ChatEpochRefusedError,
   inviteMember,
   keyHex,
   memberIdentity,
@@ -143,7 +143,7 @@ describe("chat rooms through the policy nodes", function () {
     // Carol's session still shows what she opened before; the new epoch is refused by the nodes.
     const [after] = await carolRoom.sync();
     expect(after.text).to.equal(undefined);
-    expect(after.error).to.be.instanceOf(EpochRefusedError);
+    expect(after.error).to.be.instanceOf(ChatEpochRefusedError);
     expect(after.error!.message).to.match(
       /^cannot open epoch 0x[0-9a-f]{32} of room 0x[0-9a-f]{32}: .*is not a member of the room now and was not when the epoch was made \(removed, or never invited\)$/,
     );
@@ -158,7 +158,7 @@ describe("chat rooms through the policy nodes", function () {
         }),
     });
     const refused = (await withOldGrant.sync()).at(-1)!;
-    expect(refused.error).to.be.instanceOf(EpochRefusedError);
+    expect(refused.error).to.be.instanceOf(ChatEpochRefusedError);
     expect(refused.error!.message).to.match(/the nodes refuse your policy: you were removed from the room/);
     expect(refused.error!.message).to.match(/was revoked/);
 

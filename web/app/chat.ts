@@ -3,26 +3,25 @@
 // from the room key, paid from the chosen account) and removing (the member's policy revoked on chain).
 // The owner's key is Alice's seed, a member's key is Bob's receiving key (both as the Alice and Bob pages
 // keep them). docs/chat.md tells the room model.
-// The chat modules and everything they touch come from src/ (bundled into app.js), not from ../lib: Umbral
-// keys must be of the same copy of the classes as the chat code that checks them.
-import { randomBytes } from "@noble/hashes/utils";
-import { AliceKeys, parsePublicKey } from "../../src/client/keys";
-import { SecretKey } from "../../src/umbral";
-import { formatKms } from "../../src/units";
-import { parseFeeRate } from "../../src/policy";
-import { parsePeriods } from "../../src/staking";
-import { UserError } from "../../src/cli/errors";
 import {
+  AliceKeys,
   ChatRoom,
   createRoom,
+  formatKms,
   inviteMember,
   keyHex,
   memberIdentity,
   ownerIdentity,
+  parseFeeRate,
+  parsePeriods,
+  parsePublicKey,
+  randomBytes,
   removeMember,
+  SecretKey,
+  UserError,
   type ChatMessage,
   type RoomRef,
-} from "../../src/chat";
+} from "../lib";
 import { AccountPicker, app } from "./context";
 import { KEYS, load, save } from "./keystore";
 import { button, field, h, Outcome, valueOf } from "./ui";
