@@ -47,5 +47,6 @@ kms
       );
     }
     console.log(`tx ${out.txHash} (${out.gasUsed} gas)`);
+    if (out.claim) console.log(`reward claimed: tx ${out.claim.txHash} (${out.claim.gasUsed} gas)`);
     return out;
   });

@@ -19,9 +19,13 @@ interface ISlashableEscrow {
     /// @notice Offences counted against `staker`.
     function offencesOf(address staker) external view returns (uint256);
 
-    /// @notice Takes `penalty` from `staker`, pays `reward` of it to `reporter`, returns the rest to the mining
-    /// reserve, and counts one offence. Only the adjudicator may call it.
+    /// @notice Takes `penalty` from `staker` and holds it until {settlePenalty}, and counts one offence. Only the
+    /// adjudicator may call it.
     function slash(address staker, uint256 penalty, address reporter, uint256 reward) external;
+
+    /// @notice Settles a held `penalty`: pays `reward` of it to `reporter` and returns the rest to the mining
+    /// reserve. Only the adjudicator may call it.
+    function settlePenalty(address reporter, uint256 penalty, uint256 reward) external;
 
     /// @notice Counts one offence against `staker`, taking nothing. Only the adjudicator may call it.
     function recordOffence(address staker) external;
@@ -34,7 +38,9 @@ interface ISlashableEscrow {
 /// verifyingKey)` in the domain {name: "umbral-kms Adjudicator", version: "1", chainId, verifyingContract: this
 /// Adjudicator}, capsule and cfrag in rust-umbral's simple forms (98 and 359 bytes), keys 33-byte compressed. The
 /// domain binds an attestation to one deployment: a cfrag signed for a test chain judges nothing elsewhere. Anyone
-/// holding the evidence can submit it; each (attestation, staker) pair is judged once.
+/// holding the evidence can submit it; each (attestation, staker) pair is judged a cheat at most once. The penalty
+/// stays in the escrow until anyone calls {claimReward}, which pays the reporter its share and returns the rest to
+/// the mining reserve (a pull payment: the verdict transaction moves no tokens, see docs/slashing.md).
 interface IAdjudicator {
     /// @notice Evidence was judged. `verdict` is {Verdict.Correct} or the first check the cfrag failed.
     /// `attestationDigest` is the EIP-712 digest the operator signed.
@@ -46,8 +52,15 @@ interface IAdjudicator {
         Verdict verdict
     );
 
-    /// @notice `staker` was slashed `penalty`, of which `reward` goes to `reporter`; `offences` counts this one.
-    event Slashed(address indexed staker, address indexed reporter, uint256 penalty, uint256 reward, uint256 offences);
+    /// @notice The judgement of `attestationDigest` against `staker` was settled: `reporter` was paid `reward` and
+    /// the rest of `penalty` went back to the mining reserve.
+    event RewardClaimed(
+        bytes32 indexed attestationDigest,
+        address indexed staker,
+        address indexed reporter,
+        uint256 penalty,
+        uint256 reward
+    );
 
     /// @notice The constructor was given the zero address as the escrow.
     error AdjudicatorZeroEscrow();
@@ -57,24 +70,49 @@ interface IAdjudicator {
     error AdjudicatorZeroRewardCoefficient();
     /// @notice The node signature recovers to `operator`, which was never bonded to a staker.
     error NotBondedOperator(address operator);
-    /// @notice This attested cfrag was already judged against `staker`'s node.
+    /// @notice This attested cfrag was already judged a cheat of `staker`'s node.
     error EvidenceAlreadyEvaluated(bytes32 attestationDigest, address staker);
+    /// @notice No cheating verdict of this attested cfrag against `staker` awaits settlement (never judged a cheat,
+    /// a zero penalty, or already claimed).
+    error NothingToClaim(bytes32 attestationDigest, address staker);
 
     /// @notice Judges a cfrag a node signed and, if it is wrong, slashes the node's staker and rewards the caller.
     /// @dev Reverts (never judges) on: wrong lengths, non-canonical encodings, a point not on the curve, an invalid
-    /// node signature, an operator never confirmed for a staker, a cfrag already judged against the same staker, and
-    /// any hint that is not the fact it claims. Hints can change gas, never a verdict. Emits {CFragEvaluated}; on a
-    /// verdict other than Correct also {Slashed}.
+    /// node signature, an operator never confirmed for a staker, a cfrag already judged a cheat of the same staker,
+    /// and any hint that is not the fact it claims. Hints can change gas, never a verdict. Emits {CFragEvaluated}; on
+    /// a verdict other than Correct the escrow emits {IStakingEscrow-Slashed} (penalty, reward, reporter, offence
+    /// count; {IStakingEscrow-OffenceRecorded} when the penalty is zero), and this contract records the caller as
+    /// the reporter who may {claimReward}. A Correct verdict records nothing, so the same correct cfrag may be
+    /// judged (Correct) again.
     /// @param evidence capsule (98-byte simple form) ‖ cfrag (359-byte simple form) ‖ delegatingKey ‖ receivingKey
     /// ‖ verifyingKey (33-byte compressed each): 556 bytes, exactly what the node signed.
     /// @param nodeSignature The operator's 65-byte signature (r ‖ s ‖ v) of {attestationDigest}(evidence).
-    /// @param hints 321 bytes, layout in ReencryptionValidator (and docs/slashing.md); build them with src/slashing.
+    /// @param hints 417 bytes, layout in ReencryptionValidator (and docs/slashing.md); build them with src/slashing.
     /// @return verdict {Verdict.Correct}, or the first check the cfrag failed.
     function evaluateCFrag(
         bytes calldata evidence,
         bytes calldata nodeSignature,
         bytes calldata hints
     ) external returns (Verdict verdict);
+
+    /// @notice Pays the reporter of the cheating verdict of `digest` against `staker` its reward and returns the rest
+    /// of the penalty to the mining reserve. Anyone may call it; the reward always goes to the recorded reporter.
+    /// Emits {RewardClaimed} (and the escrow's {IStakingEscrow-PenaltySettled}).
+    /// @param digest The {attestationDigest} of the judged evidence.
+    /// @param staker The staker it was charged to.
+    /// @return reward The amount paid to the reporter: penalty / {rewardCoefficient}, rounded down.
+    function claimReward(bytes32 digest, address staker) external returns (uint256 reward);
+
+    /// @notice The cheating verdict of `digest` against `staker`, if any.
+    /// @param digest An {attestationDigest}.
+    /// @param staker The staker the signing operator is bonded to.
+    /// @return reporter Who reported it (0 if not judged a cheat).
+    /// @return penalty The penalty the escrow still holds for it (0 once claimed).
+    /// @return reward What {claimReward} would pay the reporter now.
+    function judgementOf(
+        bytes32 digest,
+        address staker
+    ) external view returns (address reporter, uint256 penalty, uint256 reward);
 
     /// @notice The EIP-712 type hash of the attestation a node signs.
     /// @return keccak256 of the `ReencryptionAttestation(...)` type string.
@@ -89,10 +127,10 @@ interface IAdjudicator {
     /// @return The domain separator for the current chain id.
     function domainSeparator() external view returns (bytes32);
 
-    /// @notice Whether the cfrag attested by `digest` was already judged against `staker`'s node.
+    /// @notice Whether the cfrag attested by `digest` was already judged a cheat of `staker`'s node.
     /// @param digest An {attestationDigest}.
     /// @param staker The staker the signing operator is bonded to.
-    /// @return True once judged, whatever the verdict.
+    /// @return True once judged a cheat (Correct verdicts are not recorded).
     function isEvaluated(bytes32 digest, address staker) external view returns (bool);
 
     /// @notice How many offences `staker` was slashed for.

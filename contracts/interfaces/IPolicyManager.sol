@@ -217,7 +217,7 @@ interface IPolicyManager is IPolicyCommitHook {
     /// @notice The fee-rate range `[min, max]` is inverted or its maximum exceeds 96 bits.
     error InvalidFeeRateRange(uint256 min, uint256 max);
 
-    /// @notice The minimum fee rate `minFeeRate` exceeds 2^64 {FEE_UNIT}s.
+    /// @notice The minimum fee rate `minFeeRate` is not below 2^48 {FEE_UNIT}s (281,474 KMS per period).
     error MinFeeRateTooLarge(uint256 minFeeRate);
 
     /// @notice The escrow reported a commitment of `node` to `period`, not after its fee cursor `cursor`.

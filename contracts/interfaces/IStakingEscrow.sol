@@ -73,8 +73,12 @@ interface IStakingEscrow {
     /// @notice `value` of mining reward was added to `staker`'s stake.
     event Minted(address indexed staker, uint256 value);
 
-    /// @notice `staker` lost `penalty`; `reward` of it went to `reporter`, the rest back to the mining reserve.
-    event Slashed(address indexed staker, uint256 penalty, address indexed reporter, uint256 reward);
+    /// @notice `staker` lost `penalty`, held until settled; `reward` of it is `reporter`'s ({settlePenalty});
+    /// `offences` counts this one.
+    event Slashed(address indexed staker, uint256 penalty, address indexed reporter, uint256 reward, uint256 offences);
+
+    /// @notice A held `penalty` was settled: `reward` of it paid to `reporter`, the rest back to the mining reserve.
+    event PenaltySettled(address indexed reporter, uint256 penalty, uint256 reward);
 
     /// @notice A cheating verdict with nothing to take was counted against `staker`: its `offences`-th offence.
     event OffenceRecorded(address indexed staker, uint256 offences);
@@ -171,6 +175,9 @@ interface IStakingEscrow {
 
     /// @notice The reporter's `reward` exceeds the `penalty` it is paid from.
     error RewardExceedsPenalty(uint256 reward, uint256 penalty);
+
+    /// @notice The adjudicator settles a `penalty` larger than the `held` penalties.
+    error PenaltyExceedsHeld(uint256 penalty, uint256 held);
 
     /// @notice The policy manager is already set to `policyManager`.
     error PolicyManagerAlreadySet(address policyManager);
@@ -332,16 +339,27 @@ interface IStakingEscrow {
     /// @notice Adds the caller's reward for its fully past committed periods to its stake. Emits {Minted}.
     function mint() external;
 
-    /// @notice Takes `penalty` (capped at the stake, unlocked tokens first) from `staker`, pays `reward` (capped
-    /// at the penalty taken) to `reporter` and returns the rest to the unallocated reserve. Adjudicator only.
+    /// @notice Takes `penalty` (capped at the stake, unlocked tokens first) from `staker` and holds it in
+    /// {heldPenalties} until the adjudicator settles it ({settlePenalty}). Adjudicator only; moves no tokens.
     /// @dev Mints the staker's past rewards first, then lowers its lock and the `lockedPerPeriod` entries of
     /// its open committed periods by the same amount, and counts one offence in {offencesOf} (the counter lives
     /// in the staker's record, a slot this call writes anyway). Emits a {Slashed} event.
     /// @param staker The staker to slash.
     /// @param penalty Amount to take, in wei.
-    /// @param reporter Receives `reward`.
-    /// @param reward Reporter's share of the penalty, in wei.
+    /// @param reporter Will receive `reward` (named in the event).
+    /// @param reward Reporter's share of the penalty, in wei (≤ `penalty`).
     function slash(address staker, uint256 penalty, address reporter, uint256 reward) external;
+
+    /// @notice Settles `penalty` of the held penalties: pays `reward` of it to `reporter` and returns the rest to
+    /// the unallocated reserve. Adjudicator only (its {IAdjudicator-claimReward}). Emits {PenaltySettled}.
+    /// @param reporter Receives `reward`.
+    /// @param penalty Held amount to settle, in wei (≤ {heldPenalties}).
+    /// @param reward Reporter's share, in wei (≤ `penalty`).
+    function settlePenalty(address reporter, uint256 penalty, uint256 reward) external;
+
+    /// @notice Penalties taken by {slash} and not yet settled: part of the escrow's balance, outside the reserve.
+    /// @return The held amount in wei.
+    function heldPenalties() external view returns (uint256);
 
     /// @notice Counts one offence against `staker` without taking anything: the adjudicator's verdict for a
     /// cheat whose penalty is zero (nothing left to take). Adjudicator only. Emits an {OffenceRecorded} event.

@@ -65,7 +65,11 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
         bool cursorCommitted; // the node committed to `cursor`
         bool previousCommitted; // the node committed to `cursor - 1`
         uint64 fees; // credited, not withdrawn; includes the credit for `cursor` while it lies ahead
-        uint64 minFeeRate; // the node's minimum for new policies
+        uint48 minFeeRate; // the node's minimum for new policies (below 2^48 units: 281,474 KMS per period)
+        // No scheduled decrease lies in (cursor, cursor + dropFree]: a commitment that far ahead reads no
+        // `_rateDrops` slot (a cold read, 2.1k gas). A lower bound, so 0 is always safe; the maximum, when the node
+        // has no pending decrease at all (rate 0).
+        uint16 dropFree;
         // Commitment bits of the 16-period block holding `cursor` (bit `p % 16` for period `p`); they reach
         // `_commitBits` only when the cursor leaves the block, so a commitment inside a block writes no other slot.
         uint16 blockCommits;
@@ -259,17 +263,31 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
         uint256 cursor = (word >> 64) & type(uint32).max;
         if (period <= cursor) revert CommitNotAfterCursor(staker, period, cursor);
         if (period > type(uint32).max) revert SafeCast.SafeCastOverflowedUintDowncast(32, period);
-        uint256 rate = _applyDrops(staker, word & type(uint64).max, cursor, period); // only decreased
+        uint256 rate = word & type(uint64).max;
+        uint256 dropFree = (word >> 224) & type(uint16).max;
+        // Cannot underflow: period > cursor.
+        uint256 gap = period - cursor;
+        if (gap <= dropFree) {
+            // No decrease is due in (cursor, period]: nothing to read.
+            dropFree -= gap;
+        } else {
+            // (cursor, cursor + dropFree] is known to hold none: the walk starts after it.
+            rate = _applyDrops(staker, rate, cursor + dropFree, period); // only decreased
+            dropFree = 0;
+        }
+        // rate is the sum of the pending decreases ({_applyDrops}): at 0 none is pending anywhere.
+        if (rate == 0) dropFree = type(uint16).max;
         // Checked: fees stay below the supply in units (< 2^64).
         uint256 fees = ((word >> 112) & type(uint64).max) + rate;
         if (fees > type(uint64).max) revert SafeCast.SafeCastOverflowedUintDowncast(64, fees);
         // previousCommitted: the node committed to the old cursor and it is the period just before.
         uint256 previousCommitted = ((word >> 96) & 0xff != 0 && cursor + 1 == period) ? 1 : 0;
         uint256 blockCommits = _moveBlock(staker, word >> 240, cursor, period) | (1 << (period & 15));
-        // minFeeRate (bits 176–239) is kept; every other field is rewritten; cursorCommitted = 1.
+        // minFeeRate (bits 176–223) is kept; every other field is rewritten; cursorCommitted = 1.
         word =
             (blockCommits << 240) |
-            (word & (uint256(type(uint64).max) << 176)) |
+            (dropFree << 224) |
+            (word & (uint256(type(uint48).max) << 176)) |
             (fees << 112) |
             (previousCommitted << 104) |
             (1 << 96) |
@@ -297,8 +315,8 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
     function setMinFeeRate(address node, uint256 minFeeRate) external {
         if (msg.sender != node && msg.sender != _escrow.operatorOf(node)) revert NotNodeOrOperator(node, msg.sender);
         if (minFeeRate % FEE_UNIT != 0) revert FeeRateNotMultipleOfUnit(minFeeRate, FEE_UNIT);
-        if (minFeeRate / FEE_UNIT > type(uint64).max) revert MinFeeRateTooLarge(minFeeRate);
-        _nodes[node].minFeeRate = uint64(minFeeRate / FEE_UNIT);
+        if (minFeeRate / FEE_UNIT > type(uint48).max) revert MinFeeRateTooLarge(minFeeRate);
+        _nodes[node].minFeeRate = uint48(minFeeRate / FEE_UNIT);
         emit MinFeeRateSet(node, minFeeRate);
     }
 
@@ -314,6 +332,7 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
         info.cursorCommitted = false;
         info.blockCommits = uint16(_moveBlock(node, info.blockCommits, cursor, target)); // 16 bits in, 16 out
         info.cursor = uint32(target); // target ≤ current period < cursor bound of 2^32 checked at commit
+        info.dropFree = 0; // the bound was relative to the old cursor; 0 is always safe
         _nodes[node] = info;
         emit NodeSynced(node, target);
     }
@@ -634,14 +653,15 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
         uint256 units
     ) private {
         // The node's slot handled as one word (layout of NodeSlot, low bits first: rate 0–63, cursor 64–95,
-        // cursorCommitted 96–103, previousCommitted 104–111, fees 112–175, minFeeRate 176–239): one load, one
-        // store and no unpacking of untouched fields, ~400 gas per node below the struct copy.
+        // cursorCommitted 96–103, previousCommitted 104–111, fees 112–175, minFeeRate 176–223, dropFree 224–239,
+        // blockCommits 240–255): one load, one store and no unpacking of untouched fields, ~400 gas per node below
+        // the struct copy.
         NodeSlot storage node = _nodes[nodeAddress];
         uint256 word;
         assembly ("memory-safe") {
             word := sload(node.slot)
         }
-        uint256 minFeeRate = (word >> 176) & type(uint64).max;
+        uint256 minFeeRate = (word >> 176) & type(uint48).max;
         if (units < minFeeRate) revert FeeRateBelowNodeMinimum(nodeAddress, units * FEE_UNIT, minFeeRate * FEE_UNIT);
         uint256 cursor = (word >> 64) & type(uint32).max;
         uint256 credit;
@@ -662,6 +682,14 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
             if (rate > type(uint64).max) revert SafeCast.SafeCastOverflowedUintDowncast(64, rate);
             word = (word & ~uint256(type(uint64).max)) | rate;
             _rateDrops[nodeAddress][endPeriod] += units;
+            // The decrease at endPeriod (> cursor) bounds the decrease-free stretch after the cursor. With no
+            // rate before it (nothing pending at all, as for a new node) it is the only bound; the stretch fits 16
+            // bits or is cut to 2^16 − 1 (a lower bound stays a true one).
+            uint256 free = endPeriod - cursor - 1;
+            if (free > type(uint16).max) free = type(uint16).max;
+            if (rate == units || free < (word >> 224) & type(uint16).max) {
+                word = (word & ~(uint256(type(uint16).max) << 224)) | (free << 224);
+            }
         }
         if (credit != 0) {
             uint256 fees = ((word >> 112) & type(uint64).max) + credit;
@@ -714,6 +742,9 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
             node.fees -= uint64(units);
         } else {
             _rateDrops[nodeAddress][newEnd] += units;
+            // newEnd > cursor here (newEnd ≥ cursor, and not equal): the moved decrease bounds the free stretch.
+            uint256 free = newEnd - node.cursor - 1;
+            if (free < node.dropFree) node.dropFree = uint16(free);
         }
     }
 

@@ -3,16 +3,18 @@ pragma solidity 0.8.28;
 
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IAdjudicator, ISlashableEscrow} from "../interfaces/IAdjudicator.sol";
 import {ReencryptionValidator, Verdict} from "../lib/ReencryptionValidator.sol";
 import {UmbralBytes} from "../lib/UmbralBytes.sol";
 
 /// @title Adjudicator
-/// @notice Judges cfrags that nodes signed with their operator keys and slashes the stakers of cheating nodes,
-/// paying the reporter a share. See {IAdjudicator} and docs/slashing.md.
-/// @dev No reentrancy guard: this contract holds no tokens, changes all its state before its one state-changing
-/// external call (`escrow.slash` or `escrow.recordOffence`, last), and the escrow is fixed at deployment.
-contract Adjudicator is IAdjudicator, EIP712 {
+/// @notice Judges cfrags that nodes signed with their operator keys and slashes the stakers of cheating nodes;
+/// the reporter claims its share of the penalty afterwards ({claimReward}). See {IAdjudicator} and docs/slashing.md.
+/// @dev This contract holds no tokens. Every state change comes before its one state-changing external call
+/// (`escrow.slash`, `escrow.recordOffence` or `escrow.settlePenalty`, last), the escrow is fixed at deployment,
+/// and {claimReward}, the one call that moves tokens (from the escrow to the reporter), is also `nonReentrant`.
+contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
     /// @inheritdoc IAdjudicator
     bytes32 public constant ATTESTATION_TYPEHASH = keccak256(
         "ReencryptionAttestation(bytes capsule,bytes cfrag,bytes delegatingKey,bytes receivingKey,bytes verifyingKey)"
@@ -37,9 +39,13 @@ contract Adjudicator is IAdjudicator, EIP712 {
     uint256 private constant KEYS_AT = CFRAG_AT + UmbralBytes.CFRAG_LENGTH;
     uint256 private constant EVIDENCE_LENGTH = KEYS_AT + UmbralBytes.KEYS_LENGTH;
 
-    /// @dev Keyed by keccak256(attestation digest ‖ staker): one judgement per node and cfrag. Keying by the
-    /// evidence alone would let anyone's key that signed the same bytes first shield the node that served them.
-    mapping(bytes32 judgementKey => bool) private _evaluated;
+    /// @dev Cheating verdicts, keyed by keccak256(attestation digest ‖ staker): one per node and cfrag. Keying by
+    /// the evidence alone would let anyone's key that signed the same bytes first shield the node that served them.
+    /// A judgement is the reporter (bits 0–159, never 0: it is a caller) and the penalty the escrow holds for it
+    /// until {claimReward} settles it (bits 160–255; a penalty is at most a stake, < 2^96), so the replay guard's
+    /// slot, written anyway, also carries the reporter's claim. Correct verdicts are not recorded: judging a correct
+    /// cfrag again changes nothing, and its slot would cost 22.1k gas.
+    mapping(bytes32 judgementKey => uint256 judgement) private _judgements;
     // Offences are counted by the escrow, in the staker's record ({ISlashableEscrow.slashingStateOf}).
 
     /// @param escrow_ The staking escrow (must let this contract call `slash`).
@@ -78,7 +84,7 @@ contract Adjudicator is IAdjudicator, EIP712 {
         address staker = escrow.stakerFromOperator(operator);
         if (staker == address(0)) revert NotBondedOperator(operator);
         bytes32 key = _judgementKey(digest, staker);
-        if (_evaluated[key]) revert EvidenceAlreadyEvaluated(digest, staker);
+        if (_judgements[key] != 0) revert EvidenceAlreadyEvaluated(digest, staker);
 
         verdict = ReencryptionValidator.validate(
             evidence[:CFRAG_AT],
@@ -87,17 +93,35 @@ contract Adjudicator is IAdjudicator, EIP712 {
             hints
         );
 
-        _evaluated[key] = true;
         emit CFragEvaluated(digest, staker, msg.sender, operator, verdict);
         if (verdict == Verdict.Correct) return verdict;
 
         (uint256 stake, uint256 offences) = escrow.slashingStateOf(staker);
         (uint256 penalty, uint256 reward) = _penalty(stake, offences);
-        // The escrow counts the offence in the same call (its slot write is paid by the slash anyway). The
-        // offence count is below 2^24 (the escrow's counter), so + 1 cannot overflow.
-        emit Slashed(staker, msg.sender, penalty, reward, offences + 1);
+        // penalty ≤ stake / percentagePenaltyCoefficient ≤ stake < 2^96, and the escrow takes all of it: the slash
+        // only adds minted rewards to the stake before taking. msg.sender is never 0, so the slot is never 0.
+        _judgements[key] = (penalty << 160) | uint160(msg.sender);
+        // The escrow counts the offence in the same call (its slot write is paid by the slash anyway) and emits
+        // the one event of the slash, {IStakingEscrow-Slashed} or {IStakingEscrow-OffenceRecorded}: penalty,
+        // reward, reporter and offence count (a second copy here cost 2.3k gas).
         if (penalty != 0) escrow.slash(staker, penalty, msg.sender, reward);
         else escrow.recordOffence(staker);
+    }
+
+    /// @inheritdoc IAdjudicator
+    function claimReward(bytes32 digest, address staker) external nonReentrant returns (uint256 reward) {
+        bytes32 key = _judgementKey(digest, staker);
+        uint256 judgement = _judgements[key];
+        uint256 penalty = judgement >> 160;
+        if (penalty == 0) revert NothingToClaim(digest, staker);
+        address reporter = address(uint160(judgement));
+        // The same floor as at the verdict ({_penalty}): the immutables have not changed, so this is the reward
+        // the Slashed event announced.
+        reward = penalty / rewardCoefficient;
+        // The reporter stays recorded: the slot is still the replay guard.
+        _judgements[key] = uint160(reporter);
+        emit RewardClaimed(digest, staker, reporter, penalty, reward);
+        escrow.settlePenalty(reporter, penalty, reward);
     }
 
     /// @inheritdoc IAdjudicator
@@ -113,7 +137,18 @@ contract Adjudicator is IAdjudicator, EIP712 {
 
     /// @inheritdoc IAdjudicator
     function isEvaluated(bytes32 digest, address staker) external view returns (bool) {
-        return _evaluated[_judgementKey(digest, staker)];
+        return _judgements[_judgementKey(digest, staker)] != 0;
+    }
+
+    /// @inheritdoc IAdjudicator
+    function judgementOf(
+        bytes32 digest,
+        address staker
+    ) external view returns (address reporter, uint256 penalty, uint256 reward) {
+        uint256 judgement = _judgements[_judgementKey(digest, staker)];
+        reporter = address(uint160(judgement));
+        penalty = judgement >> 160;
+        reward = penalty / rewardCoefficient;
     }
 
     /// @inheritdoc IAdjudicator

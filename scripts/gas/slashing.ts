@@ -2,7 +2,8 @@
 // each way a cfrag fails with its slash, in three conditions: a staker that never committed (nothing to settle,
 // the slash takes unlocked stake), an active node (committed to the current and the next period, its whole stake
 // locked: the lock and both open periods shrink), and the same reported by an account that never held KMS. Each
-// row is a different staker's first offence and a fresh reporter.
+// row is a different staker's first offence and a fresh reporter. The reward is a pull payment: the verdict holds
+// the penalty in the escrow, and claimReward (its own rows, paid by whoever claims) pays the reporter and the reserve.
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { GasRow, GasSection } from "./types";
 import { gasOf } from "./types";
@@ -34,7 +35,8 @@ async function submit(
 ) {
   const reporter = await newAccount(hre, d, kms);
   const a = buildEvaluationArgs(await signAsNode(node.operator, attested(s, cfrag), d.adjudicator));
-  return gasOf(d.adjudicator.connect(reporter).evaluateCFrag(a.evidence, a.nodeSignature, a.hints));
+  const gas = await gasOf(d.adjudicator.connect(reporter).evaluateCFrag(a.evidence, a.nodeSignature, a.hints));
+  return { gas, reporter, digest: await d.adjudicator.attestationDigest(a.evidence), staker: node.staker.address };
 }
 
 export const slashingGas: GasSection = {
@@ -59,24 +61,37 @@ export const slashingGas: GasSection = {
     const rows: GasRow[] = [
       {
         operation: "evaluateCFrag, correct cfrag",
-        gas: await submit(hre, d, s, honest, s.cfrag, 1n),
+        gas: (await submit(hre, d, s, honest, s.cfrag, 1n)).gas,
         limit: 110_000n,
         peer: "182k",
-        note: "active node; the replay guard's new slot (22.1k) included",
+        note: "active node; a Correct verdict is not recorded (no replay-guard slot)",
       },
     ];
+    const claims: { label: string; claim: Awaited<ReturnType<typeof submit>> }[] = [];
     for (let i = 0; i < CASES.length; i++) {
       const [label, cheat] = CASES[i];
       for (let c = 0; c < CONDITIONS.length; c++) {
         const condition = CONDITIONS[c];
+        const report = await submit(hre, d, s, cheaters[c][i], CHEATS[cheat].make(s).cfrag, condition.reporterKms);
         rows.push({
           operation: `evaluateCFrag + slash, ${label}; ${condition.label}`,
-          gas: await submit(hre, d, s, cheaters[c][i], CHEATS[cheat].make(s).cfrag, condition.reporterKms),
+          gas: report.gas,
           limit: 150_000n,
           peer: "267–292k",
-          note: `${condition.note}; the staker's first offence`,
+          note: `${condition.note}; the staker's first offence; the penalty is held, the reward claimed later`,
         });
+        if (i === 0 && condition.active) claims.push({ label: condition.label.split(", ")[1], claim: report });
       }
+    }
+    for (const { label, claim } of claims) {
+      rows.push({
+        operation: `claimReward (the reporter pays its reward out), ${label}`,
+        gas: await gasOf(d.adjudicator.connect(claim.reporter).claimReward(claim.digest, claim.staker)),
+        note:
+          label === "reporter never held KMS"
+            ? "worst: the reporter's token balance is new storage (+17.1k)"
+            : "typical: the escrow's reserve slot and the token transfer to an existing holder",
+      });
     }
     return rows;
   },

@@ -146,7 +146,10 @@ const EXPLAIN: Record<string, (a: Record<string, unknown>) => string> = {
   NotNodeOrOperator: (a) => `${a.caller} is neither node ${a.node} nor its operator`,
   RevokeSignatureExpired: (a) => `the revocation signature expired at ${a.deadline} (now ${a.timestamp})`,
   InvalidRevokeSignature: (a) => `the revocation signature is not the owner's (${a.owner})`,
-  EvidenceAlreadyEvaluated: (a) => `this evidence against ${a.staker} was already judged; it counts once`,
+  EvidenceAlreadyEvaluated: (a) => `this evidence against ${a.staker} was already judged a cheat; it counts once`,
+  NothingToClaim: (a) =>
+    `there is no reporter reward to claim for this evidence against ${a.staker} (not judged a cheat, or already claimed)`,
+  PenaltyExceedsHeld: (a) => `the escrow holds only ${kms(a.held)} of unsettled penalties, not ${kms(a.penalty)}`,
   NotBondedOperator: (a) => `the cfrag was signed by ${a.operator}, which is no staker's bonded operator`,
   MinFeeRateTooLarge: (a) => `a minimum fee rate of ${kms(a.minFeeRate)} is above the largest allowed fee rate`,
   StaleConditionsVersion: (a) =>

@@ -43,4 +43,4 @@ export {
   EVIDENCE_FILE_VERSION,
   type EvidenceFile,
 } from "./file";
-export { reportEvidence, type ReportOutcome } from "./report";
+export { reportEvidence, claimReporterReward, type ReportOutcome, type ReportOptions } from "./report";

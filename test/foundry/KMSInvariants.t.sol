@@ -67,7 +67,7 @@ contract KMSInvariantTest is TestBase {
         handler.spareCycle(0, 1);
 
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](22);
+        bytes4[] memory selectors = new bytes4[](23);
         selectors[0] = KMSHandler.deposit.selector;
         selectors[1] = KMSHandler.depositAndLock.selector;
         selectors[2] = KMSHandler.lock.selector;
@@ -90,6 +90,7 @@ contract KMSInvariantTest is TestBase {
         selectors[19] = KMSHandler.squat.selector;
         selectors[20] = KMSHandler.extendPolicy.selector;
         selectors[21] = KMSHandler.moveSlot.selector;
+        selectors[22] = KMSHandler.claimReward.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }
 
@@ -115,8 +116,8 @@ contract KMSInvariantTest is TestBase {
         assertEq(token.totalSupply(), TOTAL_SUPPLY, "supply changed");
     }
 
-    /// @notice The escrow's balance moves only by the reserve funding, deposits, withdrawals and reporter rewards,
-    /// and always covers every stake plus the unallocated reserve.
+    /// @notice The escrow's balance moves only by the reserve funding, deposits, withdrawals and claimed reporter
+    /// rewards, and always covers every stake plus the unallocated reserve plus the penalties it holds.
     function invariant_escrowBalance() public view {
         uint256 deposited;
         uint256 withdrawn;
@@ -133,7 +134,11 @@ contract KMSInvariantTest is TestBase {
             handler.ghostReserveFunded() + deposited - withdrawn - handler.ghostReporterRewards(),
             "escrow balance != funded + deposited - withdrawn - reporter rewards"
         );
-        assertLe(stakes + escrow.unallocatedReserve(), balance, "escrow insolvent: stakes + reserve > balance");
+        assertLe(
+            stakes + escrow.unallocatedReserve() + escrow.heldPenalties(),
+            balance,
+            "escrow insolvent: stakes + reserve + held penalties > balance"
+        );
     }
 
     /// @notice Each stake is exactly deposits − withdrawals + minted rewards − penalties.
@@ -279,6 +284,26 @@ contract KMSInvariantTest is TestBase {
         }
     }
 
+    /// @notice Pull rewards: the penalties the escrow holds are exactly the unclaimed judgements' penalties (the
+    /// Adjudicator's record and the model agree), claimed rewards never exceed the rewards credited by verdicts nor
+    /// the penalties taken, and every claim paid its reporter penalty / rewardCoefficient, once.
+    function invariant_heldPenaltiesMatchClaims() public view {
+        uint256 n = handler.judgedCount();
+        uint256 unclaimed;
+        for (uint256 i; i < n; ++i) {
+            (bytes32 digest, address staker) = handler.judged(i);
+            (, uint256 penalty, ) = adjudicator.judgementOf(digest, staker);
+            unclaimed += penalty;
+        }
+        assertEq(escrow.heldPenalties(), unclaimed, "held penalties != unclaimed judgements");
+        assertEq(escrow.heldPenalties(), handler.ghostHeldPenalties(), "held penalties != model");
+        assertLe(handler.ghostReporterRewards(), handler.ghostRewardsCredited(), "claimed more than credited");
+        uint256 penalties;
+        for (uint256 i; i < handler.stakerCount(); ++i) penalties += handler.ghostPenalties(handler.stakerAt(i));
+        assertLe(handler.ghostRewardsCredited(), penalties, "rewards credited above the penalties taken");
+        assertEq(handler.ghostClaimMismatches(), 0, "a claim paid or refused against the model");
+    }
+
     /// @notice Issue 12 finding 1: every cheat attested by a bonded (confirmed), staked operator can be slashed
     /// once, whatever else the handler did first — squatting on it with spare keys of throw-away stakers (or
     /// another node's key), re-bonding, leaving proposals unconfirmed, withdrawing. Checked by the handler on
@@ -386,6 +411,11 @@ contract KMSInvariantTest is TestBase {
             "  reports probed after a squat %s, cheats checked slashable once as actions %s",
             handler.calls("squatReportProbed"),
             handler.calls("cheatSlashChecked")
+        );
+        console.log(
+            "  rewards claimed %s, claims refused %s",
+            handler.calls("claimReward"),
+            handler.calls("claimRefused")
         );
         uint256 minted;
         uint256 penalties;

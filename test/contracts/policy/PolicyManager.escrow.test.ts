@@ -146,3 +146,110 @@ describe("PolicyManager with StakingEscrow", function () {
       .withArgs(stakers[1].address, operators[0].address);
   });
 });
+
+// The node slot's decrease-free stretch (`dropFree`): a commitment inside it reads no `_rateDrops` slot. Whatever
+// order policies are created, revoked or the node synced in, every commitment must credit exactly the rates of the
+// policies covering the committed period.
+describe("PolicyManager with StakingEscrow: scheduled decreases and the decrease-free stretch", function () {
+  type Live = { id: string; record: PolicyRecord };
+
+  /** The sum of the fee rates of `live` policies covering `period` for `node`. */
+  function expectedRate(live: Live[], node: string, period: bigint): bigint {
+    return live
+      .filter((p) => p.record.nodes.includes(node) && p.record.startPeriod <= period && period < p.record.endPeriod)
+      .reduce((sum, p) => sum + p.record.feeRate, 0n);
+  }
+
+  async function create(
+    pm: Awaited<ReturnType<typeof deployWithEscrowFixture>>["pm"],
+    alice: HardhatEthersSigner,
+    n: number,
+    nodes: string[],
+    end: bigint,
+    rate: bigint,
+  ): Promise<Live> {
+    const id = ethers.zeroPadValue(ethers.toBeHex(n), 16);
+    const start = await pm.getCurrentPeriod();
+    await pm.connect(alice).createPolicy(id, alice.address, nodes, end, rate);
+    return {
+      id,
+      record: {
+        owner: alice.address,
+        startPeriod: start,
+        endPeriod: end,
+        refundedThrough: start,
+        feeRate: rate,
+        nodes,
+      },
+    };
+  }
+
+  async function commitAndCheck(
+    ctx: Awaited<ReturnType<typeof deployWithEscrowFixture>>,
+    live: Live[],
+    i: number,
+  ): Promise<void> {
+    const { escrow, pm, stakers, operators } = ctx;
+    const next = (await pm.getCurrentPeriod()) + 1n;
+    const rate = expectedRate(live, stakers[i].address, next);
+    const before = (await pm.getNodeFees(stakers[i].address)).fees;
+    const tx = escrow.connect(operators[i]).commitToNextPeriod();
+    if (rate === 0n) await expect(tx).not.to.emit(pm, "FeesCredited");
+    else await expect(tx).to.emit(pm, "FeesCredited").withArgs(stakers[i].address, next, rate);
+    expect((await pm.getNodeFees(stakers[i].address)).fees - before).to.equal(rate);
+  }
+
+  it("credits exactly the covering rates when policies with earlier ends arrive after later ones", async function () {
+    const ctx = await loadFixture(deployWithEscrowFixture);
+    const { pm, alice, stakers } = ctx;
+    const node = stakers[0].address;
+    const start = await pm.getCurrentPeriod();
+    const live = [await create(pm, alice, 1, [node], start + 12n, RATE)];
+    await commitAndCheck(ctx, live, 0);
+    await nextPeriod();
+    // Ends before the first one: the stretch must shrink to it.
+    live.push(await create(pm, alice, 2, [node], start + 4n, 2n * RATE));
+    for (let k = 0; k < 3; k++) {
+      await commitAndCheck(ctx, live, 0);
+      await nextPeriod();
+    }
+    // A node away for a few periods: its next commitment walks the decreases it skipped.
+    await nextPeriod();
+    await nextPeriod();
+    live.push(await create(pm, alice, 3, [node], (await pm.getCurrentPeriod()) + 2n, 4n * RATE));
+    for (let k = 0; k < 8; k++) {
+      await commitAndCheck(ctx, live, 0);
+      await nextPeriod();
+    }
+    // Every policy ended: nothing pending, the rate is back to zero.
+    expect((await pm.getNodeFees(node)).rate).to.equal(0n);
+  });
+
+  it("applies a revocation's decrease moved to the next period, and after a sync", async function () {
+    const ctx = await loadFixture(deployWithEscrowFixture);
+    const { pm, alice, stakers } = ctx;
+    const node = stakers[0].address;
+    const start = await pm.getCurrentPeriod();
+    const long = await create(pm, alice, 1, [node], start + 20n, RATE);
+    const short = await create(pm, alice, 2, [node], start + 15n, 3n * RATE);
+    const live = [long, short];
+    await commitAndCheck(ctx, live, 0);
+    await nextPeriod();
+    await nextPeriod();
+    // Not committed ahead: the revocation moves `short`'s decrease to the next period, inside the stretch.
+    await pm.connect(alice).revokePolicy(short.id, short.record);
+    short.record = { ...short.record, endPeriod: (await pm.getCurrentPeriod()) + 1n };
+    await commitAndCheck(ctx, live, 0);
+    await nextPeriod();
+    await commitAndCheck(ctx, live, 0);
+    // Away, then synced by anyone: the stretch restarts from the new cursor.
+    await nextPeriod();
+    await nextPeriod();
+    await nextPeriod();
+    await pm.syncNode(node, await pm.getCurrentPeriod());
+    for (let k = 0; k < 3; k++) {
+      await commitAndCheck(ctx, live, 0);
+      await nextPeriod();
+    }
+  });
+});

@@ -777,9 +777,11 @@ describe("PolicyManager", function () {
       await expect(pm.connect(operators[1]).setMinFeeRate(nodes[0].address, 1n))
         .to.be.revertedWithCustomError(pm, "NotNodeOrOperator")
         .withArgs(nodes[0].address, operators[1].address);
-      await expect(pm.connect(nodes[0]).setMinFeeRate(nodes[0].address, 2n ** 64n * UNIT))
+      await expect(pm.connect(nodes[0]).setMinFeeRate(nodes[0].address, 2n ** 48n * UNIT))
         .to.be.revertedWithCustomError(pm, "MinFeeRateTooLarge")
-        .withArgs(2n ** 64n * UNIT);
+        .withArgs(2n ** 48n * UNIT);
+      await pm.connect(nodes[0]).setMinFeeRate(nodes[0].address, (2n ** 48n - 1n) * UNIT);
+      expect(await pm.minFeeRateOf(nodes[0].address)).to.equal((2n ** 48n - 1n) * UNIT);
       await expect(pm.connect(nodes[0]).setMinFeeRate(nodes[0].address, UNIT + 1n))
         .to.be.revertedWithCustomError(pm, "FeeRateNotMultipleOfUnit")
         .withArgs(UNIT + 1n, UNIT);

@@ -70,6 +70,7 @@ describe("security: adversarial scenarios on the deployed system", function () {
           DEFAULT_BASE_PENALTY,
           reporter.address,
           DEFAULT_BASE_PENALTY / DEFAULT_REWARD_COEFFICIENT,
+          1n,
         );
       expect(await escrow.stakeOf(staker.address)).to.equal(STAKE - DEFAULT_BASE_PENALTY);
     });
@@ -160,6 +161,9 @@ describe("security: adversarial scenarios on the deployed system", function () {
       const evidence = await cheatBy(operator, adjudicator);
       const balance = await token.balanceOf(staker.address);
       await adjudicator.connect(staker).evaluateCFrag(evidence.evidence, evidence.nodeSignature, evidence.hints);
+      await adjudicator
+        .connect(staker)
+        .claimReward(await adjudicator.attestationDigest(evidence.evidence), staker.address);
       const reward = DEFAULT_BASE_PENALTY / DEFAULT_REWARD_COEFFICIENT;
       expect(await token.balanceOf(staker.address)).to.equal(balance + reward);
       expect(await escrow.stakeOf(staker.address)).to.equal(STAKE - DEFAULT_BASE_PENALTY);

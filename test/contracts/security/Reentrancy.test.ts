@@ -105,6 +105,24 @@ async function aliceStaked(s: System): Promise<void> {
   await s.escrow.connect(s.aliceOp).confirmOperator(s.alice.address);
 }
 
+/** Calldata of Alice's node's cheat `name` judged by the Adjudicator, its claim, and the attested digest. */
+async function aliceCheat(
+  s: System,
+  name = "a random z",
+): Promise<{ evaluate: string; claim: string; digest: string }> {
+  const scenario = ourScenario();
+  const cheat = CHEATS[name].make(scenario);
+  const a = buildEvaluationArgs(
+    await signAsNode(s.aliceOp, attested(scenario, cheat.cfrag, cheat.capsule), s.adjudicator),
+  );
+  const digest = await s.adjudicator.attestationDigest(a.evidence);
+  return {
+    evaluate: s.adjudicator.interface.encodeFunctionData("evaluateCFrag", [a.evidence, a.nodeSignature, a.hints]),
+    claim: s.adjudicator.interface.encodeFunctionData("claimReward", [digest, s.alice.address]),
+    digest,
+  };
+}
+
 describe("security: re-entrancy through an ERC-777-style token", function () {
   describe("StakingEscrow", function () {
     it("withdraw: a re-entrant withdraw from the receive hook is refused and the stake leaves once", async function () {
@@ -143,74 +161,67 @@ describe("security: re-entrancy through an ERC-777-style token", function () {
       expect(await token.balanceOf(escrow)).to.equal(RESERVE + kms(15n));
     });
 
-    it("slash: the reporter's hook cannot re-enter the escrow while its reward is paid", async function () {
+    it("claimReward: the reporter's hook cannot re-enter the escrow or the Adjudicator while its reward is paid", async function () {
       const s = await loadFixture(deploySystem);
-      const { escrow, adjudicator, attacker, alice, aliceOp, token } = s;
+      const { escrow, adjudicator, attacker, alice, token } = s;
       await aliceStaked(s);
-      const scenario = ourScenario();
-      const cheat = CHEATS["a random z"].make(scenario);
-      const args = buildEvaluationArgs(
-        await signAsNode(aliceOp, attested(scenario, cheat.cfrag, cheat.capsule), adjudicator),
-      );
-      const evaluate = adjudicator.interface.encodeFunctionData("evaluateCFrag", [
-        args.evidence,
-        args.nodeSignature,
-        args.hints,
-      ]);
-      await attacker.arm(escrow, escrow.interface.encodeFunctionData("withdraw", [1n]), false);
+      const { evaluate, claim } = await aliceCheat(s);
       const reward = BASE_PENALTY / 4n;
-
+      // The verdict moves no tokens: the hook never runs.
+      await attacker.arm(escrow, escrow.interface.encodeFunctionData("withdraw", [1n]), false);
       await expect(attacker.execute(adjudicator, evaluate))
         .to.emit(escrow, "Slashed")
-        .withArgs(alice.address, BASE_PENALTY, await attacker.getAddress(), reward)
+        .withArgs(alice.address, BASE_PENALTY, await attacker.getAddress(), reward, 1n)
+        .and.not.to.emit(attacker, "ReentryAttempted");
+
+      await expect(attacker.execute(adjudicator, claim))
+        .to.emit(escrow, "PenaltySettled")
         .and.to.emit(attacker, "ReentryAttempted")
         .withArgs(false, errorData(escrow, "ReentrancyGuardReentrantCall"));
       expect(await escrow.stakeOf(alice.address)).to.equal(kms(10_000n) - BASE_PENALTY);
       expect(await token.balanceOf(attacker)).to.equal(kms(100_000n) + reward);
+      expect(await escrow.heldPenalties()).to.equal(0n);
     });
 
-    it("slash: the reporter cannot judge the same evidence again from inside its payout", async function () {
+    it("claimReward: a second claim from inside the payout is refused and pays nothing", async function () {
       const s = await loadFixture(deploySystem);
-      const { escrow, adjudicator, attacker, alice, aliceOp } = s;
+      const { escrow, adjudicator, attacker, token } = s;
       await aliceStaked(s);
-      const scenario = ourScenario();
-      const cheat = CHEATS["a random z"].make(scenario);
-      const args = buildEvaluationArgs(
-        await signAsNode(aliceOp, attested(scenario, cheat.cfrag, cheat.capsule), adjudicator),
-      );
-      const evaluate = adjudicator.interface.encodeFunctionData("evaluateCFrag", [
-        args.evidence,
-        args.nodeSignature,
-        args.hints,
-      ]);
-      await attacker.arm(adjudicator, evaluate, false);
-      const digest = await adjudicator.attestationDigest(args.evidence);
+      const { evaluate, claim } = await aliceCheat(s);
+      await attacker.execute(adjudicator, evaluate);
+      await attacker.arm(adjudicator, claim, false);
+      await expect(attacker.execute(adjudicator, claim))
+        .to.emit(attacker, "ReentryAttempted")
+        .withArgs(false, errorData(adjudicator, "ReentrancyGuardReentrantCall"));
+      expect(await token.balanceOf(attacker)).to.equal(kms(100_000n) + BASE_PENALTY / 4n);
+      expect(await escrow.heldPenalties()).to.equal(0n);
+    });
 
-      await expect(attacker.execute(adjudicator, evaluate))
+    it("slash: the reporter cannot judge the same evidence again from inside its claimed payout", async function () {
+      const s = await loadFixture(deploySystem);
+      const { escrow, adjudicator, attacker, alice } = s;
+      await aliceStaked(s);
+      const { evaluate, claim, digest } = await aliceCheat(s);
+      await attacker.execute(adjudicator, evaluate);
+      await attacker.arm(adjudicator, evaluate, false);
+
+      await expect(attacker.execute(adjudicator, claim))
         .to.emit(attacker, "ReentryAttempted")
         .withArgs(false, errorData(adjudicator, "EvidenceAlreadyEvaluated", [digest, alice.address]));
       expect(await adjudicator.offencesOf(alice.address)).to.equal(1n);
       expect(await escrow.stakeOf(alice.address)).to.equal(kms(10_000n) - BASE_PENALTY);
     });
 
-    it("slash: a second cheat judged from inside the payout cannot slash while the escrow is locked", async function () {
+    it("slash: a second cheat judged from inside a reward's payout cannot slash while the escrow is locked", async function () {
       const s = await loadFixture(deploySystem);
-      const { escrow, adjudicator, attacker, alice, aliceOp } = s;
+      const { escrow, adjudicator, attacker, alice } = s;
       await aliceStaked(s);
-      const evaluations: string[] = [];
-      for (const name of ["a random z", "a random e1 pasted into an honest cfrag"]) {
-        const scenario = ourScenario();
-        const cheat = CHEATS[name].make(scenario);
-        const a = buildEvaluationArgs(
-          await signAsNode(aliceOp, attested(scenario, cheat.cfrag, cheat.capsule), adjudicator),
-        );
-        evaluations.push(
-          adjudicator.interface.encodeFunctionData("evaluateCFrag", [a.evidence, a.nodeSignature, a.hints]),
-        );
-      }
-      await attacker.arm(adjudicator, evaluations[1], false);
+      const first = await aliceCheat(s);
+      const second = await aliceCheat(s, "a random e1 pasted into an honest cfrag");
+      await attacker.execute(adjudicator, first.evaluate);
+      await attacker.arm(adjudicator, second.evaluate, false);
 
-      await expect(attacker.execute(adjudicator, evaluations[0]))
+      await expect(attacker.execute(adjudicator, first.claim))
         .to.emit(attacker, "ReentryAttempted")
         .withArgs(false, errorData(escrow, "ReentrancyGuardReentrantCall"));
       // The nested judgement reverted as a whole: one offence, one penalty.

@@ -89,13 +89,13 @@ describe("security review (issue 12) on the deployed system", function () {
         nodeSignature: (await signAsNode(spareKey, unpackEvidence(real.evidence), adjudicator)).nodeSignature,
       };
       await expect(adjudicator.connect(spareKey).evaluateCFrag(...args(squat)))
-        .to.emit(adjudicator, "Slashed")
-        .withArgs(spareStaker.address, spareKey.address, 0n, 0n, 1n);
+        .to.emit(escrow, "OffenceRecorded")
+        .withArgs(spareStaker.address, 1n);
       // Bob's report, by the real operator's signature, still slashes the real stake.
       const stake = await escrow.stakeOf(staker.address);
       await expect(adjudicator.connect(reporter).evaluateCFrag(...args(real)))
-        .to.emit(adjudicator, "Slashed")
-        .withArgs(staker.address, reporter.address, DEFAULT_BASE_PENALTY, DEFAULT_BASE_PENALTY / 4n, 1n);
+        .to.emit(escrow, "Slashed")
+        .withArgs(staker.address, DEFAULT_BASE_PENALTY, reporter.address, DEFAULT_BASE_PENALTY / 4n, 1n);
       expect(await escrow.stakeOf(staker.address)).to.equal(stake - DEFAULT_BASE_PENALTY);
       // And only once: the same attested cfrag cannot punish the same node twice.
       const digest = await adjudicator.attestationDigest(real.evidence);

@@ -1,5 +1,6 @@
 // Adjudicator wired to the real StakingEscrow, both deployed by the Ignition module: penalties leave the
-// stake, the reporter's share arrives as tokens, the rest returns to the mining reserve.
+// stake and are held by the escrow; the claim pays the reporter's share in tokens and returns the rest to the
+// mining reserve.
 import { expect } from "chai";
 import { ethers, ignition } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
@@ -53,22 +54,42 @@ describe("Adjudicator with the StakingEscrow (Ignition deployment)", function ()
     expect(await escrow.stakeOf(staker.address)).to.equal(stake);
   });
 
-  it("slashes a cheat: stake down by the penalty, reporter paid in tokens, the rest to the reserve", async function () {
-    const { token, escrow, adjudicator, staker, operator, reporter, stake } = await loadFixture(deployedFixture);
+  it("slashes a cheat: stake down by the penalty, held until the claim pays the reporter and the reserve", async function () {
+    const { token, escrow, adjudicator, staker, operator, reporter, stranger, stake } =
+      await loadFixture(deployedFixture);
     const s = ourScenario();
     const { cfrag } = CHEATS["a self-consistent proof for a forged rk′ with U1′ = rk′·U"].make(s);
-    const a = buildEvaluationArgs(await signAsNode(operator, attested(s, cfrag), adjudicator));
+    const signed = await signAsNode(operator, attested(s, cfrag), adjudicator);
+    const a = buildEvaluationArgs(signed);
+    const digest = await adjudicator.attestationDigest(packEvidence(signed));
     const penalty = DEFAULT_BASE_PENALTY; // below stake / 10
     const reward = penalty / DEFAULT_REWARD_COEFFICIENT;
     const reserveBefore = await escrow.unallocatedReserve();
+    const balanceBefore = await token.balanceOf(await escrow.getAddress());
     await expect(adjudicator.connect(reporter).evaluateCFrag(a.evidence, a.nodeSignature, a.hints))
       .to.emit(escrow, "Slashed")
-      .withArgs(staker.address, penalty, reporter.address, reward)
-      .and.to.emit(adjudicator, "Slashed")
-      .withArgs(staker.address, reporter.address, penalty, reward, 1n);
+      .withArgs(staker.address, penalty, reporter.address, reward, 1n)
+      .and.not.to.emit(token, "Transfer");
     expect(await escrow.stakeOf(staker.address)).to.equal(stake - penalty);
+    expect(await escrow.heldPenalties()).to.equal(penalty);
+    expect(await escrow.unallocatedReserve()).to.equal(reserveBefore);
+    expect(await token.balanceOf(await escrow.getAddress())).to.equal(balanceBefore);
+
+    // Only the adjudicator settles; anyone may claim through it, the reporter is paid.
+    await expect(escrow.connect(stranger).settlePenalty(stranger.address, penalty, reward))
+      .to.be.revertedWithCustomError(escrow, "NotAdjudicator")
+      .withArgs(stranger.address);
+    await expect(adjudicator.connect(stranger).claimReward(digest, staker.address))
+      .to.emit(escrow, "PenaltySettled")
+      .withArgs(reporter.address, penalty, reward)
+      .and.to.emit(token, "Transfer")
+      .withArgs(await escrow.getAddress(), reporter.address, reward);
     expect(await token.balanceOf(reporter.address)).to.equal(reward);
+    expect(await escrow.heldPenalties()).to.equal(0n);
     expect(await escrow.unallocatedReserve()).to.equal(reserveBefore + penalty - reward);
+    await expect(adjudicator.connect(reporter).claimReward(digest, staker.address))
+      .to.be.revertedWithCustomError(adjudicator, "NothingToClaim")
+      .withArgs(digest, staker.address);
   });
 
   it("refuses a cfrag signed by an address that was never bonded", async function () {

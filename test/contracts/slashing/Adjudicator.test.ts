@@ -105,7 +105,7 @@ describe("Adjudicator", function () {
 
   for (const [origin, make] of SCENARIOS) {
     describe(`cfrags made by ${origin}`, function () {
-      it("judges a correct cfrag Correct, records it and slashes nobody", async function () {
+      it("judges a correct cfrag Correct, records nothing and slashes nobody", async function () {
         const { adjudicator, operator, staker, reporter, escrow } = await loadFixture(deployFixture);
         const signed = await signAsNode(operator, attested(make()), adjudicator);
         const a = buildEvaluationArgs(signed);
@@ -115,10 +115,17 @@ describe("Adjudicator", function () {
         await expect(adjudicator.connect(reporter).evaluateCFrag(...args(a)))
           .to.emit(adjudicator, "CFragEvaluated")
           .withArgs(hash, staker.address, reporter.address, operator.address, Verdict.Correct)
-          .and.not.to.emit(adjudicator, "Slashed");
-        expect(await adjudicator.isEvaluated(hash, staker.address)).to.equal(true);
+          .and.not.to.emit(escrow, "MockSlashed");
+        // A Correct verdict is not recorded: judging it again judges it Correct again and changes nothing.
+        expect(await adjudicator.isEvaluated(hash, staker.address)).to.equal(false);
+        await expect(adjudicator.connect(reporter).evaluateCFrag(...args(a)))
+          .to.emit(adjudicator, "CFragEvaluated")
+          .withArgs(hash, staker.address, reporter.address, operator.address, Verdict.Correct);
         expect(await adjudicator.offencesOf(staker.address)).to.equal(0n);
         expect(await escrow.stakeOf(staker.address)).to.equal(STAKE);
+        await expect(adjudicator.claimReward(hash, staker.address))
+          .to.be.revertedWithCustomError(adjudicator, "NothingToClaim")
+          .withArgs(hash, staker.address);
       });
 
       for (const [name, cheat] of Object.entries(CHEATS)) {
@@ -140,13 +147,34 @@ describe("Adjudicator", function () {
               operator.address,
               cheat.verdict,
             )
-            .and.to.emit(adjudicator, "Slashed")
-            .withArgs(staker.address, reporter.address, penalty, reward, 1n)
             .and.to.emit(escrow, "MockSlashed")
             .withArgs(staker.address, penalty, reporter.address, reward, penalty);
+          expect(await adjudicator.offencesOf(staker.address)).to.equal(1n);
           expect(await escrow.stakeOf(staker.address)).to.equal(STAKE - penalty);
+          // Pull payment: the penalty is held until the reward is claimed; anyone may settle, the reporter is paid.
+          const digest = await digestOf(adjudicator, signed);
+          expect(await escrow.held()).to.equal(penalty);
+          expect(await escrow.rewardOf(reporter.address)).to.equal(0n);
+          expect(await adjudicator.judgementOf(digest, staker.address)).to.deep.equal([
+            reporter.address,
+            penalty,
+            reward,
+          ]);
+          expect(await adjudicator.claimReward.staticCall(digest, staker.address)).to.equal(reward);
+          await expect(adjudicator.connect(staker).claimReward(digest, staker.address))
+            .to.emit(adjudicator, "RewardClaimed")
+            .withArgs(digest, staker.address, reporter.address, penalty, reward)
+            .and.to.emit(escrow, "MockSettled")
+            .withArgs(reporter.address, penalty, reward);
+          expect(await escrow.held()).to.equal(0n);
           expect(await escrow.rewardOf(reporter.address)).to.equal(reward);
           expect(await escrow.reserve()).to.equal(penalty - reward);
+          // Claimed once: the guard stays, the claim is gone.
+          expect(await adjudicator.judgementOf(digest, staker.address)).to.deep.equal([reporter.address, 0n, 0n]);
+          expect(await adjudicator.isEvaluated(digest, staker.address)).to.equal(true);
+          await expect(adjudicator.claimReward(digest, staker.address))
+            .to.be.revertedWithCustomError(adjudicator, "NothingToClaim")
+            .withArgs(digest, staker.address);
         });
       }
 
@@ -173,7 +201,7 @@ describe("Adjudicator", function () {
 
   describe("z = 0 (no Umbral decoder accepts it, the contract still judges it)", function () {
     it("slashes it: the E equation would need e2 = −h·e1", async function () {
-      const { adjudicator, operator, staker, reporter } = await loadFixture(deployFixture);
+      const { adjudicator, operator, staker, reporter, escrow } = await loadFixture(deployFixture);
       const s = ourScenario();
       const zero = s.cfrag.slice();
       zero.fill(0, 263, 295);
@@ -182,8 +210,9 @@ describe("Adjudicator", function () {
       const honestHints = buildEvaluationArgs(await signAsNode(operator, attested(s), adjudicator)).hints;
       const a = { ...buildEvaluationArgsLoose(signed), hints: honestHints };
       await expect(adjudicator.connect(reporter).evaluateCFrag(...args(a)))
-        .to.emit(adjudicator, "Slashed")
-        .withArgs(staker.address, reporter.address, BASE_PENALTY, BASE_PENALTY / REWARD_COEFFICIENT, 1n);
+        .to.emit(escrow, "MockSlashed")
+        .withArgs(staker.address, BASE_PENALTY, reporter.address, BASE_PENALTY / REWARD_COEFFICIENT, BASE_PENALTY);
+      expect(await adjudicator.offencesOf(staker.address)).to.equal(1n);
     });
   });
 
@@ -253,17 +282,20 @@ describe("Adjudicator", function () {
       return { ...f, signed, a: buildEvaluationArgs(signed) };
     }
 
-    it("refuses the same evidence twice, whatever the verdict", async function () {
+    it("refuses the same cheating evidence twice, claimed or not", async function () {
       const { adjudicator, operator, staker } = await loadFixture(deployFixture);
       const s = ourScenario();
-      for (const cfrag of [s.cfrag, CHEATS["a random z"].make(s).cfrag]) {
-        const signed = await signAsNode(operator, attested(s, cfrag), adjudicator);
-        const a = buildEvaluationArgs(signed);
-        await adjudicator.evaluateCFrag(...args(a));
+      const signed = await signAsNode(operator, attested(s, CHEATS["a random z"].make(s).cfrag), adjudicator);
+      const a = buildEvaluationArgs(signed);
+      const digest = await digestOf(adjudicator, signed);
+      await adjudicator.evaluateCFrag(...args(a));
+      for (let claimed = 0; claimed < 2; claimed++) {
         await expect(adjudicator.evaluateCFrag(...args(a)))
           .to.be.revertedWithCustomError(adjudicator, "EvidenceAlreadyEvaluated")
-          .withArgs(await digestOf(adjudicator, signed), staker.address);
+          .withArgs(digest, staker.address);
+        if (claimed === 0) await adjudicator.claimReward(digest, staker.address);
       }
+      expect(await adjudicator.offencesOf(staker.address)).to.equal(1n);
     });
 
     it("exposes the EIP-712 digest the node signs, and rejects a malleated (high-S) node signature", async function () {
@@ -450,8 +482,9 @@ describe("Adjudicator", function () {
         if (penalty > cap) penalty = cap;
         expect(await adjudicator.penaltyOf(staker.address)).to.deep.equal([penalty, penalty / REWARD_COEFFICIENT]);
         await expect(adjudicator.connect(reporter).evaluateCFrag(...args(buildEvaluationArgs(signed))))
-          .to.emit(adjudicator, "Slashed")
-          .withArgs(staker.address, reporter.address, penalty, penalty / REWARD_COEFFICIENT, i + 1n);
+          .to.emit(escrow, "MockSlashed")
+          .withArgs(staker.address, penalty, reporter.address, penalty / REWARD_COEFFICIENT, penalty);
+        expect(await adjudicator.offencesOf(staker.address)).to.equal(i + 1n);
         stake -= penalty;
         expected.push(penalty);
       }
@@ -468,8 +501,9 @@ describe("Adjudicator", function () {
       const { cfrag } = CHEATS["a random z"].make(s);
       const signed = await signAsNode(operator, attested(s, cfrag), adjudicator);
       await expect(adjudicator.connect(reporter).evaluateCFrag(...args(buildEvaluationArgs(signed))))
-        .to.emit(adjudicator, "Slashed")
-        .withArgs(staker.address, reporter.address, 100n, 25n, 4n);
+        .to.emit(escrow, "MockSlashed")
+        .withArgs(staker.address, 100n, reporter.address, 25n, 100n);
+      expect(await adjudicator.offencesOf(staker.address)).to.equal(4n);
     });
 
     it("records the offence but calls no slash when the staker has nothing left", async function () {
@@ -477,10 +511,14 @@ describe("Adjudicator", function () {
       await escrow.bond(operator.address, staker.address, 0n);
       const s = ourScenario();
       const signed = await signAsNode(operator, attested(s, CHEATS["a random z"].make(s).cfrag), adjudicator);
-      await expect(adjudicator.evaluateCFrag(...args(buildEvaluationArgs(signed))))
-        .to.emit(adjudicator, "Slashed")
-        .and.not.to.emit(escrow, "MockSlashed");
+      const digest = await digestOf(adjudicator, signed);
+      await expect(adjudicator.evaluateCFrag(...args(buildEvaluationArgs(signed)))).not.to.emit(escrow, "MockSlashed");
       expect(await adjudicator.offencesOf(staker.address)).to.equal(1n);
+      // Judged (the guard holds) but nothing to claim.
+      expect(await adjudicator.isEvaluated(digest, staker.address)).to.equal(true);
+      await expect(adjudicator.claimReward(digest, staker.address))
+        .to.be.revertedWithCustomError(adjudicator, "NothingToClaim")
+        .withArgs(digest, staker.address);
     });
   });
 

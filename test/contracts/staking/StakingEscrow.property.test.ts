@@ -32,6 +32,7 @@ class Model {
   minted = 0n;
   returned = 0n;
   paidToReporter = 0n;
+  held: { taken: bigint; paid: bigint }[] = [];
 
   total(p: bigint): bigint {
     const w = this.weights.get(p) ?? [0n, 0n, 0n];
@@ -96,10 +97,21 @@ class Model {
       this.locked[i] = this.stake[i];
       for (const p of this.committed[i]) this.subWeight(p, i, cut);
     }
-    this.unallocated += taken - paid;
-    this.returned += taken - paid;
-    this.paidToReporter += paid;
+    // Held by the escrow until the adjudicator settles it ({settleHeld}).
+    this.held.push({ taken, paid });
     return { taken, paid };
+  }
+
+  /** The adjudicator's settlements of every held penalty: the reporter's part paid, the rest to the reserve. */
+  settleHeld(): { taken: bigint; paid: bigint }[] {
+    const settled = this.held;
+    this.held = [];
+    for (const { taken, paid } of settled) {
+      this.unallocated += taken - paid;
+      this.returned += taken - paid;
+      this.paidToReporter += paid;
+    }
+    return settled;
   }
 }
 
@@ -114,6 +126,7 @@ describe("StakingEscrow properties", function () {
           await escrow.setAdjudicator(adjudicator.address);
           const reporterBefore = await token.balanceOf(reporter.address);
           const model = new Model();
+          const offences = [0n, 0n, 0n];
 
           for (const period of schedule) {
             const current = await escrow.getCurrentPeriod();
@@ -134,9 +147,16 @@ describe("StakingEscrow properties", function () {
                 const { taken, paid } = model.slash(i, current, v, reward);
                 await expect(escrow.connect(adjudicator).slash(stakers[i].address, v, reporter.address, reward))
                   .to.emit(escrow, "Slashed")
-                  .withArgs(stakers[i].address, taken, reporter.address, paid);
+                  .withArgs(stakers[i].address, taken, reporter.address, paid, ++offences[i]);
               }
             }
+            // Penalties are held, outside the reserve, until settled; the period's commitments above saw them so.
+            const held = model.held.reduce((sum, h) => sum + h.taken, 0n);
+            expect(await escrow.heldPenalties()).to.equal(held);
+            for (const { taken, paid } of model.settleHeld()) {
+              await escrow.connect(adjudicator).settlePenalty(reporter.address, taken, paid);
+            }
+            expect(await escrow.heldPenalties()).to.equal(0n);
             await advancePeriods(escrow, 1);
           }
           await advancePeriods(escrow, 1);

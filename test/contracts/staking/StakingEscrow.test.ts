@@ -941,13 +941,21 @@ describe("StakingEscrow", function () {
       const reserveBefore = await escrow.unallocatedReserve();
       await expect(escrow.connect(adjudicator).slash(alice.address, kms(300), reporter.address, kms(30)))
         .to.emit(escrow, "Slashed")
-        .withArgs(alice.address, kms(300), reporter.address, kms(30))
-        .and.to.emit(token, "Transfer")
-        .withArgs(await escrow.getAddress(), reporter.address, kms(30));
+        .withArgs(alice.address, kms(300), reporter.address, kms(30), 1n)
+        .and.not.to.emit(token, "Transfer");
       expect(await escrow.stakeOf(alice.address)).to.equal(LOCKS[0] - kms(200));
       expect((await escrow.getLock(alice.address))[0]).to.equal(LOCKS[0] - kms(200));
       expect(await escrow.lockedPerPeriod(c)).to.equal(LOCKS[0] - kms(200));
       expect(await escrow.lockedPerPeriod(c + 1n)).to.equal(LOCKS[0] - kms(200) + LOCKS[1]);
+      // Held until settled: then the reporter is paid and the rest returns to the reserve.
+      expect(await escrow.heldPenalties()).to.equal(kms(300));
+      expect(await escrow.unallocatedReserve()).to.equal(reserveBefore);
+      await expect(escrow.connect(adjudicator).settlePenalty(reporter.address, kms(300), kms(30)))
+        .to.emit(escrow, "PenaltySettled")
+        .withArgs(reporter.address, kms(300), kms(30))
+        .and.to.emit(token, "Transfer")
+        .withArgs(await escrow.getAddress(), reporter.address, kms(30));
+      expect(await escrow.heldPenalties()).to.equal(0n);
       expect(await escrow.unallocatedReserve()).to.equal(reserveBefore + kms(270));
       expect(await token.balanceOf(reporter.address)).to.equal(kms(30));
       // Bob's share of c+1 is computed against the reduced total, and the two shares fit the issuance.
@@ -980,14 +988,21 @@ describe("StakingEscrow", function () {
       const reserveBefore = await escrow.unallocatedReserve();
       await expect(escrow.connect(adjudicator).slash(alice.address, kms(5_000), reporter.address, kms(4_000)))
         .to.emit(escrow, "Slashed")
-        .withArgs(alice.address, LOCKS[0], reporter.address, LOCKS[0]);
+        .withArgs(alice.address, LOCKS[0], reporter.address, LOCKS[0], 1n);
       expect(await escrow.stakeOf(alice.address)).to.equal(0n);
-      expect(await token.balanceOf(reporter.address)).to.equal(LOCKS[0]);
-      expect(await escrow.unallocatedReserve()).to.equal(reserveBefore);
+      expect(await escrow.heldPenalties()).to.equal(LOCKS[0]);
       // Nothing left to take: a further slash takes nothing.
       await expect(escrow.connect(adjudicator).slash(alice.address, kms(1), reporter.address, 0n))
         .to.emit(escrow, "Slashed")
-        .withArgs(alice.address, 0n, reporter.address, 0n);
+        .withArgs(alice.address, 0n, reporter.address, 0n, 2n);
+      // Settling never pays out more than is held.
+      await expect(escrow.connect(adjudicator).settlePenalty(reporter.address, LOCKS[0] + 1n, 0n))
+        .to.be.revertedWithCustomError(escrow, "PenaltyExceedsHeld")
+        .withArgs(LOCKS[0] + 1n, LOCKS[0]);
+      await escrow.connect(adjudicator).settlePenalty(reporter.address, LOCKS[0], LOCKS[0]);
+      expect(await token.balanceOf(reporter.address)).to.equal(LOCKS[0]);
+      expect(await escrow.unallocatedReserve()).to.equal(reserveBefore);
+      expect(await escrow.heldPenalties()).to.equal(0n);
     });
 
     it("returns the issuance of a period left without stake to the reserve", async function () {
@@ -1000,6 +1015,9 @@ describe("StakingEscrow", function () {
         .withArgs(next, issuance);
       expect(await escrow.lockedPerPeriod(next)).to.equal(0n);
       expect(await escrow.issuanceOf(next)).to.equal(0n);
+      expect(await escrow.unallocatedReserve()).to.equal(RESERVE);
+      expect(await escrow.heldPenalties()).to.equal(LOCKS[0]);
+      await escrow.connect(adjudicator).settlePenalty(reporter.address, LOCKS[0], 0n);
       expect(await escrow.unallocatedReserve()).to.equal(RESERVE + LOCKS[0]);
       await advancePeriods(escrow, 2);
       expect(await escrow.pendingReward(alice.address)).to.equal(0n);
@@ -1050,6 +1068,25 @@ describe("StakingEscrow", function () {
           escrow.connect(adjudicator).slash(alice.address, 2n, ethers.ZeroAddress, 1n),
         ).to.be.revertedWithCustomError(escrow, "ZeroAddress");
         expect(await escrow.stakeOf(alice.address)).to.equal(LOCKS[0]);
+      });
+      it("settlePenalty: for any caller but the adjudicator, a reward above the penalty or for nobody", async function () {
+        const { escrow, alice, adjudicator, reporter, stranger } = await loadFixture(slashFixture);
+        await escrow.connect(adjudicator).slash(alice.address, 2n, reporter.address, 1n);
+        await expect(escrow.connect(stranger).settlePenalty(stranger.address, 2n, 1n))
+          .to.be.revertedWithCustomError(escrow, "NotAdjudicator")
+          .withArgs(stranger.address);
+        await expect(escrow.connect(adjudicator).settlePenalty(reporter.address, 1n, 2n))
+          .to.be.revertedWithCustomError(escrow, "RewardExceedsPenalty")
+          .withArgs(2n, 1n);
+        await expect(
+          escrow.connect(adjudicator).settlePenalty(ethers.ZeroAddress, 2n, 1n),
+        ).to.be.revertedWithCustomError(escrow, "ZeroAddress");
+        // A settlement with no reward only returns the penalty to the reserve.
+        const reserveBefore = await escrow.unallocatedReserve();
+        await expect(escrow.connect(adjudicator).settlePenalty(ethers.ZeroAddress, 2n, 0n))
+          .to.emit(escrow, "PenaltySettled")
+          .withArgs(ethers.ZeroAddress, 2n, 0n);
+        expect(await escrow.unallocatedReserve()).to.equal(reserveBefore + 2n);
       });
     });
   });

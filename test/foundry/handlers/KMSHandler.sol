@@ -29,7 +29,7 @@ contract KMSHandler {
     uint256 public constant MAX_POLICY_PERIODS = 8;
 
     bytes32 private constant MINTED = keccak256("Minted(address,uint256)");
-    bytes32 private constant SLASHED = keccak256("Slashed(address,uint256,address,uint256)");
+    bytes32 private constant SLASHED = keccak256("Slashed(address,uint256,address,uint256,uint256)");
     bytes32 private constant REVOKE_TYPEHASH = keccak256("Revoke(bytes16 policyId,uint256 nonce,uint256 deadline)");
     bytes32 private constant PERMIT_TYPEHASH = keccak256(
         "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"
@@ -60,7 +60,13 @@ contract KMSHandler {
     // ------------------------------------------------------------------------------------------------------
 
     uint256 public ghostReserveFunded;
+    /// @dev Reporter rewards paid out by claims (tokens that left the escrow).
     uint256 public ghostReporterRewards;
+    /// @dev Reporter rewards of cheating verdicts (claimed or not), and penalties still held by the escrow.
+    uint256 public ghostRewardsCredited;
+    uint256 public ghostHeldPenalties;
+    /// @dev Claims that paid or refused against the model: wrong amount, wrong payee, a refused due claim.
+    uint256 public ghostClaimMismatches;
     mapping(address => uint256) public ghostDeposited;
     mapping(address => uint256) public ghostWithdrawn;
     mapping(address => uint256) public ghostMinted;
@@ -708,6 +714,44 @@ contract KMSHandler {
         calls["squatReportProbed"]++;
     }
 
+    /// @notice Anyone (a staker, the reporter or the relayer) settles one judgement: the recorded reporter is paid
+    /// penalty / rewardCoefficient, the rest returns to the reserve, and the claim is gone; a judgement with nothing
+    /// held (a zero penalty, or claimed) is refused with NothingToClaim.
+    function claimReward(uint256 judgedSeed, uint256 callerSeed) external {
+        uint256 count = _judgedDigests.length;
+        if (count == 0) return;
+        uint256 i = judgedSeed % count;
+        bytes32 digest = _judgedDigests[i];
+        address staker = _judgedStakers[i];
+        (address reporter, uint256 penalty, uint256 reward) = adjudicator.judgementOf(digest, staker);
+        uint256 c = callerSeed % (STAKERS + 2);
+        address caller = c < STAKERS ? stakers[c] : (c == STAKERS ? REPORTER : RELAYER);
+        uint256 balance = token.balanceOf(reporter);
+        uint256 reserve = escrow.unallocatedReserve();
+        uint256 held = escrow.heldPenalties();
+        vm.prank(caller);
+        try adjudicator.claimReward(digest, staker) returns (uint256 paid) {
+            (address after_, uint256 left, ) = adjudicator.judgementOf(digest, staker);
+            if (
+                penalty == 0 ||
+                paid != reward ||
+                reward != penalty / adjudicator.rewardCoefficient() ||
+                token.balanceOf(reporter) != balance + reward ||
+                escrow.unallocatedReserve() != reserve + penalty - reward ||
+                escrow.heldPenalties() != held - penalty ||
+                after_ != reporter ||
+                left != 0
+            ) ghostClaimMismatches++;
+            ghostReporterRewards += reward;
+            ghostHeldPenalties -= penalty;
+            calls["claimReward"]++;
+        } catch (bytes memory err) {
+            bytes memory expected = abi.encodeWithSelector(IAdjudicator.NothingToClaim.selector, digest, staker);
+            if (penalty != 0 || keccak256(err) != keccak256(expected)) ghostClaimMismatches++;
+            calls["claimRefused"]++;
+        }
+    }
+
     function _squatter(uint256 seed, uint256 k) private view returns (address operator, uint256 key) {
         if (seed % 4 != 0) {
             uint256 j = (seed >> 2) % SPARES;
@@ -781,6 +825,7 @@ contract KMSHandler {
         uint256 offences;
         bool rebonded;
         uint256 reporterBalance;
+        uint256 held;
         uint256[2] expected;
         uint256[2] settled;
     }
@@ -801,6 +846,7 @@ contract KMSHandler {
         b.offences = adjudicator.offencesOf(b.staker);
         b.rebonded = b.staker != address(0) && escrow.operatorOf(b.staker) != sub.operator;
         b.reporterBalance = token.balanceOf(sub.reporter);
+        b.held = escrow.heldPenalties();
         // No penalty (an empty stake) means no call to the escrow, so nothing is settled either.
         if (b.penalty != 0) (b.expected, b.settled) = _expectedReward(b.staker);
         vm.recordLogs();
@@ -820,22 +866,34 @@ contract KMSHandler {
     }
 
     function _judged(Before memory b, Verdict got, address reporter) private {
+        (uint256 minted, uint256 slashed, uint256 paid) = _readLogs(b.staker);
+        if (got == Verdict.Correct) {
+            // Not recorded (judging it again changes nothing), so it may come again: not booked as a judgement.
+            if (slashed != 0 || minted != 0 || adjudicator.offencesOf(b.staker) != b.offences) ghostHonestSlashed++;
+            if (adjudicator.isEvaluated(b.digest, b.staker)) ghostHonestSlashed++;
+            if (b.mustSlash) _unslashable(2, bytes32(0));
+            calls["evaluateHonest"]++;
+            return;
+        }
         if (ghostEvaluations[b.key] == 0) {
             _judgedDigests.push(b.digest);
             _judgedStakers.push(b.staker);
         }
         uint256 n = ++ghostEvaluations[b.key];
         if (n > ghostMaxEvaluations) ghostMaxEvaluations = n;
-        (uint256 minted, uint256 slashed, uint256 paid) = _readLogs(b.staker);
-        if (got == Verdict.Correct) {
-            if (slashed != 0 || minted != 0 || adjudicator.offencesOf(b.staker) != b.offences) ghostHonestSlashed++;
-            if (b.mustSlash) _unslashable(2, bytes32(0));
-            calls["evaluateHonest"]++;
-            return;
-        }
         ghostCheats[b.staker]++;
         if (b.rebonded) ghostSlashAfterRebond++;
-        if (slashed != b.penalty || paid != b.reward || token.balanceOf(reporter) - b.reporterBalance != b.reward) {
+        // Pull payment: the verdict moves no tokens; the penalty is held and the reporter's claim recorded.
+        (address recorded, uint256 claimable, uint256 reward) = adjudicator.judgementOf(b.digest, b.staker);
+        if (
+            slashed != b.penalty ||
+            paid != b.reward ||
+            token.balanceOf(reporter) != b.reporterBalance ||
+            escrow.heldPenalties() != b.held + b.penalty ||
+            recorded != reporter ||
+            claimable != b.penalty ||
+            reward != b.reward
+        ) {
             ghostPenaltyMismatches++;
         }
         if (b.mustSlash) {
@@ -843,7 +901,8 @@ contract KMSHandler {
             calls["cheatSlashChecked"]++;
         }
         ghostPenalties[b.staker] += slashed;
-        ghostReporterRewards += paid;
+        ghostRewardsCredited += paid;
+        ghostHeldPenalties += slashed;
         _attribute(b.staker, minted, b.expected, b.settled);
         _syncWeights(b.staker);
         calls["evaluateCheat"]++;
@@ -967,7 +1026,7 @@ contract KMSHandler {
             if (log.topics[0] == MINTED) {
                 minted += abi.decode(log.data, (uint256));
             } else if (log.topics[0] == SLASHED) {
-                (uint256 penalty, uint256 paid) = abi.decode(log.data, (uint256, uint256));
+                (uint256 penalty, uint256 paid, ) = abi.decode(log.data, (uint256, uint256, uint256));
                 slashed += penalty;
                 reward += paid;
             }
