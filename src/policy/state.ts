@@ -68,6 +68,17 @@ async function policyLogs(
 }
 
 /**
+ * The chain's latest block number, asked afresh: through a raw `eth_blockNumber` where the provider offers `send`
+ * (ethers' JSON-RPC providers answer `getBlockNumber` from a 250 ms cache, which would pin a read made right after
+ * a transaction to a block before it), else `getBlockNumber`.
+ */
+async function headBlock(provider: Provider): Promise<number> {
+  const raw = provider as Provider & { send?: (method: string, params: unknown[]) => Promise<unknown> };
+  if (typeof raw.send === "function") return Number(BigInt((await raw.send("eth_blockNumber", [])) as string));
+  return provider.getBlockNumber();
+}
+
+/**
  * Rebuilds the current record of `policyId` and checks it against the stored commitment. Events are searched
  * from `options.fromBlock` (default 0); pass the PolicyManager's deployment block, since many RPC providers
  * refuse log queries from block 0.
@@ -82,7 +93,7 @@ export async function readPolicy(
   if (!provider) throw new TypeError("readPolicy: the PolicyManager is not connected to a provider");
   // The events and the commitment are read at one block: a block mined between two reads "at latest" (or a
   // provider's short-lived cache of one of them) would otherwise pair a record with another block's commitment.
-  const block = await provider.getBlockNumber();
+  const block = await headBlock(provider);
   let history: PolicyHistory | undefined;
   for (const log of await policyLogs(pm, provider, id, options.fromBlock ?? 0, block)) {
     const event = pm.interface.parseLog(log);
