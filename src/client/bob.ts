@@ -152,6 +152,14 @@ export interface RetrieveOptions {
   onWarning?: (message: string) => void;
   /** The deployment node attestations are bound to; default: the grant's chain and Adjudicator. */
   attestation?: AttestationDomain;
+  /**
+   * Bob asks `threshold` nodes first (in random order, so that Bob's load spreads over the policy's nodes),
+   * one more at once for every node that fails, and every node not asked yet once this many ms have passed
+   * without enough cfrags: a slow or silent node costs Bob at most this long, and a healthy policy costs the
+   * network `threshold` re-encryptions, not `n` (NuCypher's retrieval asks one node after another until it
+   * has enough). Default 1000; 0 asks every node at once. Ignored with `auditAll`.
+   */
+  hedgeMs?: number;
   /** While nodes are still awaited, onProgress names them this often (ms); default 3000. */
   awaitedNoticeMs?: number;
   /**
@@ -170,6 +178,16 @@ async function requesterNow(requester: NonNullable<RetrieveOptions["requester"]>
   if (requester.now) return requester.now();
   const block = await requester.signer.provider?.getBlock("latest");
   return block ? block.timestamp : Math.floor(Date.now() / 1000);
+}
+
+/** A copy of `items` in random order (Fisher–Yates; for spreading load, not for secrecy). */
+function shuffled<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
 }
 
 /** The message of anything thrown. */
@@ -236,8 +254,10 @@ class CFragSets {
 }
 
 /**
- * Asks every node of `grant` at once and resolves as soon as `threshold` correct cfrags with distinct kfrag
- * ids of one kfrag set arrived (the rest are cancelled), or throws NotEnoughCFragsError once too many failed.
+ * Asks `threshold` nodes of `grant` at once, another for each that fails and the rest after
+ * {@link RetrieveOptions.hedgeMs} (every node at once with `auditAll`), and resolves as soon as `threshold`
+ * correct cfrags with distinct kfrag ids of one kfrag set arrived (the requests still open are cancelled), or
+ * throws NotEnoughCFragsError once every node was asked and too many failed.
  * Never rejects because of a report: see {@link RetrieveOptions.onCheat}.
  */
 export async function retrieveCFrags(
@@ -364,17 +384,31 @@ export async function retrieveCFrags(
   }
 
   // A long wait says whom Bob is still waiting for.
-  const awaited = new Set(grant.nodes);
+  const awaited = new Set<(typeof grant.nodes)[number]>();
   const notice = setInterval(() => {
     const names = [...awaited].map((n) => `${n.staker} (${n.url})`);
     if (names.length) progress(`waiting for ${names.length} node(s): ${names.join(", ")}`);
   }, options.awaitedNoticeMs ?? 3_000);
   // Node: the notice timer alone keeps no process alive (browsers have no unref).
   (notice as { unref?: () => void }).unref?.();
+  const order = options.auditAll ? [...grant.nodes] : shuffled(grant.nodes);
+  const hedgeMs = options.auditAll ? 0 : (options.hedgeMs ?? 1_000);
+  let hedge: ReturnType<typeof setTimeout> | undefined;
   await new Promise<void>((resolve) => {
+    let asked = 0;
     let settled = 0;
-    for (const node of grant.nodes) {
+    let done = false;
+    const finish = () => {
+      done = true;
+      resolve();
+    };
+    /** Asks the next node of `order`, if any is left. */
+    const askNext = () => {
+      if (done || asked === order.length) return;
+      const node = order[asked++];
+      awaited.add(node);
       void (async () => {
+        let failed = true;
         try {
           const verified = await ask(node);
           const outcome = kept.add(node.staker, verified);
@@ -383,6 +417,7 @@ export async function retrieveCFrags(
             failures.push({ staker: node.staker, reason });
             progress(`cfrag from ${node.staker} not counted: ${reason}`);
           } else {
+            failed = false;
             progress(`cfrag ${outcome.count}/${grant.threshold} from ${node.staker}`);
           }
         } catch (e) {
@@ -395,12 +430,25 @@ export async function retrieveCFrags(
         } finally {
           awaited.delete(node);
           settled++;
+          // A node that gave no usable cfrag is replaced by the next one at once.
+          if (failed) askNext();
           const enough = kept.complete() !== undefined && !options.auditAll;
-          if (enough || settled === grant.nodes.length) resolve();
+          if (enough || (settled === asked && asked === order.length)) finish();
+          else if (settled === asked) askNext(); // a good cfrag of another kfrag set: ask on
         }
       })();
+    };
+    const first = hedgeMs === 0 ? order.length : Math.min(grant.threshold, order.length);
+    for (let i = 0; i < first; i++) askNext();
+    if (order.length === 0) finish();
+    if (asked < order.length) {
+      hedge = setTimeout(() => {
+        while (asked < order.length) askNext();
+      }, hedgeMs);
+      (hedge as { unref?: () => void }).unref?.();
     }
   });
+  clearTimeout(hedge);
   clearInterval(notice);
   cancel.abort();
   await Promise.all(reports);

@@ -10,6 +10,7 @@ import {
   Fn,
   linCombXModN,
   mulSecret,
+  mulSecretEach,
   POINT_SIZE,
   pointFromBytes,
   pointToBytes,
@@ -236,12 +237,10 @@ function batchWeights(): bigint[] {
 /** @internal Re-encryption by a proxy holding `kfrag`; rk and the nonce t are secret. */
 export function reencryptWith(capsule: Capsule, kfrag: KeyFrag): CapsuleFrag {
   const rk = kfrag.rk;
-  const e1 = mulSecret(capsule.e, rk);
-  const v1 = mulSecret(capsule.v, rk);
   for (;;) {
     const t = randomScalar();
-    const e2 = mulSecret(capsule.e, t);
-    const v2 = mulSecret(capsule.v, t);
+    // E and V each times rk and t: one table per capsule point for both scalars.
+    const [[e1, e2], [v1, v2]] = mulSecretEach([capsule.e, capsule.v], [rk, t]);
     const u2 = mulSecret(U, t);
     // All five are published in the cfrag: encode them with one inversion before hashing.
     cacheCompressed([e1, v1, e2, v2, u2]);

@@ -11,6 +11,7 @@ import {
   ctLinComb,
   invertPublic,
   ctMul,
+  ctMulEach,
   fixedMulSecret,
   isZeroSumPublic,
   linCombPublic,
@@ -141,6 +142,15 @@ export function randomScalar(): bigint {
 export function mulSecret(p: Point, k: bigint): Point {
   if (p.Z === 0n) return Point.ZERO; // the identity (cheaper than noble's is0(), an equals() with 4 products)
   return fixedMulSecret(p, k) ?? ctMul(p, k);
+}
+
+/**
+ * k_j·P_i for every point P_i and every secret k_j in [1, n), in constant time: out[i][j] equals
+ * `mulSecret(points[i], scalars[j])`, each point's table built once (G and U are better served by
+ * `mulSecret`, on their fixed tables).
+ */
+export function mulSecretEach(points: Point[], scalars: bigint[]): Point[][] {
+  return ctMulEach(points, scalars);
 }
 
 /** Σ k_i·P_i for secret k_i in [1, n), in constant time (shared doublings). */

@@ -205,20 +205,17 @@ export function ctMul(q: Point, k: bigint): Point {
 // Scratch for the secret paths: the negated y of the selected entry (always computed, then selected by index).
 const negY = fe();
 
+/** The affine tables of a public point for the secret paths: odd multiples 1·Q … 31·Q, and their φ-images. */
+interface CtTable {
+  odd: A[];
+  endo: A[];
+}
+
 /**
- * Σ k_i·Q_i for secret k_i in [1, n), in constant time. Each k_i is split by GLV into two halves below
- * 2^128; each half k is made odd as k | 1 (k + 1 when even) and recoded into 27 odd signed 5-bit digits, so
- * no digit is zero: one shared run of 130 doublings, then per half exactly 27 mixed additions of an entry of
- * the affine table of odd multiples 1·Q … 31·Q (its φ-image for the second half), entry and sign selected by
- * array index, and one complete addition of −Q or the identity (selected by index) to undo the + 1. The
- * tables are multiples of the public Q, computed and normalised (one inversion for all) before any secret
- * is involved; the halves' secret signs only select. The field arithmetic (`field.ts`) runs the same
- * floating-point operations whatever the values.
+ * The {@link CtTable}s of public non-identity points, normalised with one inversion for all. They are
+ * multiples of the public Q, computed before any secret is involved.
  */
-export function ctLinComb(allPoints: Point[], allScalars: bigint[]): Point {
-  // The identity (public) contributes nothing and has no affine table.
-  const points = allPoints.filter((q) => q.Z !== 0n);
-  const scalars = allScalars.filter((_, i) => allPoints[i].Z !== 0n);
+function ctTables(points: Point[]): CtTable[] {
   const proj: J[] = [];
   for (const q of points) {
     const b = fromPoint(q);
@@ -228,17 +225,30 @@ export function ctLinComb(allPoints: Point[], allScalars: bigint[]): Point {
     for (let j = 1; j < 16; j++) proj.push((p = addJ(p, twice)));
   }
   const affine = normalizeBatch(proj);
+  return points.map((_, i) => {
+    const odd = affine.slice(16 * i, 16 * i + 16);
+    return { odd, endo: odd.map(endoA) };
+  });
+}
+
+/**
+ * Σ k·Q over `terms` (secret k in [1, n), Q given by its table), in constant time. Each k is split by GLV
+ * into two halves below 2^128; each half k is made odd as k | 1 (k + 1 when even) and recoded into 27 odd
+ * signed 5-bit digits, so no digit is zero: one shared run of 130 doublings, then per half exactly 27 mixed
+ * additions of an entry of the odd or φ table, entry and sign selected by array index, and one complete
+ * addition of −Q or the identity (selected by index) to undo the + 1. The halves' secret signs only select.
+ * The field arithmetic (`field.ts`) runs the same floating-point operations whatever the values.
+ */
+function ctRun(terms: { table: CtTable; k: bigint }[]): J {
   const tables: A[][] = [];
   const signs: number[] = [];
   const digits: Int8Array[] = [];
   const corrections: J[] = [];
-  points.forEach((_, i) => {
-    const t1 = affine.slice(16 * i, 16 * i + 16);
-    const t2 = t1.map(endoA);
-    const { k1, k2, k1neg, k2neg } = split(scalars[i]);
+  for (const { table: t, k: scalar } of terms) {
+    const { k1, k2, k1neg, k2neg } = split(scalar);
     const halves: [A[], bigint, boolean][] = [
-      [t1, k1, k1neg],
-      [t2, k2, k2neg],
+      [t.odd, k1, k1neg],
+      [t.endo, k2, k2neg],
     ];
     for (const [table, k, negative] of halves) {
       const sign = Number(negative);
@@ -253,7 +263,7 @@ export function ctLinComb(allPoints: Point[], allScalars: bigint[]): Point {
       feCopy(minusQ[1], [negY, by][sign]);
       corrections.push([ZERO, minusQ][even]);
     }
-  });
+  }
   const acc: J = zeroJ();
   const entry: A = [fe(), fe()];
   for (let w = 26; w >= 0; w--) {
@@ -269,7 +279,31 @@ export function ctLinComb(allPoints: Point[], allScalars: bigint[]): Point {
     }
   }
   for (const c of corrections) padd(acc, acc, c);
-  return toPoint(acc);
+  return acc;
+}
+
+/** Σ k_i·Q_i for secret k_i in [1, n), in constant time (see {@link ctRun}); public points Q_i. */
+export function ctLinComb(allPoints: Point[], allScalars: bigint[]): Point {
+  // The identity (public) contributes nothing and has no affine table.
+  const points = allPoints.filter((q) => q.Z !== 0n);
+  const scalars = allScalars.filter((_, i) => allPoints[i].Z !== 0n);
+  const tables = ctTables(points);
+  return toPoint(ctRun(points.map((_, i) => ({ table: tables[i], k: scalars[i] }))));
+}
+
+/**
+ * k_j·Q_i for every public point Q_i and every secret k_j in [1, n): out[i][j], each product in constant
+ * time as {@link ctMul}, with each point's table built once (one inversion for all): a proxy's re-encryption
+ * multiplies both capsule points by rk and by its nonce.
+ */
+export function ctMulEach(points: Point[], scalars: bigint[]): Point[][] {
+  const live = points.filter((q) => q.Z !== 0n);
+  const tables = ctTables(live);
+  return points.map((q) => {
+    if (q.Z === 0n) return scalars.map(() => q);
+    const table = tables[live.indexOf(q)];
+    return scalars.map((k) => toPoint(ctRun([{ table, k }])));
+  });
 }
 /** Width-5 NAF of a non-negative scalar, least significant digit first; digits odd in [−15, 15] or 0. */
 function wnaf5(k: bigint): Int8Array {

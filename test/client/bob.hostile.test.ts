@@ -416,6 +416,90 @@ describe("Bob against hostile nodes", function () {
     });
   });
 
+  describe("Bob asks m nodes first, another for each failure, the rest after the hedge delay", function () {
+    /** A node that forwards to node `i` and counts the requests it got. */
+    async function counted(i: number, asked: number[]) {
+      return fakeNode(async (capsule, req, res) => {
+        asked[i]++;
+        answer(res, await relayTo(nodes[i].url, req, capsule));
+      });
+    }
+
+    it("a healthy policy costs the network m re-encryptions, not n", async function () {
+      const asked = [0, 0, 0, 0];
+      const healthy: PolicyGrant = {
+        ...policy,
+        nodes: await Promise.all(
+          [0, 1, 2, 3].map(async (i) => ({ staker: nodes[i].staker, url: await counted(i, asked) })),
+        ),
+      };
+      const opened = await decryptBytes(healthy, bobSk, await seal("three of five"), { hedgeMs: 600_000 });
+      expect(new TextDecoder().decode(opened)).to.equal("three of five");
+      expect(asked.reduce((a, b) => a + b)).to.equal(3);
+      expect(Math.max(...asked)).to.equal(1);
+    });
+
+    it("each node that fails is replaced at once by one not asked yet, whatever the order", async function () {
+      const asked = [0, 0, 0, 0];
+      let refused = 0;
+      const failing = await fakeNode(async (_capsule, _req, res) => {
+        refused++;
+        res.writeHead(503, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: "OVERLOADED", message: "busy" }));
+      });
+      const grantWithFailures: PolicyGrant = {
+        ...policy,
+        nodes: [
+          { staker: nodes[3].staker, url: failing },
+          { staker: nodes[4].staker, url: failing },
+          ...(await Promise.all(
+            [0, 1, 2].map(async (i) => ({ staker: nodes[i].staker, url: await counted(i, asked) })),
+          )),
+        ],
+      };
+      // No hedge within the test's time: only the replacements can bring the three good nodes in.
+      const opened = await decryptBytes(grantWithFailures, bobSk, await seal("replaced"), { hedgeMs: 600_000 });
+      expect(new TextDecoder().decode(opened)).to.equal("replaced");
+      expect(refused).to.equal(2);
+      expect(asked).to.deep.equal([1, 1, 1, 0]);
+    });
+
+    it("nodes that never answer hold Bob back only until the hedge delay, then the others are asked", async function () {
+      const silent = await fakeNode(() => new Promise<void>(() => undefined));
+      const messages: string[] = [];
+      const hedged: PolicyGrant = {
+        ...policy,
+        nodes: [
+          { staker: nodes[3].staker, url: silent },
+          { staker: nodes[4].staker, url: silent },
+          node(0),
+          node(1),
+          node(2),
+        ],
+      };
+      // The per-node deadline is far away: only the hedge can reach the good nodes behind the silent ones.
+      const opened = await decryptBytes(hedged, bobSk, await seal("hedged"), {
+        hedgeMs: 50,
+        timeoutMs: 600_000,
+        onProgress: (m) => messages.push(m),
+      });
+      expect(new TextDecoder().decode(opened)).to.equal("hedged");
+      expect(messages.filter((m) => /^cfrag \d\/3 from/.test(m))).to.have.length(3);
+    });
+
+    it("hedgeMs 0 asks every node at once", async function () {
+      const asked = [0, 0, 0, 0, 0];
+      const all: PolicyGrant = {
+        ...policy,
+        nodes: await Promise.all(
+          [0, 1, 2, 3].map(async (i) => ({ staker: nodes[i].staker, url: await counted(i, asked) })),
+        ),
+      };
+      await decryptBytes(all, bobSk, await seal("all at once"), { hedgeMs: 0 });
+      expect(asked.reduce((a, b) => a + b)).to.equal(4);
+    });
+  });
+
   describe("item 12: Bob's plaintext file", function () {
     it("is written 0600 whatever the umask, never through a planted link at a predictable partial path", async function () {
       const sealedPath = path.join(workDir, "file.sealed");

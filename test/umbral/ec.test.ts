@@ -6,6 +6,7 @@ import { _splitEndoScalar } from "@noble/curves/abstract/weierstrass";
 import {
   ctLinComb,
   ctMul,
+  ctMulEach,
   fixedMulSecret,
   formulasForTests as F,
   invertPublic,
@@ -72,6 +73,18 @@ describe("umbral ec arithmetic", function () {
     for (const k of [LAMBDA, N - LAMBDA, LAMBDA + 1n, 2n * LAMBDA, (LAMBDA + 2n) % N, 64n, 1n << 127n]) {
       expect(ctLinComb([q], [k]).equals(q.multiply(k)), `k = ${k}`).to.equal(true);
     }
+  });
+
+  it("ctMulEach gives every point times every scalar, as noble's multiply, the identity included", function () {
+    const points = [randomPoint(), Pt.ZERO, randomPoint(), Pt.BASE];
+    const scalars = [...EDGE.slice(0, 6), randomScalar(), randomScalar(), N - 1n];
+    const out = ctMulEach(points, scalars);
+    expect(out).to.have.length(points.length);
+    points.forEach((q, i) => {
+      expect(out[i]).to.have.length(scalars.length);
+      scalars.forEach((k, j) => expect(out[i][j].equals(q.multiply(k)), `point ${i}, k = ${k}`).to.equal(true));
+    });
+    expect(ctMulEach([], [1n])).to.deep.equal([]);
   });
 
   it("linCombPublic equals noble for random, edge and zero scalars", function () {
