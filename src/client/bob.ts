@@ -157,7 +157,9 @@ export interface RetrieveOptions {
    * one more at once for every node that fails, and every node not asked yet once this many ms have passed
    * without enough cfrags: a slow or silent node costs Bob at most this long, and a healthy policy costs the
    * network `threshold` re-encryptions, not `n` (NuCypher's retrieval asks one node after another until it
-   * has enough). Default 1000; 0 asks every node at once. Ignored with `auditAll`.
+   * has enough). Default 1000; 0 asks every node at once. Ignored with `auditAll`. A node that refuses as busy
+   * (429 or 503 with a Retry-After of at most {@link MAX_RETRY_AFTER_SECONDS}) is replaced at once like any
+   * failure, and asked once more after its Retry-After if Bob still lacks cfrags by then.
    */
   hedgeMs?: number;
   /** While nodes are still awaited, onProgress names them this often (ms); default 3000. */
@@ -188,6 +190,16 @@ function shuffled<T>(items: readonly T[]): T[] {
     [out[i], out[j]] = [out[j], out[i]];
   }
   return out;
+}
+
+/** The longest Retry-After Bob waits for before asking a busy node once more (s). */
+export const MAX_RETRY_AFTER_SECONDS = 10;
+
+/** The wait (s) a busy node asks for (429 or 503 with a Retry-After of at most 10 s), else undefined. */
+function busyWait(error: unknown): number | undefined {
+  if (!(error instanceof NodeRefusedError) || (error.statusCode !== 429 && error.statusCode !== 503)) return undefined;
+  const wait = error.retryAfterSeconds;
+  return wait !== undefined && wait <= MAX_RETRY_AFTER_SECONDS ? wait : undefined;
 }
 
 /** The message of anything thrown. */
@@ -394,10 +406,15 @@ export async function retrieveCFrags(
   const order = options.auditAll ? [...grant.nodes] : shuffled(grant.nodes);
   const hedgeMs = options.auditAll ? 0 : (options.hedgeMs ?? 1_000);
   let hedge: ReturnType<typeof setTimeout> | undefined;
+  const retries = new Set<ReturnType<typeof setTimeout>>();
   await new Promise<void>((resolve) => {
     let asked = 0;
     let settled = 0;
     let done = false;
+    let hedged = false;
+    /** Busy nodes asked once more after their Retry-After, and how many of those waits are still running. */
+    const retried = new Set<(typeof grant.nodes)[number]>();
+    let waiting = 0;
     const finish = () => {
       done = true;
       resolve();
@@ -407,6 +424,11 @@ export async function retrieveCFrags(
       if (done || asked === order.length) return;
       const node = order[asked++];
       awaited.add(node);
+      // A busy node asked again: its first refusal no longer stands.
+      const earlier = retried.has(node)
+        ? failures.findIndex((f) => f.staker === node.staker && f.url === node.url)
+        : -1;
+      if (earlier >= 0) failures.splice(earlier, 1);
       void (async () => {
         let failed = true;
         try {
@@ -427,13 +449,29 @@ export async function retrieveCFrags(
               ? `${failureReason(e)} (give Bob's Ethereum account: kms retrieve-decrypt --account)`
               : failureReason(e);
           failures.push({ staker: node.staker, url: node.url, reason, ...(code ? { code } : {}) });
+          const wait = busyWait(e);
+          if (wait !== undefined && !retried.has(node)) {
+            // Busy (429/503 with a short Retry-After): another node is asked at once (below), and this one again
+            // after its wait if Bob still needs it then.
+            retried.add(node);
+            waiting++;
+            progress(`node ${node.staker} is busy (${code}); asking it again in ${wait} s if still needed`);
+            const timer = setTimeout(() => {
+              retries.delete(timer);
+              waiting--;
+              if (done) return;
+              order.push(node);
+              if (hedged || settled === asked) askNext();
+            }, wait * 1000);
+            retries.add(timer);
+          }
         } finally {
           awaited.delete(node);
           settled++;
           // A node that gave no usable cfrag is replaced by the next one at once.
           if (failed) askNext();
           const enough = kept.complete() !== undefined && !options.auditAll;
-          if (enough || (settled === asked && asked === order.length)) finish();
+          if (enough || (settled === asked && asked === order.length && waiting === 0)) finish();
           else if (settled === asked) askNext(); // a good cfrag of another kfrag set: ask on
         }
       })();
@@ -443,12 +481,14 @@ export async function retrieveCFrags(
     if (order.length === 0) finish();
     if (asked < order.length) {
       hedge = setTimeout(() => {
+        hedged = true;
         while (asked < order.length) askNext();
       }, hedgeMs);
       (hedge as { unref?: () => void }).unref?.();
     }
   });
   clearTimeout(hedge);
+  for (const timer of retries) clearTimeout(timer);
   clearInterval(notice);
   cancel.abort();
   await Promise.all(reports);

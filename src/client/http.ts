@@ -38,6 +38,8 @@ export class NodeRefusedError extends NodeRequestFailedError {
     readonly statusCode: number,
     readonly code: string,
     readonly reason: string,
+    /** The node's Retry-After in seconds, when it sent one (busy: 429, 503). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(url, `refused with ${statusCode} ${code}: ${reason}`);
     this.name = "NodeRefusedError";
@@ -108,7 +110,13 @@ export async function requestJson<T>(url: string, body: unknown, options: Reques
   }
   if (!response.ok) {
     const error = (parsed ?? {}) as Partial<ErrorResponse>;
-    throw new NodeRefusedError(url, response.status, error.code ?? "UNKNOWN", error.error ?? text.slice(0, 200));
+    throw new NodeRefusedError(
+      url,
+      response.status,
+      error.code ?? "UNKNOWN",
+      error.error ?? text.slice(0, 200),
+      retryAfterSeconds(response.headers.get("retry-after")),
+    );
   }
   return parsed as T;
 }
@@ -139,4 +147,18 @@ async function readBounded(url: string, response: Response, limit: number): Prom
     throw error;
   }
   return new TextDecoder().decode(concatBytes(...chunks));
+}
+
+/**
+ * A Retry-After header's wait in whole seconds (RFC 9110: a number of seconds or an HTTP date), or undefined
+ * when there is none or it cannot be read.
+ */
+export function retryAfterSeconds(header: string | null, now = Date.now()): number | undefined {
+  if (header === null) return undefined;
+  const value = header.trim();
+  if (/^\d+$/.test(value)) return Number(value);
+  // Anything else must be a date (a day name first); "-1" or "1.5" would parse as dates too.
+  if (!/^[A-Za-z]{3},/.test(value)) return undefined;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
 }

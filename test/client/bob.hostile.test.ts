@@ -487,6 +487,54 @@ describe("Bob against hostile nodes", function () {
       expect(messages.filter((m) => /^cfrag \d\/3 from/.test(m))).to.have.length(3);
     });
 
+    /** A node refusing its first `busy` requests with 503 OVERLOADED and `Retry-After: wait`, then relaying node `i`. */
+    async function busyThen(i: number, wait: string, busy = 1) {
+      let requests = 0;
+      const url = await fakeNode(async (capsule, req, res) => {
+        if (requests++ < busy) {
+          res.writeHead(503, { "content-type": "application/json", "retry-after": wait });
+          res.end(JSON.stringify({ code: "OVERLOADED", error: "the node is at capacity" }));
+          return;
+        }
+        answer(res, await relayTo(nodes[i].url, req, capsule));
+      });
+      return { url, requests: () => requests };
+    }
+
+    it("a busy node is asked once more after its Retry-After when Bob still needs it", async function () {
+      const busy = await busyThen(0, "1");
+      const messages: string[] = [];
+      // All three nodes are needed: only the second request to the busy one can complete the set.
+      const opened = await decryptBytes(
+        { ...policy, nodes: [{ staker: nodes[0].staker, url: busy.url }, node(1), node(2)] },
+        bobSk,
+        await seal("after the wait"),
+        { onProgress: (m) => messages.push(m) },
+      );
+      expect(new TextDecoder().decode(opened)).to.equal("after the wait");
+      expect(busy.requests()).to.equal(2);
+      expect(messages.some((m) => /is busy \(OVERLOADED\); asking it again in 1 s/.test(m))).to.equal(true);
+    });
+
+    it("a node busy again, or asking for more than 10 s, is not asked a third time: Bob fails naming it", async function () {
+      for (const [wait, busyTimes, expected] of [
+        ["1", 2, 2],
+        ["3600", 1, 1],
+      ] as const) {
+        const busy = await busyThen(0, wait, busyTimes);
+        const error = await decryptBytes(
+          { ...policy, nodes: [{ staker: nodes[0].staker, url: busy.url }, node(1), node(2)] },
+          bobSk,
+          await seal("never"),
+        ).catch((e: unknown) => e);
+        expect(error).to.be.instanceOf(NotEnoughCFragsError);
+        expect((error as NotEnoughCFragsError).good).to.equal(2);
+        expect((error as NotEnoughCFragsError).failures).to.have.length(1);
+        expect((error as Error).message).to.match(/refused with 503 OVERLOADED: the node is at capacity/);
+        expect(busy.requests()).to.equal(expected);
+      }
+    });
+
     it("hedgeMs 0 asks every node at once", async function () {
       const asked = [0, 0, 0, 0, 0];
       const all: PolicyGrant = {

@@ -10,6 +10,7 @@ import {
   NodeRefusedError,
   NodeUnreachableError,
   requestJson,
+  retryAfterSeconds,
 } from "../../src/client/http";
 
 const MiB = 1024 * 1024;
@@ -131,5 +132,21 @@ describe("client HTTP: bounded answers", function () {
     const error = await requestJson(`${url}/gone`, {}, { timeoutMs: 10_000 }).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(NodeRefusedError);
     expect((error as NodeRefusedError).code).to.equal("POLICY_REVOKED");
+    expect((error as NodeRefusedError).retryAfterSeconds).to.equal(undefined);
+  });
+
+  it("reads a busy node's Retry-After, in seconds or as an HTTP date", async function () {
+    const { url } = await serve((_req, res) => {
+      res.writeHead(503, { "content-type": "application/json", "retry-after": "3" });
+      res.end(JSON.stringify({ statusCode: 503, code: "OVERLOADED", error: "busy" }));
+    });
+    const error = await requestJson(`${url}/x`, {}, { timeoutMs: 10_000 }).catch((e: unknown) => e);
+    expect((error as NodeRefusedError).retryAfterSeconds).to.equal(3);
+    const now = Date.parse("2026-01-01T12:00:00Z");
+    expect(retryAfterSeconds("Thu, 01 Jan 2026 12:00:07 GMT", now)).to.equal(7);
+    expect(retryAfterSeconds("Thu, 01 Jan 2026 11:00:00 GMT", now)).to.equal(0);
+    expect(retryAfterSeconds(" 12 ", now)).to.equal(12);
+    for (const bad of [null, "", "soon", "-1", "1.5"])
+      expect(retryAfterSeconds(bad, now), String(bad)).to.equal(undefined);
   });
 });
