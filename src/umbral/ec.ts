@@ -212,22 +212,48 @@ interface CtTable {
 }
 
 /**
+ * Scratch for the secret paths' tables and corrections, grown on demand and reused by every call: the tables
+ * live only within one synchronous `ctLinComb` or `ctMulEach` call (a typed-array allocation costs about as
+ * much as four field products here, and a product by a secret needed ~170 of them).
+ */
+const ctPool = { proj: [] as J[], odd: [] as A[], endoX: [] as Fe[], prefix: [] as Fe[], minus: [] as J[] };
+function grown<T>(list: T[], n: number, make: () => T): T[] {
+  while (list.length < n) list.push(make());
+  return list;
+}
+const ctTwice = newJ();
+
+/**
  * The {@link CtTable}s of public non-identity points, normalised with one inversion for all. They are
- * multiples of the public Q, computed before any secret is involved.
+ * multiples of the public Q, computed before any secret is involved, in pooled storage that the next call
+ * overwrites (callers use them at once).
  */
 function ctTables(points: Point[]): CtTable[] {
-  const proj: J[] = [];
-  for (const q of points) {
-    const b = fromPoint(q);
-    const twice = dblJ(b);
-    let p = b;
-    proj.push(p);
-    for (let j = 1; j < 16; j++) proj.push((p = addJ(p, twice)));
-  }
-  const affine = normalizeBatch(proj);
+  const n = 16 * points.length;
+  const proj = grown(ctPool.proj, n, newJ);
+  points.forEach((q, i) => {
+    const b = proj[16 * i];
+    feFromBig(q.X, b[0]);
+    feFromBig(q.Y, b[1]);
+    feFromBig(q.Z, b[2]);
+    pdbl(ctTwice, b);
+    for (let j = 1; j < 16; j++) padd(proj[16 * i + j], proj[16 * i + j - 1], ctTwice);
+  });
+  const affine = normalizeBatch(
+    proj,
+    n,
+    grown(ctPool.odd, n, (): A => [fe(), fe()]),
+    grown(ctPool.prefix, n, fe),
+  );
+  const endoX = grown(ctPool.endoX, n, fe);
   return points.map((_, i) => {
     const odd = affine.slice(16 * i, 16 * i + 16);
-    return { odd, endo: odd.map(endoA) };
+    const endo = odd.map((a, j): A => {
+      const x = endoX[16 * i + j];
+      feMul(x, a[0], BETA_FE);
+      return [x, a[1]];
+    });
+    return { odd, endo };
   });
 }
 
@@ -237,13 +263,15 @@ function ctTables(points: Point[]): CtTable[] {
  * signed 5-bit digits, so no digit is zero: one shared run of 130 doublings, then per half exactly 27 mixed
  * additions of an entry of the odd or φ table, entry and sign selected by array index, and one complete
  * addition of −Q or the identity (selected by index) to undo the + 1. The halves' secret signs only select.
- * The field arithmetic (`field.ts`) runs the same floating-point operations whatever the values.
+ * The field arithmetic (`field.ts`) runs the same floating-point operations whatever the values. The result
+ * is pooled scratch: convert it (`toPoint`) before the next run.
  */
 function ctRun(terms: { table: CtTable; k: bigint }[]): J {
   const tables: A[][] = [];
   const signs: number[] = [];
   const digits: Int8Array[] = [];
   const corrections: J[] = [];
+  const minus = grown(ctPool.minus, 2 * terms.length, newJ);
   for (const { table: t, k: scalar } of terms) {
     const { k1, k2, k1neg, k2neg } = split(scalar);
     const halves: [A[], bigint, boolean][] = [
@@ -258,14 +286,21 @@ function ctRun(terms: { table: CtTable; k: bigint }[]): J {
       digits.push(oddDigits5(k | 1n));
       // −(±Q): the entry 1·Q with the opposite of the half's sign, as a projective triple.
       const [bx, by] = table[0];
-      const minusQ: J = [feCopy(fe(), bx), fe(), feFromBig(1n)];
+      const minusQ = minus[corrections.length];
+      feCopy(minusQ[0], bx);
       feNeg(negY, by);
       feCopy(minusQ[1], [negY, by][sign]);
+      minusQ[2].fill(0);
+      minusQ[2][0] = 1;
       corrections.push([ZERO, minusQ][even]);
     }
   }
-  const acc: J = zeroJ();
-  const entry: A = [fe(), fe()];
+  const acc = ctAcc;
+  acc[0].fill(0);
+  acc[1].fill(0);
+  acc[1][0] = 1;
+  acc[2].fill(0);
+  const entry = ctEntry;
   for (let w = 26; w >= 0; w--) {
     if (w < 26) for (let i = 0; i < 5; i++) pdbl(acc, acc);
     for (let t = 0; t < tables.length; t++) {
@@ -281,6 +316,9 @@ function ctRun(terms: { table: CtTable; k: bigint }[]): J {
   for (const c of corrections) padd(acc, acc, c);
   return acc;
 }
+// ctRun's accumulator (its result: callers convert it before the next run) and selected entry.
+const ctAcc = newJ();
+const ctEntry: A = [fe(), fe()];
 
 /** Σ k_i·Q_i for secret k_i in [1, n), in constant time (see {@link ctRun}); public points Q_i. */
 export function ctLinComb(allPoints: Point[], allScalars: bigint[]): Point {
@@ -328,31 +366,33 @@ function wnaf5(k: bigint): Int8Array {
   return out;
 }
 
-/** Affine (x, y) of projective points with Z ≠ 0, with one field inversion for all (Montgomery's trick). */
-function normalizeBatch(points: J[]): A[] {
-  const prefix: Fe[] = new Array<Fe>(points.length);
-  let acc = feFromBig(1n);
-  for (let i = 0; i < points.length; i++) {
-    prefix[i] = acc;
-    const next = fe();
-    feMul(next, acc, points[i][2]);
-    acc = next;
+/**
+ * Affine (x, y) of the first `count` projective points with Z ≠ 0, with one field inversion for all
+ * (Montgomery's trick). Into `out` and with `prefix` as scratch when given (the secret paths' pooled tables),
+ * else into fresh elements.
+ */
+function normalizeBatch(points: J[], count = points.length, out?: A[], prefix?: Fe[]): A[] {
+  const pre = prefix ?? Array.from({ length: count }, fe);
+  const result = out ?? Array.from({ length: count }, (): A => [fe(), fe()]);
+  const acc = normAcc;
+  acc.fill(0);
+  acc[0] = 1;
+  for (let i = 0; i < count; i++) {
+    feCopy(pre[i], acc);
+    feMul(acc, acc, points[i][2]);
   }
   // Only public points (tables of G, U and of public MSM bases) and encodings come here.
-  const inv = feFromBig(invertPublic(feToBig(acc), P));
-  const out: A[] = new Array<A>(points.length);
-  const zInv = fe();
-  for (let i = points.length - 1; i >= 0; i--) {
-    feMul(zInv, inv, prefix[i]);
+  const inv = feFromBig(invertPublic(feToBig(acc), P), normInv);
+  const zInv = normZInv;
+  for (let i = count - 1; i >= 0; i--) {
+    feMul(zInv, inv, pre[i]);
     feMul(inv, inv, points[i][2]);
-    const x = fe();
-    const y = fe();
-    feMul(x, points[i][0], zInv);
-    feMul(y, points[i][1], zInv);
-    out[i] = [x, y];
+    feMul(result[i][0], points[i][0], zInv);
+    feMul(result[i][1], points[i][1], zInv);
   }
-  return out;
+  return result;
 }
+const [normAcc, normInv, normZInv] = [fe(), fe(), fe()];
 
 /**
  * Signed odd 8-bit digits of an odd k < 2^256: d_0 … d_32, each odd in [−255, 255], Σ d_i·2^(8i) = k
