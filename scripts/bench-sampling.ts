@@ -574,14 +574,15 @@ function table(result: RunResult): string[] {
       `${result.buildSeconds.toFixed(0)} s; load average ${result.load[0].toFixed(1)} at the start, ` +
       `${result.load[1].toFixed(1)} at the end)`,
     "",
-    "| stakers | policies | discovery + sample (target ≤ 2 s at 10,000) | active found | page gas (nodes) | " +
+    "| stakers | policies | discovery + sample (target ≤ 2 s at 10,000) | the runs | active found | page gas (nodes) | " +
       "grant tx, 5 nodes | commit, nothing to mint | commit + mint | commit + mint, first of a block | " +
       "createPolicy, 1 node |",
-    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...result.rows.map(
       (r) =>
         `| ${r.n.toLocaleString("en-US")} | ${r.policies.toLocaleString("en-US")} | ${ms(r.discoveryMs)}` +
         `${r.n >= 10_000 ? (r.discoveryMs <= TARGET_MS ? " (met)" : " (**missed**)") : ""} | ` +
+        `${r.discoveryRuns.map((x) => x.toFixed(0)).join(", ")} ms | ` +
         `${r.candidates.toLocaleString("en-US")} | ${g(r.pageGas)} (${r.pageNodes}) | ${ms(r.grantTxMs)}, ${g(r.grantGas)} gas | ` +
         `${g(r.commitGas)} | ${g(r.commitMintGas)} | ${g(r.commitBlockGas)} | ${g(r.createPolicyGas)} |`,
     ),
@@ -634,8 +635,10 @@ function report(results: RunResult[], anvilNote?: string): string {
     "same phase of the PolicyManager's 16-period blocks: a commit with nothing to mint, a commit that mints two past",
     "periods, a commit + mint that opens a new 16-period block, and the probe's one-node createPolicy.",
     "",
-    `Machine: ${machine}, shared: other engineers' builds, tests and benchmarks ran on the same 2 cores during the`,
-    "run (load averages below), so every time here is slower than on an idle machine.",
+    `Machine: ${machine}. ` +
+      (Math.max(...results.flatMap((r) => r.load)) < 2.5
+        ? "Nothing else heavy ran during the run (load averages below: the bench's own processes)."
+        : "Other work ran on the same cores during the run (load averages below), so times are slower than idle."),
     "",
     ...results.flatMap(table),
     ...(anvilNote ? [`anvil: not run (${anvilNote}).`, ""] : []),
@@ -649,6 +652,22 @@ function report(results: RunResult[], anvilNote?: string): string {
   ].join("\n");
 }
 
+/** Everything from this marker to the end of docs/bench-sampling.md is written by hand and kept as it is. */
+const KEPT_SECTION = "<!-- written by hand from here on: scripts/bench-sampling.ts keeps it -->";
+
+/** Writes the report, keeping the hand-written part of the doc there is now. */
+function writeReport(text: string): void {
+  const file = path.join(hre.config.paths.root, "docs", "bench-sampling.md");
+  let previous = "";
+  try {
+    previous = readFileSync(file, "utf8");
+  } catch {
+    // No doc yet.
+  }
+  const kept = previous.indexOf(KEPT_SECTION);
+  writeFileSync(file, kept >= 0 ? text + "\n" + previous.slice(kept) : text);
+}
+
 const toJson = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v));
 const fromJson = (text: string) =>
   JSON.parse(text, (_k, v: unknown) => (typeof v === "string" && /^\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v));
@@ -657,7 +676,7 @@ async function main(): Promise<void> {
   // BENCH_FROM=a.json,b.json writes the report from runs saved with BENCH_RESULT (e.g. the two chains run apart).
   if (process.env.BENCH_FROM) {
     const saved = process.env.BENCH_FROM.split(",").flatMap((f) => fromJson(readFileSync(f, "utf8")) as RunResult[]);
-    writeFileSync(path.join(hre.config.paths.root, "docs", "bench-sampling.md"), report(saved));
+    writeReport(report(saved));
     return;
   }
   if (CHILD_OUT) {
@@ -676,7 +695,7 @@ async function main(): Promise<void> {
     else results.push(anvil);
   } else anvilNote = "BENCH_ANVIL=0";
   if (process.env.BENCH_RESULT) writeFileSync(process.env.BENCH_RESULT, toJson(results));
-  writeFileSync(path.join(hre.config.paths.root, "docs", "bench-sampling.md"), report(results, anvilNote));
+  writeReport(report(results, anvilNote));
   console.log("wrote docs/bench-sampling.md");
 }
 
