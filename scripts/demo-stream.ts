@@ -13,7 +13,7 @@ import path from "node:path";
 import hre from "hardhat";
 import { loadDeployment } from "../src/deployment";
 import { parseKms } from "../src/units";
-import { startLocalNodes, stakeAndBond, type LocalNodeSpec } from "../src/network/local";
+import { localNodeSpecs, startStakedNodes } from "../src/network/local";
 import { AliceKeys } from "../src/client/keys";
 import { grant } from "../src/client/alice";
 import { revokePolicy } from "../src/policy";
@@ -38,14 +38,7 @@ async function main(): Promise<void> {
   const work = mkdtempSync(path.join(tmpdir(), "kms-demo-stream-"));
 
   step("1. three nodes stake, bond operators and start on loopback");
-  const specs: LocalNodeSpec[] = [1, 2, 3].map((i) => ({
-    staker: signers[i],
-    operator: signers[i + 3],
-    stake: parseKms("100000"),
-    lockPeriods: 60n,
-  }));
-  for (const spec of specs) await stakeAndBond(contracts, deployer, spec);
-  const nodes = await startLocalNodes(contracts, specs);
+  const nodes = await startStakedNodes(contracts, deployer, localNodeSpecs(signers, { stake: parseKms("100000") }));
   nodes.forEach((node, i) => console.log(`node ${i + 1}: staker ${node.staker}, ${node.url}`));
   const server = await serveStreamFolder(work);
 

@@ -10,9 +10,9 @@ import { formatKms } from "../src/units";
 import { AliceKeys, parsePublicKey, readSecretKeyFile } from "../src/client/keys";
 import { checkOutputPath, writeOutputText } from "../src/client/output";
 import { parsePeriods } from "../src/staking";
-import { parseFeeRate, policyDeposit } from "../src/policy";
+import { parseFeeRate } from "../src/policy";
 import { flag, kmsTypes, parseWhole } from "../src/cli/args";
-import { checkBalance, checkFeeRate } from "../src/cli/checks";
+import { checkPolicyPayment } from "../src/cli/checks";
 import { ArgumentError, UserError } from "../src/cli/errors";
 import {
   ChatRoom,
@@ -186,13 +186,7 @@ kms
       const threshold = parseWhole(args.threshold ?? 2, "--threshold", 1, shares);
       const periods = parsePeriods("membership periods", need(args, "periods", action));
       const feeRate = parseFeeRate(need(args, "feeRate", action));
-      await checkFeeRate(contracts.policyManager, feeRate);
-      await checkBalance(
-        contracts.token,
-        owner.address,
-        policyDeposit(feeRate, periods, shares),
-        "the membership's policy",
-      );
+      await checkPolicyPayment(contracts, owner.address, { feeRate, periods, shares }, "the membership's policy");
       const { grant, state } = await inviteMember(contracts, ref, keys, {
         owner,
         member,

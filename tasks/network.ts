@@ -26,9 +26,9 @@ import { checkOutputPath } from "../src/client/output";
 import { reportEvidence } from "../src/slashing";
 import { parseGrant, publicKeyOf, type PolicyGrant } from "../src/client/grant";
 import { parsePeriods } from "../src/staking";
-import { parseFeeRate, policyDeposit, randomPolicyId } from "../src/policy";
+import { parseFeeRate, randomPolicyId } from "../src/policy";
 import { exactlyOne, flag, kmsTypes, parseWhole } from "../src/cli/args";
-import { checkBalance, checkFeeRate } from "../src/cli/checks";
+import { checkPolicyPayment } from "../src/cli/checks";
 import { toJson } from "../src/cli/print";
 import { ArgumentError, UserError } from "../src/cli/errors";
 
@@ -252,8 +252,7 @@ kms
       const contracts = await loadDeployment(hre);
       const owner = await signerFor(hre, args.from);
       const nodes = args.nodes?.split(",").map((n) => hre.ethers.getAddress(n.trim()));
-      await checkFeeRate(contracts.policyManager, feeRate, nodes);
-      await checkBalance(contracts.token, owner.address, policyDeposit(feeRate, periods, shares), "the policy deposit");
+      await checkPolicyPayment(contracts, owner.address, { feeRate, periods, shares, nodes });
 
       const result = await runJournaled(hre, journalFile, args.revokeIfShort, args.from, () =>
         grant(contracts, {

@@ -10,7 +10,7 @@ import { loadDeployment } from "../src/deployment";
 import { formatKms } from "../src/units";
 import { exactlyOne, kmsTypes, parseWhole } from "../src/cli/args";
 import { ArgumentError, PreflightError } from "../src/cli/errors";
-import { checkBalance, checkFeeRate, checkPolicyOwner } from "../src/cli/checks";
+import { checkFeeRate, checkPolicyOwner, checkPolicyPayment } from "../src/cli/checks";
 import { toJson } from "../src/cli/print";
 import { loadActiveNodes, sampleNodes } from "../src/staking";
 import { parseGrant } from "../src/client/grant";
@@ -22,7 +22,6 @@ import {
   parseNodeList,
   parsePolicyId,
   parsePolicyPeriods,
-  policyDeposit,
   readPolicy,
   refundPolicy,
   relayRevocation,
@@ -129,8 +128,12 @@ kms
         nodes = sampleNodes(candidates, count, seed);
         console.log(`sampled ${nodes.length} of ${candidates.length} active nodes with seed ${hexlify(seed)}`);
       }
-      await checkFeeRate(policyManager, feeRate, nodes);
-      await checkBalance(token, signer.address, policyDeposit(feeRate, periods, nodes.length), "the policy deposit");
+      await checkPolicyPayment({ token, policyManager }, signer.address, {
+        feeRate,
+        periods,
+        shares: nodes.length,
+        nodes,
+      });
       const created = await createPolicy(policyManager, token, signer, {
         nodes,
         periods,

@@ -3,7 +3,7 @@
 // everything again; these checks only speak first.
 import { ZeroAddress } from "ethers";
 import type { KMSToken, PolicyManager, StakingEscrow } from "../../typechain-types";
-import type { PolicyRecord } from "../policy";
+import { policyDeposit, type PolicyRecord } from "../policy";
 import { formatKms } from "../units";
 import { PreflightError } from "./errors";
 
@@ -152,6 +152,21 @@ export async function checkFeeRate(pm: PolicyManager, feeRate: bigint, nodes: re
       throw new PreflightError(`node ${node} asks at least ${kms(minimum)} per period; --fee-rate is ${kms(feeRate)}`);
     }
   }
+}
+
+/**
+ * Paying for a policy of `shares` nodes over `periods` at `feeRate`: the rate must pass {@link checkFeeRate}
+ * (against `nodes`, where they are chosen already) and `payer` must hold the deposit, called `what` if refused.
+ */
+export async function checkPolicyPayment(
+  contracts: { token: KMSToken; policyManager: PolicyManager },
+  payer: string,
+  payment: { feeRate: bigint; periods: bigint; shares: number; nodes?: readonly string[] },
+  what = "the policy deposit",
+): Promise<void> {
+  const { feeRate, periods, shares, nodes } = payment;
+  await checkFeeRate(contracts.policyManager, feeRate, nodes);
+  await checkBalance(contracts.token, payer, policyDeposit(feeRate, periods, shares), what);
 }
 
 /** Acting on a policy as its owner needs the owner's account. */

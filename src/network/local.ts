@@ -45,6 +45,38 @@ export async function stakeAndBond(contracts: LocalContracts, funder: Signer, sp
   }
 }
 
+/**
+ * The specs of `count` nodes from a development chain's accounts: stakers #1…#count, their operators the next
+ * `count` accounts (#0, the deployer, funds them), each locking `stake` for `lockPeriods`.
+ */
+export function localNodeSpecs(
+  signers: readonly Signer[],
+  { count = 3, stake, lockPeriods = 60n }: { count?: number; stake: bigint; lockPeriods?: bigint },
+): LocalNodeSpec[] {
+  if (signers.length < 1 + 2 * count) {
+    throw new Error(
+      `${count} local nodes need ${1 + 2 * count} accounts (a funder, stakers, operators); the chain has ${signers.length}`,
+    );
+  }
+  return Array.from({ length: count }, (_, i) => ({
+    staker: signers[1 + i],
+    operator: signers[1 + count + i],
+    stake,
+    lockPeriods,
+  }));
+}
+
+/** Stakes and bonds every node of `specs` (funded by `funder`: stakeAndBond), then starts them (startLocalNodes). */
+export async function startStakedNodes(
+  contracts: LocalContracts,
+  funder: Signer,
+  specs: LocalNodeSpec[],
+  options: Parameters<typeof startLocalNodes>[2] = {},
+): Promise<RunningNode[]> {
+  for (const spec of specs) await stakeAndBond(contracts, funder, spec);
+  return startLocalNodes(contracts, specs, options);
+}
+
 /** Starts one node daemon per spec on 127.0.0.1 (free ports), each committing to the next period at once. */
 export async function startLocalNodes(
   contracts: LocalContracts,

@@ -34,7 +34,7 @@ import {
 import { conditionsOf, randomPolicyId, setConditions } from "../../src/policy";
 import { hexlify } from "ethers";
 import type { ConditionNFT, ConditionOracle, ConditionToken } from "../../typechain-types";
-import { and, CHAIN, erc20AtLeast, erc721Owner, not, or, set, timeAfter } from "./fixtures";
+import { and, CHAIN, erc20AtLeast, erc721Owner, not, oracleCall, or, set, timeAfter } from "./fixtures";
 
 const KMS = 10n ** 18n;
 const STAKE = 100_000n * KMS;
@@ -181,26 +181,11 @@ describe("access conditions (end to end)", function () {
     const tokenAddress = await token.getAddress();
     await (await token.mint(mallory.address, 500n * KMS)).wait();
     const end = (await time.latest()) + 7200;
-    const listed = (who: string): ConditionExpression["condition"] => ({
-      conditionType: "contract",
-      chain: CHAIN,
-      contractAddress: who,
-      functionAbi: {
-        name: "valueOf",
-        type: "function",
-        stateMutability: "view",
-        inputs: [{ name: "key", type: "address" }],
-        outputs: [{ name: "", type: "uint256" }],
-      },
-      method: "valueOf",
-      parameters: [":userAddress"],
-      returnValueTest: { comparator: "==", value: 1 },
-    });
     const expression = set(
       and(
         or(erc721Owner(await nft.getAddress(), 99), erc20AtLeast(tokenAddress, 100n * KMS)),
         timeAfter(end, "<"),
-        not(listed(await oracle.getAddress())),
+        not(oracleCall(await oracle.getAddress(), "valueOf", ":userAddress", 1)),
       ),
     );
     const { policy, bobSk, sealed } = await gated(expression);
@@ -336,21 +321,7 @@ describe("access conditions (end to end)", function () {
   });
 
   it("a call to a non-contract or a reverting call is refused as not evaluable, never allowed", async function () {
-    const broken: ConditionExpression = set({
-      conditionType: "contract",
-      chain: CHAIN,
-      contractAddress: await oracle.getAddress(),
-      functionAbi: {
-        name: "broken",
-        type: "function",
-        stateMutability: "pure",
-        inputs: [{ name: "key", type: "uint256" }],
-        outputs: [{ name: "", type: "uint256" }],
-      },
-      method: "broken",
-      parameters: [1],
-      returnValueTest: { comparator: "==", value: 1 },
-    });
+    const broken = set(oracleCall(await oracle.getAddress(), "broken", 1, 1));
     const reverting = await gated(broken);
     refusedWith(await open(reverting.policy, reverting.bobSk, reverting.sealed), /403 CONDITION_NOT_EVALUABLE.*revert/);
     const negated = await gated(set(not(broken.condition)));

@@ -14,7 +14,7 @@ import {
   type ConditionExpression,
   type EvaluationResult,
 } from "../../src/conditions";
-import { CHAIN, and, erc20AtLeast, erc721Owner, not, or, oracleDescribe, set, timeAfter } from "./fixtures";
+import { CHAIN, and, erc20AtLeast, erc721Owner, not, or, oracleCall, oracleDescribe, set, timeAfter } from "./fixtures";
 
 describe("conditions: evaluation on the chain", function () {
   async function deploy() {
@@ -180,21 +180,7 @@ describe("conditions: evaluation on the chain", function () {
 
     it("refuses to evaluate a reverting call", async function () {
       const { oracle, reader } = await deploy();
-      const broken = set({
-        conditionType: "contract",
-        chain: CHAIN,
-        contractAddress: await oracle.getAddress(),
-        functionAbi: {
-          name: "broken",
-          type: "function",
-          stateMutability: "pure",
-          inputs: [{ name: "key", type: "uint256" }],
-          outputs: [{ name: "", type: "uint256" }],
-        },
-        method: "broken",
-        parameters: [3],
-        returnValueTest: { comparator: "==", value: 0 },
-      });
+      const broken = set(oracleCall(await oracle.getAddress(), "broken", 3, 0));
       const e = await rejection(judge(broken, undefined, reader));
       expect(e.failure).to.equal("REVERTED");
       // not(reverted) is not an allow either.

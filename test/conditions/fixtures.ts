@@ -70,6 +70,34 @@ export const oracleDescribe = (
   returnValueTest: { index, comparator, value },
 });
 
+/** ConditionOracle's one-argument calls: `valueOf(address)` reads a stored value, `broken(uint256)` always reverts. */
+const ORACLE_CALLS = {
+  valueOf: { stateMutability: "view", keyType: "address" },
+  broken: { stateMutability: "pure", keyType: "uint256" },
+} as const;
+
+/** A call to ConditionOracle's `method(key) returns (uint256)` with `key`, tested `== value`. */
+export const oracleCall = (
+  oracle: string,
+  method: keyof typeof ORACLE_CALLS,
+  key: string | number,
+  value: number,
+): Condition => ({
+  conditionType: "contract",
+  chain: CHAIN,
+  contractAddress: oracle,
+  functionAbi: {
+    name: method,
+    type: "function",
+    stateMutability: ORACLE_CALLS[method].stateMutability,
+    inputs: [{ name: "key", type: ORACLE_CALLS[method].keyType }],
+    outputs: [{ name: "", type: "uint256" }],
+  },
+  method,
+  parameters: [key],
+  returnValueTest: { comparator: "==", value },
+});
+
 /** The URL of the node the requester-proof tests talk to, and its SIWE domain. */
 export const NODE_URI = "https://node-1.example.org:9151";
 

@@ -44,47 +44,72 @@ describe("node key derivation", function () {
   });
 });
 
-describe("node identity on start", function () {
-  this.timeout(120_000);
-  let deployment: Deployment;
-  let operator: Signer;
+/** What a describe of started nodes shares: a staked and bonded operator, fresh data dirs, cleanup after. */
+interface StakedOperator {
+  deployment: Deployment;
+  operator: Signer;
+  /** A fresh data dir, removed after the describe. */
+  freshDir: () => string;
+  /** Options for a node of the operator in a fresh data dir, its timers out of the way; `overrides` win. */
+  options: (overrides?: Partial<NodeDaemonOptions>) => NodeDaemonOptions;
+  /** Keeps `node` to be stopped after the describe. */
+  track: (node: RunningNode) => RunningNode;
+}
+
+/** Registers the describe's hooks: stake and bond an operator before, stop its nodes and remove its dirs after. */
+function stakedOperator(): StakedOperator {
   const running: RunningNode[] = [];
   const dirs: string[] = [];
-  const freshDir = () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "kms-identity-"));
-    dirs.push(dir);
-    return path.join(dir, "data");
+  const fixture: StakedOperator = {
+    deployment: undefined as unknown as Deployment,
+    operator: undefined as unknown as Signer,
+    freshDir() {
+      const dir = mkdtempSync(path.join(tmpdir(), "kms-identity-"));
+      dirs.push(dir);
+      return path.join(dir, "data");
+    },
+    options(overrides = {}) {
+      return {
+        ...fixture.deployment,
+        operator: fixture.operator,
+        dataDir: fixture.freshDir(),
+        commitIntervalMs: 3_600_000,
+        statusIntervalMs: 3_600_000,
+        policyCacheMs: 0,
+        ...overrides,
+      };
+    },
+    track(node) {
+      running.push(node);
+      return node;
+    },
   };
-  const start = async (options: Partial<NodeDaemonOptions>) => {
-    const node = await startNode({
-      ...deployment,
-      operator,
-      dataDir: freshDir(),
-      commitIntervalMs: 3_600_000,
-      statusIntervalMs: 3_600_000,
-      policyCacheMs: 0,
-      ...options,
-    });
-    running.push(node);
-    return node;
-  };
-  const startError = (options: Partial<NodeDaemonOptions>) =>
-    start(options).then(
-      () => expect.fail("the node started"),
-      (e: unknown) => e as Error,
-    );
 
   before(async function () {
-    deployment = await loadDeployment(hre);
+    fixture.deployment = await loadDeployment(hre);
     const [deployer, staker, op] = await hre.ethers.getSigners();
-    operator = op;
-    await stakeAndBond(deployment, deployer, { staker, operator, stake: 100_000n * KMS, lockPeriods: 60n });
+    fixture.operator = op;
+    await stakeAndBond(fixture.deployment, deployer, { staker, operator: op, stake: 100_000n * KMS, lockPeriods: 60n });
   });
 
   after(async function () {
     for (const node of running) await node.stop();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
+
+  return fixture;
+}
+
+describe("node identity on start", function () {
+  this.timeout(120_000);
+  const fixture = stakedOperator();
+  const { freshDir } = fixture;
+  const start = async (options: Partial<NodeDaemonOptions>) => fixture.track(await startNode(fixture.options(options)));
+  const startError = (options: Partial<NodeDaemonOptions>) =>
+    start(options).then(
+      () => expect.fail("the node started"),
+      (e: unknown) => e as Error,
+    );
 
   it("makes a new key from a mnemonic shown once, and rebuilds the same key from it after the disk is lost", async function () {
     let shown: string | undefined;
@@ -96,13 +121,15 @@ describe("node identity on start", function () {
     await first.stop();
     rmSync(first.dataDir, { recursive: true });
 
-    const announced = await deployment.nodeDirectory.nodeOf(first.staker);
+    const announced = await fixture.deployment.nodeDirectory.nodeOf(first.staker);
     let shownAgain = false;
     const recovered = await start({ recoverMnemonic: shown, onNewMnemonic: () => (shownAgain = true) });
     expect(shownAgain).to.equal(false);
     expect(publicKeyHex(recovered.encryptingKey)).to.equal(announced.encryptingKey);
     expect(publicKeyHex(readNodeKey(recovered.dataDir)!)).to.equal(announced.encryptingKey);
-    expect((await deployment.nodeDirectory.nodeOf(first.staker)).encryptingKey).to.equal(announced.encryptingKey);
+    expect((await fixture.deployment.nodeDirectory.nodeOf(first.staker)).encryptingKey).to.equal(
+      announced.encryptingKey,
+    );
     await recovered.stop();
   });
 
@@ -117,7 +144,7 @@ describe("node identity on start", function () {
     expect(mismatch.message).to.match(/is not the key staker .* announced/);
 
     const moved = await start({ dataDir: other, reannounce: true });
-    expect((await deployment.nodeDirectory.nodeOf(moved.staker)).encryptingKey).to.equal(
+    expect((await fixture.deployment.nodeDirectory.nodeOf(moved.staker)).encryptingKey).to.equal(
       publicKeyHex(moved.encryptingKey),
     );
     await moved.stop();
@@ -139,7 +166,7 @@ describe("node identity on start", function () {
     expect(error.message).to.match(new RegExp(`another node of staker .* is live at ${live.url}.*--take-over`));
 
     const taker = await start({ dataDir: copy, takeOver: true });
-    expect((await deployment.nodeDirectory.nodeOf(taker.staker)).url).to.equal(taker.url);
+    expect((await fixture.deployment.nodeDirectory.nodeOf(taker.staker)).url).to.equal(taker.url);
     await live.monitor.refresh();
     const status = await live.monitor.status();
     expect(status.announcement).to.include({ urlMatches: false, keyMatches: true });
@@ -148,27 +175,12 @@ describe("node identity on start", function () {
 
 describe("node start while the chain cannot be reached", function () {
   this.timeout(120_000);
-  let deployment: Deployment;
-  let operator: Signer;
-  const running: RunningNode[] = [];
-  const dirs: string[] = [];
-
-  before(async function () {
-    deployment = await loadDeployment(hre);
-    const [deployer, staker, op] = await hre.ethers.getSigners();
-    operator = op;
-    await stakeAndBond(deployment, deployer, { staker, operator, stake: 100_000n * KMS, lockPeriods: 60n });
-  });
-
-  after(async function () {
-    for (const node of running) await node.stop();
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
+  const fixture = stakedOperator();
 
   /** The operator, whose first `failures` calls fail as a connection the chain closed fails (undici's words). */
   function flaky(failures: number): Signer {
     let left = failures;
-    return new Proxy(operator, {
+    return new Proxy(fixture.operator, {
       get(target, key) {
         if (key === "call") {
           return (tx: Parameters<Signer["call"]>[0]) => {
@@ -182,18 +194,7 @@ describe("node start while the chain cannot be reached", function () {
       },
     });
   }
-  const options = (signer: Signer): NodeDaemonOptions => {
-    const dir = mkdtempSync(path.join(tmpdir(), "kms-start-"));
-    dirs.push(dir);
-    return {
-      ...deployment,
-      operator: signer,
-      dataDir: path.join(dir, "data"),
-      commitIntervalMs: 3_600_000,
-      statusIntervalMs: 3_600_000,
-      policyCacheMs: 0,
-    };
-  };
+  const options = (signer: Signer): NodeDaemonOptions => fixture.options({ operator: signer });
 
   it("tries again, waiting longer each time, and starts once the chain answers", async function () {
     const waits: number[] = [];
@@ -204,7 +205,7 @@ describe("node start while the chain cannot be reached", function () {
         waits.push(delayMs);
       },
     });
-    running.push(node);
+    fixture.track(node);
     expect(waits).to.deep.equal([5, 10]);
     expect(node.staker).to.equal(await (await hre.ethers.getSigners())[1].getAddress());
   });

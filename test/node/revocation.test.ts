@@ -4,19 +4,13 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
-import { randomBytes } from "@noble/hashes/utils";
 import path from "node:path";
-import { loadDeployment } from "../../src/deployment";
-import { startLocalNodes, stakeAndBond, type LocalNodeSpec } from "../../src/network/local";
+import { startLocalNodes } from "../../src/network/local";
 import type { RunningNode } from "../../src/node/daemon";
 import { KFragStore } from "../../src/node/store";
-import { AliceKeys } from "../../src/client/keys";
-import { grant } from "../../src/client/alice";
 import { revokePolicy } from "../../src/policy";
 import type { NodeStatus } from "../../src/network/protocol";
-import { SecretKey } from "../../src/umbral";
-
-const KMS = 10n ** 18n;
+import { nodesAndGrant } from "../support/local-grant";
 
 describe("kfrags of revoked and ended policies are deleted", function () {
   this.timeout(300_000);
@@ -34,29 +28,9 @@ describe("kfrags of revoked and ended policies are deleted", function () {
 
   /** Three staked nodes holding one kfrag each of a 2-of-3 policy. */
   async function world() {
-    const deployment = await loadDeployment(hre);
-    const signers = await hre.ethers.getSigners();
-    const specs: LocalNodeSpec[] = [0, 1, 2].map((i) => ({
-      staker: signers[1 + i],
-      operator: signers[4 + i],
-      stake: 100_000n * KMS,
-      lockPeriods: 60n,
-    }));
-    for (const spec of specs) await stakeAndBond(deployment, signers[0], spec);
-    const nodes = await startLocalNodes(deployment, specs);
-    running = nodes;
-    const alice = signers[8];
-    await (await deployment.token.transfer(alice.address, 1_000_000n * KMS)).wait();
-    const policy = await grant(deployment, {
-      owner: alice,
-      keys: AliceKeys.fromSeed(randomBytes(32)),
-      receivingKey: SecretKey.random().publicKey(),
-      threshold: 2,
-      shares: 3,
-      periods: 5n,
-      feeRate: (await deployment.policyManager.feeRateRange())[0] || 1n,
-    });
-    return { deployment, alice, nodes, policy };
+    const w = await nodesAndGrant();
+    running = w.nodes;
+    return w;
   }
 
   const status = async (node: RunningNode) => (await (await fetch(`${node.url}/v1/status`)).json()) as NodeStatus;

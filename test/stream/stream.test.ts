@@ -10,11 +10,7 @@ import { randomBytes } from "@noble/hashes/utils";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { loadDeployment } from "../../src/deployment";
-import { startLocalNodes, stakeAndBond, type LocalNodeSpec } from "../../src/network/local";
 import type { RunningNode } from "../../src/node/daemon";
-import { AliceKeys } from "../../src/client/keys";
-import { grant } from "../../src/client/alice";
 import type { PolicyGrant } from "../../src/client/grant";
 import { revokePolicy } from "../../src/policy";
 import { SecretKey } from "../../src/umbral";
@@ -32,8 +28,8 @@ import {
 import { folderSink, folderSource } from "../../src/stream/node";
 import { serveStreamFolder, type StreamServer } from "../../src/stream/server";
 import { createKeyFile, readSecretKeyFile } from "../../src/client/key-files";
+import { nodesAndGrant } from "../support/local-grant";
 
-const KMS = 10n ** 18n;
 const SEGMENT = 1024;
 
 /** A plaintext source yielding `data` in pieces of `piece` bytes. */
@@ -74,28 +70,9 @@ describe("streams: a capsule per epoch, played until the subscription ends", fun
   });
 
   async function world(periods = 5n, bob = SecretKey.random()) {
-    const deployment = await loadDeployment(hre);
-    const signers = await hre.ethers.getSigners();
-    const specs: LocalNodeSpec[] = [0, 1, 2].map((i) => ({
-      staker: signers[1 + i],
-      operator: signers[4 + i],
-      stake: 100_000n * KMS,
-      lockPeriods: 60n,
-    }));
-    for (const spec of specs) await stakeAndBond(deployment, signers[0], spec);
-    running = await startLocalNodes(deployment, specs);
-    const alice = signers[8];
-    await (await deployment.token.transfer(alice.address, 1_000_000n * KMS)).wait();
-    const policy = await grant(deployment, {
-      owner: alice,
-      keys: AliceKeys.fromSeed(randomBytes(32)),
-      receivingKey: bob.publicKey(),
-      threshold: 2,
-      shares: 3,
-      periods,
-      feeRate: (await deployment.policyManager.feeRateRange())[0] || 1n,
-    });
-    return { deployment, alice, bob, policy };
+    const w = await nodesAndGrant({ periods, bob });
+    running = w.nodes;
+    return w;
   }
 
   /** Publishes `data` for `policy` into a fresh folder served over HTTP; returns the manifest's URL. */
