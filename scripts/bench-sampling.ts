@@ -66,7 +66,8 @@ interface Row {
   pageGas: bigint;
   pageNodes: number;
   grantTxMs: number;
-  grantGas: bigint;
+  /** Undefined in rows rebuilt from a run's log (BENCH_FROM), which does not print it. */
+  grantGas?: bigint;
   commitGas: bigint;
   commitMintGas: bigint;
   commitBlockGas: bigint;
@@ -583,7 +584,7 @@ function table(result: RunResult): string[] {
         `| ${r.n.toLocaleString("en-US")} | ${r.policies.toLocaleString("en-US")} | ${ms(r.discoveryMs)}` +
         `${r.n >= 10_000 ? (r.discoveryMs <= TARGET_MS ? " (met)" : " (**missed**)") : ""} | ` +
         `${r.discoveryRuns.map((x) => x.toFixed(0)).join(", ")} ms | ` +
-        `${r.candidates.toLocaleString("en-US")} | ${g(r.pageGas)} (${r.pageNodes}) | ${ms(r.grantTxMs)}, ${g(r.grantGas)} gas | ` +
+        `${r.candidates.toLocaleString("en-US")} | ${g(r.pageGas)} (${r.pageNodes}) | ${ms(r.grantTxMs)}${r.grantGas === undefined ? "" : `, ${g(r.grantGas)} gas`} | ` +
         `${g(r.commitGas)} | ${g(r.commitMintGas)} | ${g(r.commitBlockGas)} | ${g(r.createPolicyGas)} |`,
     ),
     "",
@@ -602,10 +603,11 @@ function report(results: RunResult[], anvilNote?: string): string {
   const verdicts = results.map((r) => {
     const last = r.rows.at(-1)!;
     const met = last.discoveryMs <= TARGET_MS;
-    return (
-      `${r.chain === "hardhat" ? "in-process" : "anvil"}: ${ms(last.discoveryMs)} at ` +
-      `${last.n.toLocaleString("en-US")} stakers, ${met ? "met" : "**missed**"}`
-    );
+    const chain = r.chain === "hardhat" ? "in-process" : "anvil";
+    if (last.n < 10_000) {
+      return `${chain}: not measured at 10,000 (the largest size reached: ${ms(last.discoveryMs)} at ${last.n.toLocaleString("en-US")})`;
+    }
+    return `${chain}: ${ms(last.discoveryMs)} at ${last.n.toLocaleString("en-US")} stakers, ${met ? "met" : "**missed**"}`;
   });
   const hardhat = results[0]; // the in-process run, or anvil alone
   const perNode = hardhat.rows
