@@ -10,26 +10,16 @@ import type { RunningNode } from "../../src/node/daemon";
 import { KFragStore } from "../../src/node/store";
 import { revokePolicy } from "../../src/policy";
 import type { NodeStatus } from "../../src/network/protocol";
-import { nodesAndGrant } from "../support/local-grant";
+import { nodesAndGrant, nodesStoppedEachTest } from "../support/local-grant";
 
 describe("kfrags of revoked and ended policies are deleted", function () {
   this.timeout(300_000);
-  let running: RunningNode[] = [];
-  let base: string;
-  before(async function () {
-    base = await hre.network.provider.send("evm_snapshot", []);
-  });
-  afterEach(async function () {
-    await Promise.all(running.map((n) => n.stop()));
-    running = [];
-    await hre.network.provider.send("evm_revert", [base]);
-    base = await hre.network.provider.send("evm_snapshot", []);
-  });
+  const running = nodesStoppedEachTest();
 
   /** Three staked nodes holding one kfrag each of a 2-of-3 policy. */
   async function world() {
     const w = await nodesAndGrant();
-    running = w.nodes;
+    running.push(...w.nodes);
     return w;
   }
 

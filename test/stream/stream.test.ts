@@ -10,7 +10,6 @@ import { randomBytes } from "@noble/hashes/utils";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { RunningNode } from "../../src/node/daemon";
 import type { PolicyGrant } from "../../src/client/grant";
 import { revokePolicy } from "../../src/policy";
 import { SecretKey } from "../../src/umbral";
@@ -28,7 +27,7 @@ import {
 import { folderSink, folderSource } from "../../src/stream/node";
 import { serveStreamFolder, type StreamServer } from "../../src/stream/server";
 import { createKeyFile, readSecretKeyFile } from "../../src/client/key-files";
-import { nodesAndGrant } from "../support/local-grant";
+import { nodesAndGrant, nodesStoppedEachTest } from "../support/local-grant";
 
 const SEGMENT = 1024;
 
@@ -41,15 +40,13 @@ const concat = (parts: Uint8Array[]) => Buffer.concat(parts.map((p) => Buffer.fr
 
 describe("streams: a capsule per epoch, played until the subscription ends", function () {
   this.timeout(300_000);
-  let running: RunningNode[] = [];
+  const running = nodesStoppedEachTest();
   let servers: StreamServer[] = [];
-  let base: string;
   const realFetch = globalThis.fetch;
   let reencryptRequests = 0;
   const work = mkdtempSync(path.join(tmpdir(), "kms-stream-test-"));
 
-  before(async function () {
-    base = await hre.network.provider.send("evm_snapshot", []);
+  before(function () {
     // Counts what the nodes are asked (Bob's HTTP client uses the global fetch).
     globalThis.fetch = ((input: Parameters<typeof fetch>[0], init?: RequestInit) => {
       if (String(input instanceof Request ? input.url : input).endsWith("/reencrypt")) reencryptRequests++;
@@ -57,12 +54,8 @@ describe("streams: a capsule per epoch, played until the subscription ends", fun
     }) as typeof fetch;
   });
   afterEach(async function () {
-    await Promise.all(running.map((n) => n.stop()));
     await Promise.all(servers.map((s) => s.close()));
-    running = [];
     servers = [];
-    await hre.network.provider.send("evm_revert", [base]);
-    base = await hre.network.provider.send("evm_snapshot", []);
   });
   after(function () {
     globalThis.fetch = realFetch;
@@ -71,7 +64,7 @@ describe("streams: a capsule per epoch, played until the subscription ends", fun
 
   async function world(periods = 5n, bob = SecretKey.random()) {
     const w = await nodesAndGrant({ periods, bob });
-    running = w.nodes;
+    running.push(...w.nodes);
     return w;
   }
 

@@ -1,14 +1,34 @@
 // The world the node and stream tests play in: three staked nodes on loopback and a 2-of-3 policy Alice grants
-// Bob on them, on the in-process chain (the chain's accounts as src/network/local.ts localNodeSpecs picks them).
+// Bob on them, on the in-process chain (the chain's accounts as src/network/local.ts localNodeSpecs picks them),
+// made anew for every test.
 import hre from "hardhat";
 import { randomBytes } from "@noble/hashes/utils";
 import { loadDeployment } from "../../src/deployment";
 import { localNodeSpecs, startStakedNodes } from "../../src/network/local";
+import type { RunningNode } from "../../src/node/daemon";
 import { AliceKeys } from "../../src/client/keys";
 import { grant } from "../../src/client/alice";
 import { SecretKey } from "../../src/umbral";
 
 const KMS = 10n ** 18n;
+
+/**
+ * Registers the describe's hooks that give each test the chain as it was before the first (a snapshot) and
+ * stop the nodes it started. Returns the list to put those nodes in.
+ */
+export function nodesStoppedEachTest(): RunningNode[] {
+  const running: RunningNode[] = [];
+  let base: string;
+  before(async function () {
+    base = await hre.network.provider.send("evm_snapshot", []);
+  });
+  afterEach(async function () {
+    await Promise.all(running.splice(0).map((node) => node.stop()));
+    await hre.network.provider.send("evm_revert", [base]);
+    base = await hre.network.provider.send("evm_snapshot", []);
+  });
+  return running;
+}
 
 /**
  * Starts three nodes (stakers #1–#3, operators #4–#6, 100 000 KMS each locked for 60 periods), funds Alice
