@@ -272,6 +272,33 @@ describe("PolicyManager", function () {
           await expect(pm.connect(alice).createPolicy(pid(1), alice.address, [nodes[0].address], end, RATE))
             .to.be.revertedWithCustomError(pm, "EscrowCallFailed")
             .withArgs(nodes[0].address);
+          // Two or more nodes are read in one batch call; when it fails, the per-node views name the node.
+          const list = [nodes[0].address, nodes[1].address, nodes[2].address].sort((a, b) =>
+            BigInt(a) < BigInt(b) ? -1 : 1,
+          );
+          await expect(pm.connect(alice).createPolicy(pid(1), alice.address, list, end, RATE))
+            .to.be.revertedWithCustomError(pm, "EscrowCallFailed")
+            .withArgs(list[0]);
+        });
+      });
+
+      it("names the node at fault in a batch-read list, as node by node", async function () {
+        const ctx = await loadFixture(deployPolicyFixture);
+        const { pm, escrow, alice, nodes } = ctx;
+        const end = (await pm.getCurrentPeriod()) + 3n;
+        const list = [nodes[0].address, nodes[1].address, nodes[2].address].sort((a, b) =>
+          BigInt(a) < BigInt(b) ? -1 : 1,
+        );
+        await expectNoTokensMoved(ctx, async () => {
+          await escrow.setOperator(list[1], ethers.ZeroAddress);
+          await expect(pm.connect(alice).createPolicy(pid(1), alice.address, list, end, RATE))
+            .to.be.revertedWithCustomError(pm, "NodeNotBonded")
+            .withArgs(list[1]);
+          await escrow.setOperator(list[1], list[1]);
+          await escrow.setLock(list[2], 1n, end - 1n);
+          await expect(pm.connect(alice).createPolicy(pid(1), alice.address, list, end, RATE))
+            .to.be.revertedWithCustomError(pm, "NodeNotLocked")
+            .withArgs(list[2], 1n, end - 1n, end);
         });
       });
 
