@@ -87,7 +87,8 @@ interface IAdjudicator {
     /// @param evidence capsule (98-byte simple form) ‖ cfrag (359-byte simple form) ‖ delegatingKey ‖ receivingKey
     /// ‖ verifyingKey (33-byte compressed each): 556 bytes, exactly what the node signed.
     /// @param nodeSignature The operator's 65-byte signature (r ‖ s ‖ v) of {attestationDigest}(evidence).
-    /// @param hints 417 bytes, layout in ReencryptionValidator (and docs/slashing.md); build them with src/slashing.
+    /// @param hints 417 bytes, or 481 with the two words that prove an invalid kfrag signature in one `ecrecover`;
+    /// layout in ReencryptionValidator (and docs/slashing.md); build them with src/slashing.
     /// @return verdict {Verdict.Correct}, or the first check the cfrag failed.
     function evaluateCFrag(
         bytes calldata evidence,

@@ -103,9 +103,6 @@ interface IPolicyManager is IPolicyCommitHook {
         uint256 fromPeriod
     );
 
-    /// @notice `node` committed to `period` and was credited `amount` of fees for it.
-    event FeesCredited(address indexed node, uint256 indexed period, uint256 amount);
-
     /// @notice `node` withdrew `amount` of fees.
     event FeesWithdrawn(address indexed node, uint256 amount);
 

@@ -61,8 +61,9 @@ interface IStakingEscrow {
     /// @notice `operator` consented to serve `staker`'s node, in `period`: from now on it maps to `staker` for ever.
     event OperatorConfirmed(address indexed staker, address indexed operator, uint256 period);
 
-    /// @notice `staker` committed to be active in `period` with `lockedValue` at stake.
-    event CommitmentMade(address indexed staker, uint256 indexed period, uint256 lockedValue);
+    /// @notice `staker` committed to be active in `period` with `lockedValue` at stake, and the policy manager's
+    /// hook credited it `feesCredited` (token wei) of policy fees for that period (0 without a policy served).
+    event CommitmentMade(address indexed staker, uint256 indexed period, uint256 lockedValue, uint256 feesCredited);
 
     /// @notice The mining issuance of `period` was fixed at `issuance`, taken from the unallocated reserve.
     event IssuanceAllocated(uint256 indexed period, uint256 issuance);

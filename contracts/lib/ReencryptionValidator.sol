@@ -24,12 +24,17 @@ enum Verdict {
 ///   224 slope of e2 + e1h · 256 slope of v2 + v1h · 288 slope of u2 + u1h ·
 ///   320 y(precursor P) · 352 y(delegating key) · 384 y(receiving key) ·
 ///   416 one byte: the kfrag signature's recovery id to try first (only an ordering hint, see {validate}).
+/// An invalid kfrag signature can be proven with one `ecrecover` instead of two by 64 more bytes (481 in all,
+/// {HINTS_LENGTH_PROVING}): 417 s⁻¹ mod N · 449 a y of the curve point with x = r (either root). Both are
+/// checked, and a wrong one only costs the two-`ecrecover` path ({kfragSignatureValid}).
 /// Each equation z·B = A + h·H is checked as: h·H proven against its hint (one ecrecover), S = A + h·H computed
 /// with the slope hint (which also yields A's y, proven on the curve), then z·B compared with S by one more
 /// ecrecover. The z-products are never hinted: they are what is being judged. A hint that is not the fact it
 /// claims to be makes {validate} revert; it can never change the verdict.
 library ReencryptionValidator {
     uint256 internal constant HINTS_LENGTH = 417;
+    /// @dev The hints with the two words that decide the kfrag signature in one `ecrecover`.
+    uint256 internal constant HINTS_LENGTH_PROVING = 481;
 
     /// @notice The SHA-256 precompile failed (out of gas).
     error Sha256Failed();
@@ -41,6 +46,8 @@ library ReencryptionValidator {
     uint256 private constant HINT_DELEGATING_KEY_Y = 352;
     uint256 private constant HINT_RECEIVING_KEY_Y = 384;
     uint256 private constant HINT_RECOVERY_ID = 416;
+    uint256 private constant HINT_S_INVERSE = 417;
+    uint256 private constant HINT_NONCE_Y = 449;
 
     /// @dev be32(18) ‖ "CFRAG_VERIFICATION" (rust-umbral's hash-to-scalar prefixes the DST with its length), 22
     /// bytes left-aligned in a word; the rest of the word is overwritten by the points that follow.
@@ -111,7 +118,7 @@ library ReencryptionValidator {
         bytes calldata keys,
         bytes calldata hints
     ) internal view returns (Verdict) {
-        UmbralBytes.requireLength(hints, HINTS_LENGTH, 3);
+        if (hints.length != HINTS_LENGTH_PROVING) UmbralBytes.requireLength(hints, HINTS_LENGTH, 3);
         bool signatureValid = kfragSignatureValid(cfrag, keys, hints);
         // Only hashed by the checks above and below: proven here, so no verdict rests on a point that is not one.
         _requireHintedY(cfrag, UmbralBytes.CFRAG_PRECURSOR, 1, hints, HINT_PRECURSOR_Y);
@@ -201,13 +208,73 @@ library ReencryptionValidator {
         uint256 s = UmbralBytes.word(cfrag, UmbralBytes.CFRAG_SIGNATURE_S);
         // rust-umbral rejects r or s outside [1, N) and verifies low-S only.
         if (r == 0 || r >= Secp256k1.N || s == 0 || s > Secp256k1.HALF_N) return false;
-        bytes32 digest = kfragValidityDigest(cfrag, keys);
+        return _signedBy(kfragValidityDigest(cfrag, keys), r, s, vkX, vkOdd, vkY, hints);
+    }
+
+    /// @dev Whether (r, s), both in range, is a signature of `digest` by the proven point (vkX, vkY): by
+    /// {_signatureByNoncePoint} when the hints carry its two words and they are right, else by `ecrecover` with
+    /// each recovery id, the hinted one first.
+    function _signedBy(
+        bytes32 digest,
+        uint256 r,
+        uint256 s,
+        uint256 vkX,
+        bool vkOdd,
+        uint256 vkY,
+        bytes calldata hints
+    ) private view returns (bool) {
         address signer = Secp256k1.pointAddress(vkX, vkY);
-        uint8 first = uint8(hints[HINT_RECOVERY_ID]) == 0 ? 27 : 28;
         // ecrecover returns 0 on failure; a key whose address is 0 (a 2^-160 event) must not match that.
         if (signer == address(0)) return false;
+        if (hints.length == HINTS_LENGTH_PROVING) {
+            uint256 w = UmbralBytes.word(hints, HINT_S_INVERSE);
+            uint256 y = UmbralBytes.word(hints, HINT_NONCE_Y);
+            (bool decided, bool valid) = _signatureByNoncePoint(digest, r, s, vkX, vkOdd, w, y);
+            if (decided) return valid;
+        }
+        uint8 first = uint8(hints[HINT_RECOVERY_ID]) == 0 ? 27 : 28;
         if (ecrecover(digest, first, bytes32(r), bytes32(s)) == signer) return true;
         return ecrecover(digest, 55 - first, bytes32(r), bytes32(s)) == signer;
+    }
+
+    /// @dev ECDSA's own check, with one `ecrecover` whichever the signature: T = s⁻¹·e·G + s⁻¹·r·Q must have x = r
+    /// (the same known limit as {kfragSignatureValid}: x = r + N is not looked for). `ecrecover(m, v, x_Q, s′)`
+    /// returns the address of x_Q⁻¹·(s′·Q − m·G), Q being the verifying key (x_Q, parity v − 27), so
+    /// s′ = r·s⁻¹·x_Q and m = −e·s⁻¹·x_Q give T; T is then compared with the two points of x = r, (r, ±y). The
+    /// hints s⁻¹ (`w`) and `y` are checked (w·s = 1 mod N, y² = r³ + 7); `decided` is false when either is wrong
+    /// or Q's x is not below N, and the caller then tries both recovery ids. Addresses compare 160 bits, as in
+    /// {Secp256k1-isProduct}. r and s are in [1, N) (checked by the caller), Q is proven on the curve.
+    function _signatureByNoncePoint(
+        bytes32 digest,
+        uint256 r,
+        uint256 s,
+        uint256 vkX,
+        bool vkOdd,
+        uint256 w,
+        uint256 y
+    ) private view returns (bool decided, bool valid) {
+        if (vkX >= Secp256k1.N || mulmod(w, s, Secp256k1.N) != 1 || !Secp256k1.isOnCurve(r, y)) return (false, false);
+        uint256 n = Secp256k1.N;
+        address t;
+        assembly ("memory-safe") {
+            // ecrecover(m, v, x_Q, s′) in scratch memory at the free pointer, left unclaimed. r, w and x_Q are in
+            // [1, N), so s′ != 0.
+            let at := mload(0x40)
+            let m := mulmod(mulmod(digest, w, n), vkX, n)
+            if m {
+                m := sub(n, m)
+            }
+            mstore(at, m)
+            mstore(add(at, 0x20), add(27, vkOdd))
+            mstore(add(at, 0x40), vkX)
+            mstore(add(at, 0x60), mulmod(mulmod(r, w, n), vkX, n))
+            mstore(0x00, 0)
+            pop(staticcall(gas(), 0x01, at, 0x80, 0x00, 0x20))
+            t := mload(0x00)
+        }
+        // 0: T is the point at infinity (every input is valid), which has no x: the signature is invalid.
+        if (t == address(0)) return (true, false);
+        return (true, t == Secp256k1.pointAddress(r, y) || t == Secp256k1.pointAddress(r, Secp256k1.P - y));
     }
 
     /// @dev Whether z·B = A + h·H for equation `eq`: (B, H, A) = (E, e1, e2), (V, v1, v2), (U, U1, u2), B read from

@@ -251,7 +251,7 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
     // ------------------------------------------------------------------------------------------------------------
 
     /// @inheritdoc IPolicyCommitHook
-    function onCommit(address staker, uint256 period) external {
+    function onCommit(address staker, uint256 period) external returns (uint256 feesCredited) {
         if (msg.sender != address(_escrow)) revert NotEscrow(msg.sender);
         // The node's slot as one word (layout in {_addToNode}): one load and one store, where copying the struct
         // back wrote it field by field (~1.2k gas more per commitment).
@@ -296,8 +296,8 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
         assembly ("memory-safe") {
             sstore(node.slot, word)
         }
-        // Nothing credited, nothing to tell: the escrow's CommitmentMade already records the commitment.
-        if (rate != 0) emit FeesCredited(staker, period, rate * FEE_UNIT);
+        // No event here: the escrow's CommitmentMade carries the credit (a second event cost 1.8k gas).
+        return rate * FEE_UNIT;
     }
 
     /// @inheritdoc IPolicyManager
@@ -496,10 +496,11 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
         _checkFeeRate(feeRate);
         uint256 units = feeRate / FEE_UNIT; // exact: fee rates are multiples of FEE_UNIT
         uint256 count = policy.nodes.length;
+        uint256 states = _nodeStates(policy.nodes);
         // Bounded by MAX_NODES (the list matches the stored commitment).
         for (uint256 i; i < count; ++i) {
             address node = policy.nodes[i];
-            _checkNode(node, newEndPeriod);
+            _checkNodeState(node, states, i, newEndPeriod);
             uint256 minFeeRate = _nodes[node].minFeeRate;
             if (units < minFeeRate) revert FeeRateBelowNodeMinimum(node, feeRate, minFeeRate * FEE_UNIT);
             // endPeriod > current + 1 ≥ cursor: the decrease scheduled at endPeriod is still pending and holds
@@ -586,6 +587,7 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
     /// @dev Checks every node and adds the policy `[current, endPeriod)` at `feeRate` to each.
     function _addNodes(address[] calldata nodes, uint256 current, uint256 endPeriod, uint256 feeRate) private {
         uint256 count = nodes.length;
+        uint256 states = _nodeStates(nodes);
         address previous;
         // Bounded by MAX_NODES. Ascending order finds duplicates in one pass, without a memory set.
         for (uint256 i; i < count; ++i) {
@@ -594,10 +596,59 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
                 if (node == previous) revert DuplicateNode(node);
                 revert NodesNotAscending(i);
             }
-            _checkNode(node, endPeriod);
+            _checkNodeState(node, states, i, endPeriod);
             _addToNode(node, current, current, endPeriod, feeRate / FEE_UNIT);
             previous = node;
         }
+    }
+
+    /// @dev The escrow's {IStakingEscrow-samplingStates} of `nodes` (40 bytes per node: confirmed operator,
+    /// lockedValue, unlockPeriod, lastCommittedPeriod), in one call for the whole list, copied to newly allocated
+    /// memory: its address, or 0 if the call failed or its answer is not 40 bytes per node. One call instead of
+    /// two per node ({_checkNode}) saves ~1.1k gas per node but costs ~1.7k once (the list encoded twice, the
+    /// packed answer built and copied), so a single node is not read this way (0). With 0, {_checkNodeState}
+    /// falls back to {_checkNode} for each node, so a failing escrow is reported against the node it failed on.
+    function _nodeStates(address[] calldata nodes) private view returns (uint256 states) {
+        if (nodes.length < 2) return 0;
+        address escrow_ = address(_escrow);
+        bytes4 selector = IStakingEscrow.samplingStates.selector;
+        assembly ("memory-safe") {
+            let count := nodes.length
+            let size := mul(count, 40)
+            let ptr := mload(0x40)
+            // samplingStates(address[]): the selector, the array's offset, its length and the addresses as given.
+            mstore(ptr, selector)
+            mstore(add(ptr, 4), 0x20)
+            mstore(add(ptr, 0x24), count)
+            calldatacopy(add(ptr, 0x44), nodes.offset, mul(count, 0x20))
+            let ok := staticcall(gas(), escrow_, ptr, add(0x44, mul(count, 0x20)), 0, 0)
+            // The answer is abi.encode(bytes): offset 0x20, length, then the entries.
+            if and(ok, iszero(lt(returndatasize(), add(0x40, size)))) {
+                returndatacopy(ptr, 0, 0x40)
+                if and(eq(mload(ptr), 0x20), eq(mload(add(ptr, 0x20)), size)) {
+                    returndatacopy(ptr, 0x40, size)
+                    states := ptr
+                    mstore(0x40, and(add(add(ptr, size), 31), not(31)))
+                }
+            }
+        }
+    }
+
+    /// @dev {_checkNode} for node `i` of a list whose states {_nodeStates} read (`states`), or by its own calls
+    /// when the batch read failed (`states` 0).
+    function _checkNodeState(address node, uint256 states, uint256 i, uint256 endPeriod) private view {
+        if (states == 0) return _checkNode(node, endPeriod);
+        address operator;
+        uint256 lockedValue;
+        uint256 unlockPeriod;
+        assembly ("memory-safe") {
+            let at := add(states, mul(i, 40))
+            let head := mload(at)
+            operator := shr(96, head)
+            lockedValue := and(head, 0xffffffffffffffffffffffff)
+            unlockPeriod := shr(224, mload(add(at, 0x20)))
+        }
+        _requireServable(node, operator, lockedValue, unlockPeriod, endPeriod);
     }
 
     /// @dev Reverts unless `node` has a confirmed operator and a lock of positive value through `endPeriod` plus the
@@ -629,6 +680,17 @@ contract PolicyManager is IPolicyManager, Ownable2Step, ReentrancyGuardTransient
             unlockPeriod := mload(add(ptr, 0x20))
         }
         if (!ok) revert EscrowCallFailed(node);
+        _requireServable(node, operator, lockedValue, unlockPeriod, endPeriod);
+    }
+
+    /// @dev Reverts unless a node with this confirmed `operator` and lock may serve a policy through `endPeriod`.
+    function _requireServable(
+        address node,
+        address operator,
+        uint256 lockedValue,
+        uint256 unlockPeriod,
+        uint256 endPeriod
+    ) private view {
         if (operator == address(0)) revert NodeNotBonded(node);
         // The node commits to a period p only while its lock outlasts p + minOperatorPeriods (the window in which
         // evidence about p can still slash it), so serving the policy's last period needs endPeriod + that window.

@@ -315,33 +315,22 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
     /// @dev Makes no external call; the guard still refuses a slash from inside a payout ({settlePenalty}), so no
     /// judgement ever runs while tokens leave the escrow.
     function slash(address staker, uint256 penalty, address reporter, uint256 reward) external nonReentrant {
-        if (msg.sender != adjudicator) revert NotAdjudicator(msg.sender);
+        // The adjudicator slot, where the held penalties live too (adjudicator 0–159, held 160–255), read once.
+        uint256 adjudicatorWord;
+        assembly ("memory-safe") {
+            adjudicatorWord := sload(adjudicator.slot)
+        }
+        if (msg.sender != address(uint160(adjudicatorWord))) revert NotAdjudicator(msg.sender);
         if (reward > penalty) revert RewardExceedsPenalty(reward, penalty);
         if (reward != 0 && reporter == address(0)) revert ZeroAddress();
-        Staker storage info = _stakers[staker];
-        // Past periods are paid at the weight they were earned with, before the lock shrinks.
-        _settle(staker, info, _currentPeriod());
-
-        uint256 stake = info.stake;
-        if (penalty > stake) penalty = stake;
+        uint256 offences;
+        (penalty, offences) = _takePenalty(staker, penalty);
         if (reward > penalty) reward = penalty;
-        stake -= penalty;
-        // Fits: smaller than the stored stake.
-        info.stake = uint96(stake);
-        uint256 lockedValue = info.lockedValue;
-        // Unlocked tokens go first; the lock shrinks only by what the remaining stake cannot cover.
-        if (lockedValue > stake) {
-            uint256 cut = lockedValue - stake;
-            info.lockedValue = uint96(stake);
-            // After _settle every remaining commitment is an open period that counted the old lockedValue.
-            uint256 last = info.lastCommittedPeriod;
-            if (last != 0) _subLocked(last, cut);
-            uint256 previous = info.previousCommittedPeriod;
-            if (previous != 0) _subLocked(previous, cut);
-        }
-        uint256 offences = _countOffence(info);
         // Fits: the held penalties plus a part of a stake are inside the escrow's balance (< 2^96).
-        _heldPenalties = uint96(_heldPenalties + penalty);
+        adjudicatorWord += penalty << 160;
+        assembly ("memory-safe") {
+            sstore(adjudicator.slot, adjudicatorWord)
+        }
         emit Slashed(staker, penalty, reporter, reward, offences);
     }
 
@@ -556,19 +545,22 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
         emit Locked(staker, value, lockedValue, unlockPeriod);
     }
 
+    /// @dev `staker`'s record and its two slots as words (layout in {_commit}), for code that writes them as words.
+    function _stakerWords(address staker) private view returns (Staker storage info, uint256 first, uint256 second) {
+        info = _stakers[staker];
+        assembly ("memory-safe") {
+            first := sload(info.slot)
+            second := sload(add(info.slot, 1))
+        }
+    }
+
     /// @dev Commits `staker` to the next period if the caller is its confirmed operator, minting the fully past
     /// committed periods first. The staker's two slots are read as words and the second is written once (layout
     /// of {Staker}, low bits first: operator 0–159, lockedValue 160–255; stake 0–95, unlockPeriod 96–127,
     /// lastCommittedPeriod 128–159, previousCommittedPeriod 160–191, operatorBondedPeriod 192–223, offences
     /// 224–247, operatorConfirmed 248–255): field by field, the compiler reloads the warm slot for every field.
     function _commit(address staker) private {
-        Staker storage info = _stakers[staker];
-        uint256 first;
-        uint256 second;
-        assembly ("memory-safe") {
-            first := sload(info.slot)
-            second := sload(add(info.slot, 1))
-        }
+        (Staker storage info, uint256 first, uint256 second) = _stakerWords(staker);
         // `operatorConfirmed` mirrors stakerFromOperator[operator] == staker, so this is the check of both. The
         // zero staker has no operator, and msg.sender is never the zero address.
         if (address(uint160(first)) != msg.sender || second >> 248 == 0) revert NotOperator(msg.sender);
@@ -607,11 +599,112 @@ contract StakingEscrow is IStakingEscrow, Ownable, ReentrancyGuardTransient {
             sstore(add(info.slot, 1), second)
         }
         if (reward != 0) emit Minted(staker, reward);
-        _addLocked(next, lockedValue);
-        emit CommitmentMade(staker, next, lockedValue);
+        _announceCommitment(_addCommitted(next, lockedValue), staker, next, lockedValue);
+    }
 
-        address manager = policyManager;
-        if (manager != address(0)) IPolicyCommitHook(manager).onCommit(staker, next);
+    /// @dev Calls the policy manager's hook, if one is set, and emits {CommitmentMade} with the fees it credited:
+    /// one event per commitment, where a second event of the PolicyManager cost 1.8k gas more per served node.
+    /// Emitted after the call, which comes after every state change of the commitment and changes no state of
+    /// this contract (the manager is fixed once set, and its hook makes no call).
+    function _announceCommitment(address manager, address staker, uint256 period, uint256 lockedValue) private {
+        uint256 feesCredited;
+        if (manager != address(0)) feesCredited = IPolicyCommitHook(manager).onCommit(staker, period);
+        emit CommitmentMade(staker, period, lockedValue, feesCredited);
+    }
+
+    /// @dev {_addLocked} for a commitment, with the period's slot and the `policyManager`/reserve slot each read
+    /// and written once as words (the field-by-field code read the period slot three times and wrote it twice
+    /// when it opened a period, and read the reserve slot three times). Returns the policy manager, read from
+    /// the same slot. Layouts: {Period} locked 0–127, issuance 128–255; policyManager 0–159, reserve 160–255.
+    function _addCommitted(uint256 period, uint256 value) private returns (address manager) {
+        Period storage p = _periods[period];
+        uint256 word;
+        uint256 managerWord;
+        assembly ("memory-safe") {
+            word := sload(p.slot)
+            managerWord := sload(policyManager.slot)
+        }
+        manager = address(uint160(managerWord));
+        uint256 locked = word & type(uint128).max;
+        if (locked == 0) {
+            uint256 reserve = managerWord >> 160;
+            // Rounds down, in favour of the reserve.
+            uint256 issuance = Math.mulDiv(reserve, issuanceRate, ISSUANCE_RATE_DENOMINATOR);
+            // Fits: smaller than the stored reserve.
+            managerWord = (managerWord & type(uint160).max) | ((reserve - issuance) << 160);
+            assembly ("memory-safe") {
+                sstore(policyManager.slot, managerWord)
+            }
+            // issuance ≤ reserve < 2^96; the period had no stake, so no issuance either.
+            word = issuance << 128;
+            emit IssuanceAllocated(period, issuance);
+        }
+        // Fits: the sum of locks is inside the escrow's balance (< 2^96).
+        word = (word & ~uint256(type(uint128).max)) | (locked + value);
+        assembly ("memory-safe") {
+            sstore(p.slot, word)
+        }
+    }
+
+    /// @dev The staker side of {slash}: mints the fully past periods (as {_settle}), takes `penalty` (at most the
+    /// stake) from the stake, unlocked tokens first, shrinks the lock and its open periods by what the rest cannot
+    /// cover, and counts the offence (saturating, as {_countOffence}). The staker's two slots are read as words and
+    /// each written once (layout in {_commit}): field by field, this reloaded the warm slots a dozen times and
+    /// wrote the second one twice. Returns the penalty taken and the new offence count.
+    function _takePenalty(address staker, uint256 penalty) private returns (uint256 taken, uint256 offences) {
+        (Staker storage info, uint256 first, uint256 second) = _stakerWords(staker);
+        uint256 lockedValue = first >> 160;
+        uint256 previous = (second >> 160) & type(uint32).max;
+        uint256 last = (second >> 128) & type(uint32).max;
+        uint256 stake = second & type(uint96).max;
+        // Past periods are paid at the weight they were earned with, before the lock shrinks.
+        uint256 minted;
+        (minted, previous, last) = _pastReward(previous, last, lockedValue);
+        if (minted != 0) {
+            // Fits 96 bits: the reward comes out of the reserve, inside the escrow's balance (< 2^96).
+            stake += minted;
+            emit Minted(staker, minted);
+        }
+        taken = penalty > stake ? stake : penalty;
+        stake -= taken;
+        if (lockedValue > stake) {
+            uint256 cut = lockedValue - stake;
+            first = (first & type(uint160).max) | (stake << 160);
+            assembly ("memory-safe") {
+                sstore(info.slot, first)
+            }
+            // After settling, every remaining commitment is an open period that counted the old lockedValue.
+            if (last != 0) _subLocked(last, cut);
+            if (previous != 0) _subLocked(previous, cut);
+        }
+        offences = (second >> 224) & type(uint24).max;
+        if (offences < type(uint24).max) ++offences;
+        second =
+            (second &
+                ~(uint256(type(uint96).max) |
+                    (uint256(type(uint64).max) << 128) |
+                    (uint256(type(uint24).max) << 224))) |
+            stake |
+            (last << 128) |
+            (previous << 160) |
+            (offences << 224);
+        assembly ("memory-safe") {
+            sstore(add(info.slot, 1), second)
+        }
+    }
+
+    /// @dev The reward of those of the committed periods `previous` and `last` (0: none) that are fully past, as
+    /// {_settle} pays it, and the two periods with the past ones forgotten (set to 0).
+    function _pastReward(
+        uint256 previous,
+        uint256 last,
+        uint256 lockedValue
+    ) private view returns (uint256 reward, uint256 openPrevious, uint256 openLast) {
+        uint256 current = _currentPeriod();
+        if (previous != 0 && previous < current) reward = _periodReward(previous, lockedValue);
+        else openPrevious = previous;
+        if (last != 0 && last < current) reward += _periodReward(last, lockedValue);
+        else openLast = last;
     }
 
     /// @dev Adds the reward of `staker`'s fully past committed periods to its stake and forgets those periods.

@@ -16,6 +16,9 @@ contract PolicyEscrowMock {
     /// @notice The mock was told to fail its staker views.
     error MockBroken();
 
+    /// @notice As the real escrow's: `staker` committed to `period` and the hook credited `feesCredited` (wei).
+    event CommitmentMade(address indexed staker, uint256 indexed period, uint256 lockedValue, uint256 feesCredited);
+
     struct Lock {
         uint256 lockedValue;
         uint256 unlockPeriod;
@@ -88,14 +91,16 @@ contract PolicyEscrowMock {
         uint256 next = getCurrentPeriod() + 1;
         if (_lastCommitted[staker] >= next) revert MockAlreadyCommitted(staker, next);
         _lastCommitted[staker] = next;
-        IPolicyCommitHook(policyManager).onCommit(staker, next);
+        uint256 feesCredited = IPolicyCommitHook(policyManager).onCommit(staker, next);
+        emit CommitmentMade(staker, next, _locks[staker].lockedValue, feesCredited);
     }
 
     /// @notice Calls the hook with any period (to test the manager's own guard).
     /// @param staker The staker.
     /// @param period The period.
     function rawCommit(address staker, uint256 period) external {
-        IPolicyCommitHook(policyManager).onCommit(staker, period);
+        uint256 feesCredited = IPolicyCommitHook(policyManager).onCommit(staker, period);
+        emit CommitmentMade(staker, period, _locks[staker].lockedValue, feesCredited);
     }
 
     /// @notice The current period.
@@ -119,6 +124,28 @@ contract PolicyEscrowMock {
         if (broken) revert MockBroken();
         Lock storage lock = _locks[staker];
         return (lock.lockedValue, lock.unlockPeriod);
+    }
+
+    /// @notice The real escrow's packed states (40 bytes per staker: operator ‖ lockedValue ‖ unlockPeriod ‖
+    /// lastCommittedPeriod), reverting when broken or when a value does not fit its field (the manager then
+    /// falls back to {operatorOf} and {getLock}).
+    /// @param stakers The stakers to read.
+    /// @return states 40 bytes per staker.
+    function samplingStates(address[] calldata stakers) external view returns (bytes memory states) {
+        if (broken) revert MockBroken();
+        for (uint256 i; i < stakers.length; ++i) {
+            Lock storage lock = _locks[stakers[i]];
+            uint256 last = _lastCommitted[stakers[i]];
+            if (lock.lockedValue > type(uint96).max || lock.unlockPeriod > type(uint32).max) revert MockBroken();
+            if (last > type(uint32).max) revert MockBroken();
+            states = abi.encodePacked(
+                states,
+                _operators[stakers[i]],
+                uint96(lock.lockedValue),
+                uint32(lock.unlockPeriod),
+                uint32(last)
+            );
+        }
     }
 
     /// @notice The staker record, with the fields the policy manager reads (others 0).

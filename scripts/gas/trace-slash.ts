@@ -31,6 +31,16 @@ async function main(): Promise<void> {
     await submit(cheater, cheat.make(s).cfrag),
     "evaluateCFrag + slash, U equation fails, active node, reporter without KMS",
   );
+  const forger = await newNode(hre, d, DEFAULT_MIN_STAKE, DEFAULT_MIN_LOCK_PERIODS + 10n);
+  await commitAll(d, [forger]);
+  await nextPeriod(hre, d);
+  await commitAll(d, [forger]);
+  const forged = CHEATS["a self-consistent proof for a forged rk′ with U1′ = rk′·U"];
+  await traceGas(
+    hre,
+    await submit(forger, forged.make(s).cfrag),
+    "evaluateCFrag + slash, kfrag signature invalid, active node, reporter without KMS",
+  );
 }
 
 main().catch((error: unknown) => {

@@ -5,6 +5,8 @@
 // adds the field facts the evidence does not carry: the y of the verifying key, the precursor and the delegating
 // and receiving keys, and the addition slopes.
 import { secp256k1 } from "@noble/curves/secp256k1";
+import { invert } from "@noble/curves/abstract/modular";
+import { bytesToNumberBE } from "@noble/curves/abstract/utils";
 import { Capsule, CapsuleFrag, PublicKey, ReencryptionEvidence, type EvidencePoint } from "../umbral";
 import { checkLengths, KEY_LENGTH, packEvidence, type AttestedCFrag, type SignedCFrag } from "./evidence";
 
@@ -15,6 +17,10 @@ const Fp = secp256k1.Point.Fp;
 const P = Fp.ORDER;
 
 export const HINTS_LENGTH = 417;
+/** The hints with s⁻¹ and the nonce point's y, which let the contract prove an invalid kfrag signature in one
+ * `ecrecover` (ReencryptionValidator.HINTS_LENGTH_PROVING). */
+export const HINTS_LENGTH_PROVING = 481;
+const N = secp256k1.CURVE.n;
 
 /** Adjudicator verdicts, as `Verdict` in ReencryptionValidator.sol. */
 export const Verdict = {
@@ -69,9 +75,31 @@ export function yOf(compressed: Uint8Array): bigint {
 }
 
 /**
- * Packs the 417 hint bytes from an evidence and its keys: h·e1, h·v1, h·U1 (x, y), the verifying key's y, the
+ * s⁻¹ mod N and a y of the curve point with x = r for the kfrag signature (r, s), when both exist and the
+ * contract would use them (r and the verifying key's x in [1, N), s low-S); else null.
+ */
+function noncePointHints(signature: Uint8Array, verifyingKey: Uint8Array): [bigint, bigint] | null {
+  const r = bytesToNumberBE(signature.subarray(0, 32));
+  const s = bytesToNumberBE(signature.subarray(32, 64));
+  const vkX = secp256k1.Point.fromBytes(verifyingKey).toAffine().x;
+  // Out of range or high-S: the contract rejects the signature before any ecrecover.
+  if (r === 0n || r >= N || s === 0n || s > N >> 1n || vkX >= N) return null;
+  let y: bigint;
+  try {
+    y = Fp.sqrt(mod(r * r * r + 7n));
+  } catch {
+    return null; // no point has x = r: the two-ecrecover path decides
+  }
+  if (mod(y * y) !== mod(r * r * r + 7n)) return null;
+  return [invert(s, N), y];
+}
+
+/**
+ * Packs the hint bytes from an evidence and its keys: h·e1, h·v1, h·U1 (x, y), the verifying key's y, the
  * three addition slopes (which also fix e2, v2, u2's y on-chain), the y of the precursor P and of the delegating
- * and receiving keys, and the kfrag signature's recovery id (last byte).
+ * and receiving keys, and the kfrag signature's recovery id (byte 416): 417 bytes. For a kfrag signature that
+ * does not verify, two more words, s⁻¹ and the y of the point with x = r (481 bytes), let the contract prove it
+ * with one `ecrecover` instead of two (3k gas less); a valid signature needs only the recovery id.
  */
 export function buildHints(evidence: ReencryptionEvidence, attested: AttestedCFrag): Uint8Array {
   checkLengths(attested);
@@ -85,10 +113,13 @@ export function buildHints(evidence: ReencryptionEvidence, attested: AttestedCFr
   );
   const precursor = attested.cfrag.subarray(CFRAG_PRECURSOR_AT, CFRAG_PRECURSOR_AT + KEY_LENGTH);
   words.push(yOf(precursor), yOf(attested.delegatingKey), yOf(attested.receivingKey));
-  const hints = new Uint8Array(HINTS_LENGTH);
+  const proving =
+    evidence.kfragSignatureV === null ? noncePointHints(evidence.kfragSignature, attested.verifyingKey) : null;
+  const hints = new Uint8Array(proving ? HINTS_LENGTH_PROVING : HINTS_LENGTH);
   words.forEach((w, i) => hints.set(word(w), 32 * i));
   // Only the order in which the contract tries the two recovery ids; a wrong or unknown bit costs gas only.
   hints[HINTS_LENGTH - 1] = evidence.kfragSignatureV ?? 0;
+  if (proving) proving.forEach((w, i) => hints.set(word(w), HINTS_LENGTH + 32 * i));
   return hints;
 }
 

@@ -33,6 +33,7 @@ export {
   Verdict,
   VERDICT_NAMES,
   HINTS_LENGTH,
+  HINTS_LENGTH_PROVING,
   type EvaluationArgs,
 } from "./hints";
 export {

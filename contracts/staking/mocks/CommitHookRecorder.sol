@@ -14,8 +14,10 @@ contract CommitHookRecorder is IPolicyCommitHook {
     uint256 public calls;
 
     /// @inheritdoc IPolicyCommitHook
-    function onCommit(address staker, uint256 period) external {
+    function onCommit(address staker, uint256 period) external returns (uint256 feesCredited) {
         calls += 1;
         emit CommitRecorded(msg.sender, staker, period);
+        // A recognisable credit, so the escrow's tests can check it lands in CommitmentMade.
+        return period;
     }
 }

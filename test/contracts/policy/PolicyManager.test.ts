@@ -1,6 +1,7 @@
 // PolicyManager: policy creation and its checks, fee accrual through escrow commitments (one period ahead),
 // withdrawals, refunds of missed periods, revocation (by the owner or a signature) and the owner's settings.
 import { expect } from "chai";
+import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { ethers } from "hardhat";
 import { signPermit } from "../../../src/token/permit";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
@@ -271,6 +272,33 @@ describe("PolicyManager", function () {
           await expect(pm.connect(alice).createPolicy(pid(1), alice.address, [nodes[0].address], end, RATE))
             .to.be.revertedWithCustomError(pm, "EscrowCallFailed")
             .withArgs(nodes[0].address);
+          // Two or more nodes are read in one batch call; when it fails, the per-node views name the node.
+          const list = [nodes[0].address, nodes[1].address, nodes[2].address].sort((a, b) =>
+            BigInt(a) < BigInt(b) ? -1 : 1,
+          );
+          await expect(pm.connect(alice).createPolicy(pid(1), alice.address, list, end, RATE))
+            .to.be.revertedWithCustomError(pm, "EscrowCallFailed")
+            .withArgs(list[0]);
+        });
+      });
+
+      it("names the node at fault in a batch-read list, as node by node", async function () {
+        const ctx = await loadFixture(deployPolicyFixture);
+        const { pm, escrow, alice, nodes } = ctx;
+        const end = (await pm.getCurrentPeriod()) + 3n;
+        const list = [nodes[0].address, nodes[1].address, nodes[2].address].sort((a, b) =>
+          BigInt(a) < BigInt(b) ? -1 : 1,
+        );
+        await expectNoTokensMoved(ctx, async () => {
+          await escrow.setOperator(list[1], ethers.ZeroAddress);
+          await expect(pm.connect(alice).createPolicy(pid(1), alice.address, list, end, RATE))
+            .to.be.revertedWithCustomError(pm, "NodeNotBonded")
+            .withArgs(list[1]);
+          await escrow.setOperator(list[1], list[1]);
+          await escrow.setLock(list[2], 1n, end - 1n);
+          await expect(pm.connect(alice).createPolicy(pid(1), alice.address, list, end, RATE))
+            .to.be.revertedWithCustomError(pm, "NodeNotLocked")
+            .withArgs(list[2], 1n, end - 1n, end);
         });
       });
 
@@ -306,16 +334,16 @@ describe("PolicyManager", function () {
       await createPolicy(ctx, { id: pid(2), nodes: [n, nodes[1]], periods: 10n, rate: 2n * RATE });
       // Commit to start+1, start+2, start+3: the first policy covers start+1 and start+2 only.
       await expect(escrow.commitToNextPeriod(n.address))
-        .to.emit(pm, "FeesCredited")
-        .withArgs(n.address, a.startPeriod + 1n, 3n * RATE);
+        .to.emit(escrow, "CommitmentMade")
+        .withArgs(n.address, a.startPeriod + 1n, anyValue, 3n * RATE);
       await advance();
       await expect(escrow.commitToNextPeriod(n.address))
-        .to.emit(pm, "FeesCredited")
-        .withArgs(n.address, a.startPeriod + 2n, 3n * RATE);
+        .to.emit(escrow, "CommitmentMade")
+        .withArgs(n.address, a.startPeriod + 2n, anyValue, 3n * RATE);
       await advance();
       await expect(escrow.commitToNextPeriod(n.address))
-        .to.emit(pm, "FeesCredited")
-        .withArgs(n.address, a.startPeriod + 3n, 2n * RATE);
+        .to.emit(escrow, "CommitmentMade")
+        .withArgs(n.address, a.startPeriod + 3n, anyValue, 2n * RATE);
       expect(await pm.rateDropAt(n.address, a.endPeriod)).to.equal(0n); // applied and cleared
       expect(await pm.hasCommitted(n.address, a.startPeriod)).to.equal(false);
       expect(await pm.hasCommitted(n.address, a.startPeriod + 3n)).to.equal(true);
@@ -327,14 +355,14 @@ describe("PolicyManager", function () {
 
     it("applies the decreases of every skipped period when a node comes back", async function () {
       const ctx = await loadFixture(deployPolicyFixture);
-      const { pm, escrow, nodes } = ctx;
+      const { escrow, nodes } = ctx;
       const n = nodes[0];
       const p = await createPolicy(ctx, { id: pid(1), nodes: [n], periods: 3n });
       await createPolicy(ctx, { id: pid(2), nodes: [n], periods: 20n });
       await advance(5);
       await expect(escrow.commitToNextPeriod(n.address))
-        .to.emit(pm, "FeesCredited")
-        .withArgs(n.address, p.startPeriod + 6n, RATE);
+        .to.emit(escrow, "CommitmentMade")
+        .withArgs(n.address, p.startPeriod + 6n, anyValue, RATE);
     });
 
     it("credits at creation the current and next periods a node already committed to", async function () {
@@ -379,7 +407,9 @@ describe("PolicyManager", function () {
       await escrow.commitToNextPeriod(nodes[0].address);
       await advance();
       const before = (await pm.getNodeFees(nodes[0].address)).fees;
-      await expect(escrow.commitToNextPeriod(nodes[0].address)).not.to.emit(pm, "FeesCredited");
+      await expect(escrow.commitToNextPeriod(nodes[0].address))
+        .to.emit(escrow, "CommitmentMade")
+        .withArgs(nodes[0].address, anyValue, anyValue, 0n); // nothing credited
       expect((await pm.getNodeFees(nodes[0].address)).fees).to.equal(before);
     });
 
@@ -453,7 +483,9 @@ describe("PolicyManager", function () {
         expect(info.rate).to.equal(0n);
         expect(info.fees).to.equal(0n);
         expect(info.cursorCommitted).to.equal(false);
-        await expect(escrow.commitToNextPeriod(n.address)).not.to.emit(pm, "FeesCredited");
+        await expect(escrow.commitToNextPeriod(n.address))
+          .to.emit(escrow, "CommitmentMade")
+          .withArgs(n.address, anyValue, anyValue, 0n); // nothing credited
       });
 
       it("rejects a target that is not after the cursor, a future one, and a node never seen", async function () {
@@ -623,7 +655,9 @@ describe("PolicyManager", function () {
       expect(await pm.rateDropAt(a.address, p.endPeriod)).to.equal(0n);
       expect(await pm.rateDropAt(a.address, p.startPeriod + 3n)).to.equal(RATE);
       // b commits to start+3 (after the new end): nothing credited.
-      await expect(escrow.commitToNextPeriod(b.address)).not.to.emit(pm, "FeesCredited");
+      await expect(escrow.commitToNextPeriod(b.address))
+        .to.emit(escrow, "CommitmentMade")
+        .withArgs(b.address, anyValue, anyValue, 0n); // nothing credited
       // The current period stays covered; the owner's refund of missed periods still works.
       await advance();
       await expect(pm.connect(alice).refund(pid(1), revoked))

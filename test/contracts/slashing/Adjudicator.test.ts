@@ -4,12 +4,15 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { secp256k1 } from "@noble/curves/secp256k1";
+import { invert } from "@noble/curves/abstract/modular";
 import {
   attestationDigest,
   attestationDomainOf,
   buildEvaluationArgs,
   evidenceOf,
   HINTS_LENGTH,
+  HINTS_LENGTH_PROVING,
   packEvidence,
   recoverOperator,
   predictVerdict,
@@ -62,6 +65,24 @@ function withWord(hints: Uint8Array, index: number, value: bigint): Uint8Array {
 /** evaluateCFrag arguments without hints, for bytes no Umbral decoder accepts. */
 function buildEvaluationArgsLoose(signed: SignedCFrag): EvaluationArgs {
   return { evidence: packEvidence(signed), nodeSignature: signed.nodeSignature, hints: new Uint8Array(HINTS_LENGTH) };
+}
+
+/** `hints` with the 32-byte word at byte `offset` (any offset) replaced by `value`. */
+function withWordAt(hints: Uint8Array, offset: number, value: bigint): Uint8Array {
+  const out = hints.slice();
+  out.set(ethers.getBytes(ethers.toBeHex(value, 32)), offset);
+  return out;
+}
+
+/** The 481-byte hints for any in-range kfrag signature of `a`: its 417 bytes, s⁻¹ mod N and a y of x = r. */
+function provingHints(a: EvaluationArgs): Uint8Array {
+  const signature = a.evidence.subarray(98 + 295, 98 + 359);
+  const r = BigInt(ethers.hexlify(signature.subarray(0, 32)));
+  const s = BigInt(ethers.hexlify(signature.subarray(32, 64)));
+  const y = secp256k1.Point.Fp.sqrt((r * r * r + 7n) % P);
+  const out = new Uint8Array(HINTS_LENGTH_PROVING);
+  out.set(a.hints.subarray(0, HINTS_LENGTH));
+  return withWordAt(withWordAt(out, HINTS_LENGTH, invert(s, umbral.CURVE_ORDER)), HINTS_LENGTH + 32, y);
 }
 
 function wordAt(hints: Uint8Array, index: number): bigint {
@@ -439,28 +460,89 @@ describe("Adjudicator", function () {
       expect(await adjudicator.evaluateCFrag.staticCall(...args({ ...a, hints }))).to.equal(Verdict.Correct);
     });
 
+    it("an invalid kfrag signature is proven with one ecrecover; wrong proof words fall back, never a verdict", async function () {
+      const f = await loadFixture(deployFixture);
+      const s = ourScenario();
+      const forged = CHEATS["a self-consistent proof for a forged rk′ with U1′ = rk′·U"].make(s);
+      const a = buildEvaluationArgs(await signAsNode(f.operator, attested(s, forged.cfrag), f.adjudicator));
+      // The builder adds s⁻¹ and the nonce point's y only for a signature that does not verify.
+      expect(a.hints.length).to.equal(HINTS_LENGTH_PROVING);
+      const w = BigInt(ethers.hexlify(a.hints.subarray(HINTS_LENGTH, HINTS_LENGTH + 32)));
+      const y = BigInt(ethers.hexlify(a.hints.subarray(HINTS_LENGTH + 32, HINTS_LENGTH + 64)));
+      const variants: Uint8Array[] = [
+        a.hints,
+        withWordAt(a.hints, HINTS_LENGTH + 32, P - y), // the other root: either one decides
+        withWordAt(a.hints, HINTS_LENGTH, w + 1n), // not s⁻¹: both recovery ids are tried
+        withWordAt(a.hints, HINTS_LENGTH + 32, y + 1n), // not on the curve: likewise
+        a.hints.subarray(0, HINTS_LENGTH), // no proof words at all
+      ];
+      for (const hints of variants) {
+        expect(await f.adjudicator.evaluateCFrag.staticCall(...args({ ...a, hints }))).to.equal(
+          Verdict.KFragSignatureInvalid,
+        );
+      }
+      // One ecrecover (3k gas) instead of two, for 64 more calldata bytes.
+      const proven = await f.adjudicator.evaluateCFrag.estimateGas(...args(a));
+      const tried = await f.adjudicator.evaluateCFrag.estimateGas(...args({ ...a, hints: variants[4] }));
+      expect(proven < tried).to.equal(true);
+      await expect(f.adjudicator.connect(f.reporter).evaluateCFrag(...args(a)))
+        .to.emit(f.adjudicator, "CFragEvaluated")
+        .withArgs(
+          await f.adjudicator.attestationDigest(a.evidence),
+          f.staker.address,
+          f.reporter.address,
+          f.operator.address,
+          Verdict.KFragSignatureInvalid,
+        );
+    });
+
+    it("the one-ecrecover check accepts a valid kfrag signature, whichever root and with wrong words", async function () {
+      const f = await loadFixture(deployFixture);
+      for (const scenario of [ourScenario(), preScenario()]) {
+        const a = buildEvaluationArgs(await signAsNode(f.operator, attested(scenario), f.adjudicator));
+        expect(a.hints.length).to.equal(HINTS_LENGTH); // a valid signature needs only the recovery id
+        const proving = provingHints(a);
+        const y = BigInt(ethers.hexlify(proving.subarray(HINTS_LENGTH + 32)));
+        for (const hints of [
+          proving,
+          withWordAt(proving, HINTS_LENGTH + 32, P - y),
+          withWordAt(proving, HINTS_LENGTH, 1n),
+          withWordAt(proving, HINTS_LENGTH + 32, 0n),
+        ]) {
+          expect(await f.adjudicator.evaluateCFrag.staticCall(...args({ ...a, hints }))).to.equal(Verdict.Correct);
+        }
+      }
+    });
+
     it("random hint corruption of an honest cfrag reverts or judges Correct; of a cheat, reverts or judges the cheat", async function () {
       const f = await loadFixture(deployFixture);
       const s = ourScenario();
       const honest = buildEvaluationArgs(await signAsNode(f.operator, attested(s), f.adjudicator));
       const cheatMade = CHEATS["a wrong v1 under a proof that fits e1 and U1"].make(s);
       const cheat = buildEvaluationArgs(await signAsNode(f.operator, attested(s, cheatMade.cfrag), f.adjudicator));
+      const forgedMade = CHEATS["a self-consistent proof for a forged rk′ with U1′ = rk′·U"].make(s);
+      const forged = buildEvaluationArgs(await signAsNode(f.operator, attested(s, forgedMade.cfrag), f.adjudicator));
+      const cases = [
+        { a: honest, verdict: Verdict.Correct },
+        { a: cheat, verdict: Verdict.VEquationFailed },
+        { a: forged, verdict: Verdict.KFragSignatureInvalid }, // 481 bytes: the proof words are corrupted too
+      ];
       await fc.assert(
         fc.asyncProperty(
-          fc.boolean(),
-          fc.integer({ min: 0, max: HINTS_LENGTH - 1 }),
+          fc.integer({ min: 0, max: cases.length - 1 }),
+          fc.integer({ min: 0, max: HINTS_LENGTH_PROVING - 1 }),
           fc.integer({ min: 1, max: 255 }),
-          async (isHonest, at, flip) => {
-            const a = isHonest ? honest : cheat;
+          async (which, position, flip) => {
+            const { a, verdict: expected } = cases[which];
             const hints = a.hints.slice();
-            hints[at] ^= flip;
+            hints[position % hints.length] ^= flip;
             let verdict: bigint;
             try {
               verdict = await f.adjudicator.evaluateCFrag.staticCall(...args({ ...a, hints }));
             } catch {
               return; // a lying hint reverts
             }
-            expect(verdict).to.equal(isHonest ? BigInt(Verdict.Correct) : BigInt(Verdict.VEquationFailed));
+            expect(verdict).to.equal(BigInt(expected));
           },
         ),
         { numRuns: 40 },

@@ -598,7 +598,7 @@ describe("StakingEscrow", function () {
         .to.emit(escrow, "IssuanceAllocated")
         .withArgs(next, issuance)
         .and.to.emit(escrow, "CommitmentMade")
-        .withArgs(alice.address, next, LOCKS[0]);
+        .withArgs(alice.address, next, LOCKS[0], 0n); // no policy manager: nothing credited
       await expect(escrow.connect(bobOp).commitToNextPeriod()).not.to.emit(escrow, "IssuanceAllocated");
       expect(await escrow.lockedPerPeriod(next)).to.equal(LOCKS[0] + LOCKS[1]);
       expect(await escrow.issuanceOf(next)).to.equal(issuance);
@@ -631,14 +631,17 @@ describe("StakingEscrow", function () {
       expect(await escrow.unallocatedReserve()).to.equal(unallocated);
     });
 
-    it("calls the policy hook with the staker and the committed period", async function () {
+    it("calls the policy hook with the staker and the committed period and reports its credit", async function () {
       const { escrow, alice, aliceOp } = await loadFixture(stakedFixture);
       const hook = await ethers.deployContract("CommitHookRecorder");
       await escrow.setPolicyManager(await hook.getAddress());
       const next = (await escrow.getCurrentPeriod()) + 1n;
+      // The recorder credits the period number: CommitmentMade carries what the hook returned.
       await expect(escrow.connect(aliceOp).commitToNextPeriod())
         .to.emit(hook, "CommitRecorded")
-        .withArgs(await escrow.getAddress(), alice.address, next);
+        .withArgs(await escrow.getAddress(), alice.address, next)
+        .and.to.emit(escrow, "CommitmentMade")
+        .withArgs(alice.address, next, LOCKS[0], next);
       expect(await hook.calls()).to.equal(1n);
     });
 
@@ -672,7 +675,7 @@ describe("StakingEscrow", function () {
         await advancePeriods(fx.escrow, LOCK_PERIODS - MIN_OPERATOR_PERIODS - 2n);
         await expect(fx.escrow.connect(fx.aliceOp).commitToNextPeriod())
           .to.emit(fx.escrow, "CommitmentMade")
-          .withArgs(fx.alice.address, unlock - 1n - MIN_OPERATOR_PERIODS, LOCKS[0]);
+          .withArgs(fx.alice.address, unlock - 1n - MIN_OPERATOR_PERIODS, LOCKS[0], 0n);
         await advancePeriods(fx.escrow, 1n);
         const before = await snapshotState(fx.escrow, fx.token, fx.stakers);
         await expect(fx.escrow.connect(fx.aliceOp).commitToNextPeriod())
@@ -718,7 +721,7 @@ describe("StakingEscrow", function () {
       const next = (await escrow.getCurrentPeriod()) + 1n;
       await expect(escrow.connect(aliceOp).commitToNextPeriodFor(alice.address))
         .to.emit(escrow, "CommitmentMade")
-        .withArgs(alice.address, next, LOCKS[0])
+        .withArgs(alice.address, next, LOCKS[0], next)
         .and.to.emit(hook, "CommitRecorded")
         .withArgs(await escrow.getAddress(), alice.address, next);
       await advancePeriods(escrow, 2);
