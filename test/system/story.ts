@@ -297,12 +297,13 @@ export function systemStory(client: ChainClient, skip?: () => string | undefined
 
     it("/metrics counters moved", async function () {
       const [first, second, third] = await Promise.all(nodes.map(metricsOf));
-      // Bob asks 2 of the 3 nodes per retrieval (another for each that fails): the restarted node and node 2
-      // each served the second retrieval, and the two retrievals were served 2 + 2 times in all.
+      // Bob asks 2 of the 3 nodes per retrieval (another for each that fails). The second retrieval needed the
+      // restarted node and node 2; the first was served by two of the three, at most one of them node 1, whose
+      // counters its restart reset: nodes 2 and 3 count at least one serving of it.
       const served = (text: string) => metric(text, 'kms_node_reencryption_requests_total{outcome="served"}');
       expect(served(first)).to.be.at.least(1);
       expect(served(second)).to.be.at.least(1);
-      expect(served(first) + served(second) + served(third)).to.be.at.least(4);
+      expect(served(second) + served(third)).to.be.at.least(2);
       expect(metric(second, "kms_node_cfrags_total")).to.be.at.least(1);
       expect(metric(second, 'kms_node_kfrag_deliveries_total{outcome="stored"}')).to.equal(1);
       expect(metric(second, "kms_node_commitments_sent_total")).to.equal(1);
