@@ -84,7 +84,9 @@ class Model {
     this.settle(i, current);
     this.stake[i] += v;
     this.locked[i] += v;
-    for (const p of this.committed[i]) this.addWeight(p, i, v);
+    // The later open period first, as the escrow's `lock` does: when a slash emptied both open periods, the one
+    // re-opened first takes its issuance from the larger reserve.
+    for (const p of [...this.committed[i]].reverse()) this.addWeight(p, i, v);
   }
 
   slash(i: number, current: bigint, penalty: bigint, reward: bigint): { taken: bigint; paid: bigint } {
