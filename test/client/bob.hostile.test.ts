@@ -457,10 +457,11 @@ describe("Bob against hostile nodes", function () {
           )),
         ],
       };
-      // No hedge within the test's time: only the replacements can bring the three good nodes in.
+      // No hedge within the test's time: whenever Bob's random first three include a failing node (9 orders in
+      // 10), only its replacement can bring the third good node in; in every order each good node is asked once.
       const opened = await decryptBytes(grantWithFailures, bobSk, await seal("replaced"), { hedgeMs: 600_000 });
       expect(new TextDecoder().decode(opened)).to.equal("replaced");
-      expect(refused).to.equal(2);
+      expect(refused).to.be.at.most(2);
       expect(asked).to.deep.equal([1, 1, 1, 0]);
     });
 
