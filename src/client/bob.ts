@@ -412,9 +412,8 @@ export async function retrieveCFrags(
     let settled = 0;
     let done = false;
     let hedged = false;
-    /** Busy nodes asked once more after their Retry-After, and how many of those waits are still running. */
+    /** Busy nodes asked once more after their Retry-After (`retries` holds the waits still running). */
     const retried = new Set<(typeof grant.nodes)[number]>();
-    let waiting = 0;
     const finish = () => {
       done = true;
       resolve();
@@ -454,11 +453,9 @@ export async function retrieveCFrags(
             // Busy (429/503 with a short Retry-After): another node is asked at once (below), and this one again
             // after its wait if Bob still needs it then.
             retried.add(node);
-            waiting++;
             progress(`node ${node.staker} is busy (${code}); asking it again in ${wait} s if still needed`);
             const timer = setTimeout(() => {
               retries.delete(timer);
-              waiting--;
               if (done) return;
               order.push(node);
               if (hedged || settled === asked) askNext();
@@ -471,7 +468,7 @@ export async function retrieveCFrags(
           // A node that gave no usable cfrag is replaced by the next one at once.
           if (failed) askNext();
           const enough = kept.complete() !== undefined && !options.auditAll;
-          if (enough || (settled === asked && asked === order.length && waiting === 0)) finish();
+          if (enough || (settled === asked && asked === order.length && retries.size === 0)) finish();
           else if (settled === asked) askNext(); // a good cfrag of another kfrag set: ask on
         }
       })();
