@@ -1,5 +1,5 @@
 // The network page: the period, and every active node with its stake and the health its status endpoint reports.
-import { formatKms, loadActiveNodes, nodeContactOf, requestJson, type NodeStatus } from "../lib";
+import { formatKms, getAddress, loadActiveNodes, nodeContactOf, requestJson, type NodeStatus } from "../lib";
 import { app } from "./context";
 import { h, Outcome, Progress } from "./ui";
 
@@ -45,15 +45,12 @@ export async function networkPage(root: HTMLElement): Promise<void> {
     progress.set(0, nodes.length, `asking ${nodes.length} node(s) for their status…`);
     await Promise.all(
       nodes.map(async (node) => {
-        const row = h(
-          "tr",
-          { "data-staker": node.staker },
-          cell(node.staker, "mono"),
-          cell(`${formatKms(node.weight)} KMS`),
-        );
+        // The list's addresses are lower-case (cheap to read for thousands of nodes); a person reads EIP-55.
+        const staker = getAddress(node.staker);
+        const row = h("tr", { "data-staker": staker }, cell(staker, "mono"), cell(`${formatKms(node.weight)} KMS`));
         rows.append(row);
         try {
-          const { url } = await nodeContactOf(contracts.nodeDirectory, node.staker);
+          const { url } = await nodeContactOf(contracts.nodeDirectory, staker);
           row.append(cell(url, "mono"));
           const status = await requestJson<NodeStatus>(`${url}/v1/status`, undefined, { timeoutMs: 5_000 });
           const { text, ok } = health(status);

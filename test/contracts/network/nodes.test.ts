@@ -112,7 +112,8 @@ function fakeSources(options: FakeOptions) {
         n.unlockPeriod >= CURRENT + 2n + WINDOW &&
         n.lastCommittedPeriod >= CURRENT,
     )
-    .map((n) => ({ staker: n.staker, weight: n.lockedValue, operator: n.operator }));
+    // Lower-case: checksumming every node would cost a keccak each; only the sampled few are checksummed.
+    .map((n) => ({ staker: n.staker.toLowerCase(), weight: n.lockedValue, operator: n.operator.toLowerCase() }));
   return { sources, log, active, nodes };
 }
 
@@ -197,6 +198,12 @@ describe("nodes.ts: reading the directory", function () {
       MalformedPageError,
       /11 nodes where at most 10/,
     );
+    const odd = fakeSources({ total: 10, answer: (_s, _c, page) => page.slice(0, -1) });
+    await expect(loadActiveNodes(odd.sources)).to.be.rejectedWith(MalformedPageError, /malformed hex/);
+    const junk = fakeSources({ total: 10, answer: (_s, _c, page) => page.slice(0, -2) + "zz" });
+    await expect(loadActiveNodes(junk.sources)).to.be.rejectedWith(MalformedPageError, /malformed hex/);
+    const bare = fakeSources({ total: 10, answer: (_s, _c, page) => page.slice(2) });
+    await expect(loadActiveNodes(bare.sources)).to.be.rejectedWith(MalformedPageError, /not 0x-hex/);
   });
 
   it("rejects a page size or a concurrency it cannot use", async function () {

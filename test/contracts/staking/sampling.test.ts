@@ -1,6 +1,7 @@
 // Stake-weighted sampling (src/staking/sampling.ts), the schedule helpers, and sampling live nodes on-chain.
 import { expect } from "chai";
 import fc from "fast-check";
+import { getAddress } from "ethers";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import {
@@ -75,6 +76,31 @@ describe("staking toolkit", function () {
         InvalidSampleError,
         "negative",
       );
+      expect(() => sampleNodes([{ staker: "node-1", weight: 1n }], 1, seed("x"))).to.throw(
+        InvalidSampleError,
+        "candidate node-1 is not an address",
+      );
+    });
+
+    it("orders candidates whatever their case and returns the draws checksummed (EIP-55)", function () {
+      const mixed = [0xabc, 0xdef1, 0xfeed, 0xbeef].map((i) => ({ staker: getAddress(addr(i)), weight: 10n }));
+      const lower = mixed.map((c) => ({ ...c, staker: c.staker.toLowerCase() }));
+      const drawn = sampleNodes(mixed, 4, seed("case"));
+      expect(sampleNodes(lower, 4, seed("case"))).to.deep.equal(drawn);
+      expect(drawn.map((a) => getAddress(a))).to.deep.equal(drawn);
+      expect(() =>
+        sampleNodes(
+          [{ ...lower[0], staker: lower[0].staker.toUpperCase().replace("0X", "0x") }, lower[1]],
+          2,
+          seed("x"),
+        ),
+      ).to.not.throw();
+      // Mixed case that is not the address's checksum is a typo, not an address.
+      // (0xabc has three letters: flipping the case of one leaves a mixed case the checksum does not match.)
+      const typo = mixed[0].staker.replace(/[a-fA-F]/, (c) =>
+        c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase(),
+      );
+      expect(() => sampleNodes([{ staker: typo, weight: 1n }], 1, seed("x"))).to.throw(InvalidSampleError, "EIP-55");
     });
   });
 
@@ -107,7 +133,9 @@ describe("staking toolkit", function () {
       return { ...fx, nodeDirectory };
     }
 
-    const summary = (nodes: { staker: string; weight: bigint }[]) => nodes.map((n) => [n.staker, n.weight]);
+    // The list's addresses are lower-case (see ActiveNode); these tests compare them with signers' EIP-55 ones.
+    const summary = (nodes: { staker: string; weight: bigint }[]) => nodes.map((n) => [getAddress(n.staker), n.weight]);
+    const stakersOf = (nodes: { staker: string }[]) => nodes.map((n) => getAddress(n.staker));
 
     it("returns announced, bonded, committing stakers with a live lock, weighted by it", async function () {
       const { escrow, nodeDirectory, aliceOp, bobOp, carolOp, alice, bob } = await loadFixture(announcedFixture);
@@ -121,13 +149,16 @@ describe("staking toolkit", function () {
         [alice.address, LOCKS[0]],
         [bob.address, LOCKS[1]],
       ]);
-      expect(nodes[0].operator).to.equal(aliceOp.address);
+      expect(nodes[0].operator).to.equal(aliceOp.address.toLowerCase());
+      expect(nodes[0].staker).to.equal(alice.address.toLowerCase());
+      // The sample of them is checksummed, as users and the policy records see addresses.
+      expect([...sampleNodes(nodes, 2, seed("x"))].sort()).to.deep.equal([alice.address, bob.address].sort());
       // A node that stopped committing drops out once its last committed period is past.
       await advancePeriods(escrow, 1);
       await escrow.connect(aliceOp).commitToNextPeriod();
       await advancePeriods(escrow, 1);
       nodes = await loadActiveNodes(contracts);
-      expect(nodes.map((n) => n.staker)).to.deep.equal([alice.address]);
+      expect(stakersOf(nodes)).to.deep.equal([alice.address]);
       expect(await loadActiveNodes(contracts, { lockedUntil: 10n ** 9n })).to.deep.equal([]);
     });
 
@@ -152,9 +183,9 @@ describe("staking toolkit", function () {
       await escrow.connect(stranger).commitToNextPeriod();
       await escrow.connect(bobOp).commitToNextPeriod();
       const contracts = { escrow, nodeDirectory };
-      expect((await loadActiveNodes(contracts)).map((n) => n.staker)).to.not.include(alice.address);
+      expect(stakersOf(await loadActiveNodes(contracts))).to.not.include(alice.address);
       await nodeDirectory.connect(stranger).announce("http://127.0.0.1:9153", KEY);
-      expect((await loadActiveNodes(contracts)).map((n) => n.staker)).to.include(alice.address);
+      expect(stakersOf(await loadActiveNodes(contracts))).to.include(alice.address);
       expect(await nodeDirectory.nodeCount()).to.equal(2n); // a re-announcement adds no entry
     });
 
