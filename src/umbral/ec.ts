@@ -9,7 +9,23 @@
 // `isZeroSumPublic`, `linCombXModNPublic`, `invertPublic`) are for public scalars only: wNAF skips zero
 // digits, Straus shares one chain of doublings between all terms.
 import { secp256k1 } from "@noble/curves/secp256k1";
-import { fe, feAdd, feCarry, feCopy, feFromBig, feMul, feNeg, feScale, feSqr, feSub, feToBig, type Fe } from "./field";
+import { bytesToNumberBE } from "@noble/curves/abstract/utils";
+import { randomBytes } from "@noble/hashes/utils";
+import {
+  fe,
+  feAdd,
+  feCarry,
+  feCopy,
+  feFromBig,
+  feIsZero,
+  feMul,
+  feNeg,
+  feScale,
+  feSqr,
+  feSub,
+  feToBig,
+  type Fe,
+} from "./field";
 
 type Point = InstanceType<typeof secp256k1.Point>;
 const Point = secp256k1.Point;
@@ -197,9 +213,26 @@ function oddDigits5(k: bigint): Int8Array {
   return d;
 }
 
-/** k·Q for a secret k in [1, n), with a scalar-independent sequence of group operations. */
+/**
+ * k·Q for a secret k in [1, n), with a scalar-independent sequence of group operations, as an affine point
+ * (Z = 1): such products are encoded (hashed or sent) next, and the blinded inversion here in limb form costs
+ * less than the one of the encoding.
+ */
 export function ctMul(q: Point, k: bigint): Point {
-  return ctLinComb([q], [k]);
+  return ctMulOfSum([q], k);
+}
+
+/**
+ * k·(Q_1 + … + Q_m) for a secret k in [1, n) and public points Q_i, as {@link ctMul}: the sum is formed with
+ * the complete addition in limb form (a capsule is opened with sk·(E + V)), one table for it.
+ */
+export function ctMulOfSum(points: Point[], k: bigint): Point {
+  const base = zeroJ();
+  for (const q of points) padd(base, base, fromPoint(q));
+  // The sum is public, and the identity has no affine table (k·O = O).
+  if (feIsZero(base[2])) return Point.ZERO;
+  const [table] = ctTables([base]);
+  return toAffinePoint(ctRun([{ table, k }]));
 }
 
 // Scratch for the secret paths: the negated y of the selected entry (always computed, then selected by index).
@@ -224,18 +257,16 @@ function grown<T>(list: T[], n: number, make: () => T): T[] {
 const ctTwice = newJ();
 
 /**
- * The {@link CtTable}s of public non-identity points, normalised with one inversion for all. They are
- * multiples of the public Q, computed before any secret is involved, in pooled storage that the next call
- * overwrites (callers use them at once).
+ * The {@link CtTable}s of public non-identity points (at most 2-unit triples), normalised with one inversion
+ * for all. They are multiples of the public Q, computed before any secret is involved, in pooled storage that
+ * the next call overwrites (callers use them at once).
  */
-function ctTables(points: Point[]): CtTable[] {
+function ctTables(points: J[]): CtTable[] {
   const n = 16 * points.length;
   const proj = grown(ctPool.proj, n, newJ);
   points.forEach((q, i) => {
     const b = proj[16 * i];
-    feFromBig(q.X, b[0]);
-    feFromBig(q.Y, b[1]);
-    feFromBig(q.Z, b[2]);
+    for (let c = 0; c < 3; c++) feCopy(b[c], q[c]);
     pdbl(ctTwice, b);
     for (let j = 1; j < 16; j++) padd(proj[16 * i + j], proj[16 * i + j - 1], ctTwice);
   });
@@ -325,7 +356,7 @@ export function ctLinComb(allPoints: Point[], allScalars: bigint[]): Point {
   // The identity (public) contributes nothing and has no affine table.
   const points = allPoints.filter((q) => q.Z !== 0n);
   const scalars = allScalars.filter((_, i) => allPoints[i].Z !== 0n);
-  const tables = ctTables(points);
+  const tables = ctTables(points.map(fromPoint));
   return toPoint(ctRun(points.map((_, i) => ({ table: tables[i], k: scalars[i] }))));
 }
 
@@ -336,7 +367,7 @@ export function ctLinComb(allPoints: Point[], allScalars: bigint[]): Point {
  */
 export function ctMulEach(points: Point[], scalars: bigint[]): Point[][] {
   const live = points.filter((q) => q.Z !== 0n);
-  const tables = ctTables(live);
+  const tables = ctTables(live.map(fromPoint));
   return points.map((q) => {
     if (q.Z === 0n) return scalars.map(() => q);
     const table = tables[live.indexOf(q)];
@@ -367,7 +398,7 @@ function wnaf5(k: bigint): Int8Array {
 }
 
 /**
- * Affine (x, y) of the first `count` projective points with Z ≠ 0, with one field inversion for all
+ * Affine (x, y) of the first `count` projective points with Z ≠ 0, with one blinded field inversion for all
  * (Montgomery's trick). Into `out` and with `prefix` as scratch when given (the secret paths' pooled tables),
  * else into fresh elements.
  */
@@ -381,8 +412,8 @@ function normalizeBatch(points: J[], count = points.length, out?: A[], prefix?: 
     feCopy(pre[i], acc);
     feMul(acc, acc, points[i][2]);
   }
-  // Only public points (tables of G, U and of public MSM bases) and encodings come here.
-  const inv = feFromBig(invertPublic(feToBig(acc), P), normInv);
+  // Tables of public points come here, and the encodings of products by secrets: hence the blinding.
+  const inv = invertBlinded(normInv, acc);
   const zInv = normZInv;
   for (let i = count - 1; i >= 0; i--) {
     feMul(zInv, inv, pre[i]);
@@ -393,6 +424,30 @@ function normalizeBatch(points: J[], count = points.length, out?: A[], prefix?: 
   return result;
 }
 const [normAcc, normInv, normZInv] = [fe(), fe(), fe()];
+
+/**
+ * o = 1/a for a ≠ 0 with the variable-time `invertPublic`, blinded: a may be the Z of a product by a secret
+ * (projective coordinates leak about the scalar), so the inversion only sees a·b for a fresh random b, and
+ * its result is multiplied by b again. b is 32 random bytes modulo p (bias below 2^-200, harmless for a
+ * blinding factor; 0, once in 2^256, becomes 1).
+ */
+function invertBlinded(o: Fe, a: Fe): Fe {
+  const b = feFromBig(bytesToNumberBE(randomBytes(32)) % P || 1n, blindB);
+  feMul(o, a, b);
+  feFromBig(invertPublic(feToBig(o), P), o);
+  feMul(o, o, b);
+  return o;
+}
+const blindB = fe();
+
+/** The affine point of a projective triple (one blinded inversion), Z = 1; the identity for Z = 0. */
+function toAffinePoint(p: J): Point {
+  if (feIsZero(p[2])) return Point.ZERO;
+  const zInv = invertBlinded(normZInv, p[2]);
+  feMul(normAcc, p[0], zInv);
+  feMul(normInv, p[1], zInv);
+  return new Point(feToBig(normAcc), feToBig(normInv), 1n);
+}
 
 /**
  * Signed odd 8-bit digits of an odd k < 2^256: d_0 … d_32, each odd in [−255, 255], Σ d_i·2^(8i) = k
