@@ -235,8 +235,16 @@ export function ctMulOfSum(points: Point[], k: bigint): Point {
   return toAffinePoint(ctRun([{ table, k }]));
 }
 
-// Scratch for the secret paths: the negated y of the selected entry (always computed, then selected by index).
+// Scratch for the secret paths: the negated y of the selected entry (always computed, then selected by index
+// from `ys`, a reused pair rather than a fresh array literal per addition).
 const negY = fe();
+const ys: [Fe, Fe] = [negY, negY];
+/** y or −y (in `negY`) by the index `negate` ∈ {0, 1}, without a branch. */
+function ySelect(y: Fe, negate: number): Fe {
+  feNeg(negY, y);
+  ys[0] = y;
+  return ys[negate];
+}
 
 /** The affine tables of a public point for the secret paths: odd multiples 1·Q … 31·Q, and their φ-images. */
 interface CtTable {
@@ -319,8 +327,7 @@ function ctRun(terms: { table: CtTable; k: bigint }[]): J {
       const [bx, by] = table[0];
       const minusQ = minus[corrections.length];
       feCopy(minusQ[0], bx);
-      feNeg(negY, by);
-      feCopy(minusQ[1], [negY, by][sign]);
+      feCopy(minusQ[1], ySelect(by, sign ^ 1));
       minusQ[2].fill(0);
       minusQ[2][0] = 1;
       corrections.push([ZERO, minusQ][even]);
@@ -338,9 +345,8 @@ function ctRun(terms: { table: CtTable; k: bigint }[]): J {
       const d = digits[t][w];
       const negD = (d >> 7) & 1; // 1 if the digit is negative
       const e = tables[t][((d ^ -negD) + negD - 1) >> 1]; // |d| = 2j + 1 → entry j
-      feNeg(negY, e[1]);
       entry[0] = e[0];
-      entry[1] = [e[1], negY][negD ^ signs[t]];
+      entry[1] = ySelect(e[1], negD ^ signs[t]);
       madd(acc, acc, entry);
     }
   }
@@ -526,9 +532,8 @@ class FixedBase {
       const di = d[i];
       const sign = (di >> 15) & 1; // 1 if negative
       const e = rows[i][((di ^ -sign) + sign - 1) >> 1];
-      feNeg(negY, e[1]);
       entry[0] = e[0];
-      entry[1] = [e[1], negY][sign];
+      entry[1] = ySelect(e[1], sign);
       madd(acc, acc, entry);
     }
     return [acc, negJ(acc)][even];
