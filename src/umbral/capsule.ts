@@ -8,6 +8,7 @@ import {
   G,
   isZeroSum,
   mulSecret,
+  mulSecretOfSum,
   POINT_SIZE,
   pointFromBytes,
   pointToBytes,
@@ -107,6 +108,6 @@ export class Capsule {
 
   /** @internal The key seed sk·(E + V), for the delegating key's owner. */
   openOriginal(sk: SecretKey): Uint8Array {
-    return pointToBytes(mulSecret(this.e.add(this.v), secretScalar(sk)), false);
+    return pointToBytes(mulSecretOfSum([this.e, this.v], secretScalar(sk)), false);
   }
 }

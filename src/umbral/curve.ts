@@ -12,6 +12,7 @@ import {
   invertPublic,
   ctMul,
   ctMulEach,
+  ctMulOfSum,
   fixedMulSecret,
   isZeroSumPublic,
   linCombPublic,
@@ -137,11 +138,19 @@ export function randomScalar(): bigint {
 /**
  * k·P for a secret k in [1, n), in constant time. G and U use `ec.ts`'s fixed-base tables (33 mixed
  * additions of table entries selected by index, odd signed digits so no digit is zero); any other point
- * goes through `ctMul` (GLV, 4-bit windows, complete formulas).
+ * goes through `ctMul` (GLV, odd signed 5-bit digits, complete formulas; the result comes back affine).
  */
 export function mulSecret(p: Point, k: bigint): Point {
   if (p.Z === 0n) return Point.ZERO; // the identity (cheaper than noble's is0(), an equals() with 4 products)
   return fixedMulSecret(p, k) ?? ctMul(p, k);
+}
+
+/**
+ * k·(P_1 + … + P_m) for a secret k in [1, n), in constant time: the sum is formed in `ec.ts`'s limb field
+ * (cheaper than noble's BigInt addition) and multiplied as by `mulSecret`. For sk·(E + V).
+ */
+export function mulSecretOfSum(points: Point[], k: bigint): Point {
+  return ctMulOfSum(points, k);
 }
 
 /**

@@ -9,7 +9,23 @@
 // `isZeroSumPublic`, `linCombXModNPublic`, `invertPublic`) are for public scalars only: wNAF skips zero
 // digits, Straus shares one chain of doublings between all terms.
 import { secp256k1 } from "@noble/curves/secp256k1";
-import { fe, feAdd, feCarry, feCopy, feFromBig, feMul, feNeg, feScale, feSqr, feSub, feToBig, type Fe } from "./field";
+import { bytesToNumberBE } from "@noble/curves/abstract/utils";
+import { randomBytes } from "@noble/hashes/utils";
+import {
+  fe,
+  feAdd,
+  feCarry,
+  feCopy,
+  feFromBig,
+  feIsZero,
+  feMul,
+  feNeg,
+  feScale,
+  feSqr,
+  feSub,
+  feToBig,
+  type Fe,
+} from "./field";
 
 type Point = InstanceType<typeof secp256k1.Point>;
 const Point = secp256k1.Point;
@@ -197,13 +213,38 @@ function oddDigits5(k: bigint): Int8Array {
   return d;
 }
 
-/** k·Q for a secret k in [1, n), with a scalar-independent sequence of group operations. */
+/**
+ * k·Q for a secret k in [1, n), with a scalar-independent sequence of group operations, as an affine point
+ * (Z = 1): such products are encoded (hashed or sent) next, and the blinded inversion here in limb form costs
+ * less than the one of the encoding.
+ */
 export function ctMul(q: Point, k: bigint): Point {
-  return ctLinComb([q], [k]);
+  return ctMulOfSum([q], k);
 }
 
-// Scratch for the secret paths: the negated y of the selected entry (always computed, then selected by index).
+/**
+ * k·(Q_1 + … + Q_m) for a secret k in [1, n) and public points Q_i, as {@link ctMul}: the sum is formed with
+ * the complete addition in limb form (a capsule is opened with sk·(E + V)), one table for it.
+ */
+export function ctMulOfSum(points: Point[], k: bigint): Point {
+  const base = zeroJ();
+  for (const q of points) padd(base, base, fromPoint(q));
+  // The sum is public, and the identity has no affine table (k·O = O).
+  if (feIsZero(base[2])) return Point.ZERO;
+  const [table] = ctTables([base]);
+  return toAffinePoint(ctRun([{ table, k }]));
+}
+
+// Scratch for the secret paths: the negated y of the selected entry (always computed, then selected by index
+// from `ys`, a reused pair rather than a fresh array literal per addition).
 const negY = fe();
+const ys: [Fe, Fe] = [negY, negY];
+/** y or −y (in `negY`) by the index `negate` ∈ {0, 1}, without a branch. */
+function ySelect(y: Fe, negate: number): Fe {
+  feNeg(negY, y);
+  ys[0] = y;
+  return ys[negate];
+}
 
 /** The affine tables of a public point for the secret paths: odd multiples 1·Q … 31·Q, and their φ-images. */
 interface CtTable {
@@ -224,18 +265,16 @@ function grown<T>(list: T[], n: number, make: () => T): T[] {
 const ctTwice = newJ();
 
 /**
- * The {@link CtTable}s of public non-identity points, normalised with one inversion for all. They are
- * multiples of the public Q, computed before any secret is involved, in pooled storage that the next call
- * overwrites (callers use them at once).
+ * The {@link CtTable}s of public non-identity points (at most 2-unit triples), normalised with one inversion
+ * for all. They are multiples of the public Q, computed before any secret is involved, in pooled storage that
+ * the next call overwrites (callers use them at once).
  */
-function ctTables(points: Point[]): CtTable[] {
+function ctTables(points: J[]): CtTable[] {
   const n = 16 * points.length;
   const proj = grown(ctPool.proj, n, newJ);
   points.forEach((q, i) => {
     const b = proj[16 * i];
-    feFromBig(q.X, b[0]);
-    feFromBig(q.Y, b[1]);
-    feFromBig(q.Z, b[2]);
+    for (let c = 0; c < 3; c++) feCopy(b[c], q[c]);
     pdbl(ctTwice, b);
     for (let j = 1; j < 16; j++) padd(proj[16 * i + j], proj[16 * i + j - 1], ctTwice);
   });
@@ -288,8 +327,7 @@ function ctRun(terms: { table: CtTable; k: bigint }[]): J {
       const [bx, by] = table[0];
       const minusQ = minus[corrections.length];
       feCopy(minusQ[0], bx);
-      feNeg(negY, by);
-      feCopy(minusQ[1], [negY, by][sign]);
+      feCopy(minusQ[1], ySelect(by, sign ^ 1));
       minusQ[2].fill(0);
       minusQ[2][0] = 1;
       corrections.push([ZERO, minusQ][even]);
@@ -307,9 +345,8 @@ function ctRun(terms: { table: CtTable; k: bigint }[]): J {
       const d = digits[t][w];
       const negD = (d >> 7) & 1; // 1 if the digit is negative
       const e = tables[t][((d ^ -negD) + negD - 1) >> 1]; // |d| = 2j + 1 → entry j
-      feNeg(negY, e[1]);
       entry[0] = e[0];
-      entry[1] = [e[1], negY][negD ^ signs[t]];
+      entry[1] = ySelect(e[1], negD ^ signs[t]);
       madd(acc, acc, entry);
     }
   }
@@ -325,7 +362,7 @@ export function ctLinComb(allPoints: Point[], allScalars: bigint[]): Point {
   // The identity (public) contributes nothing and has no affine table.
   const points = allPoints.filter((q) => q.Z !== 0n);
   const scalars = allScalars.filter((_, i) => allPoints[i].Z !== 0n);
-  const tables = ctTables(points);
+  const tables = ctTables(points.map(fromPoint));
   return toPoint(ctRun(points.map((_, i) => ({ table: tables[i], k: scalars[i] }))));
 }
 
@@ -336,7 +373,7 @@ export function ctLinComb(allPoints: Point[], allScalars: bigint[]): Point {
  */
 export function ctMulEach(points: Point[], scalars: bigint[]): Point[][] {
   const live = points.filter((q) => q.Z !== 0n);
-  const tables = ctTables(live);
+  const tables = ctTables(live.map(fromPoint));
   return points.map((q) => {
     if (q.Z === 0n) return scalars.map(() => q);
     const table = tables[live.indexOf(q)];
@@ -367,7 +404,7 @@ function wnaf5(k: bigint): Int8Array {
 }
 
 /**
- * Affine (x, y) of the first `count` projective points with Z ≠ 0, with one field inversion for all
+ * Affine (x, y) of the first `count` projective points with Z ≠ 0, with one blinded field inversion for all
  * (Montgomery's trick). Into `out` and with `prefix` as scratch when given (the secret paths' pooled tables),
  * else into fresh elements.
  */
@@ -381,8 +418,8 @@ function normalizeBatch(points: J[], count = points.length, out?: A[], prefix?: 
     feCopy(pre[i], acc);
     feMul(acc, acc, points[i][2]);
   }
-  // Only public points (tables of G, U and of public MSM bases) and encodings come here.
-  const inv = feFromBig(invertPublic(feToBig(acc), P), normInv);
+  // Tables of public points come here, and the encodings of products by secrets: hence the blinding.
+  const inv = invertBlinded(normInv, acc);
   const zInv = normZInv;
   for (let i = count - 1; i >= 0; i--) {
     feMul(zInv, inv, pre[i]);
@@ -393,6 +430,30 @@ function normalizeBatch(points: J[], count = points.length, out?: A[], prefix?: 
   return result;
 }
 const [normAcc, normInv, normZInv] = [fe(), fe(), fe()];
+
+/**
+ * o = 1/a for a ≠ 0 with the variable-time `invertPublic`, blinded: a may be the Z of a product by a secret
+ * (projective coordinates leak about the scalar), so the inversion only sees a·b for a fresh random b, and
+ * its result is multiplied by b again. b is 32 random bytes modulo p (bias below 2^-200, harmless for a
+ * blinding factor; 0, once in 2^256, becomes 1).
+ */
+function invertBlinded(o: Fe, a: Fe): Fe {
+  const b = feFromBig(bytesToNumberBE(randomBytes(32)) % P || 1n, blindB);
+  feMul(o, a, b);
+  feFromBig(invertPublic(feToBig(o), P), o);
+  feMul(o, o, b);
+  return o;
+}
+const blindB = fe();
+
+/** The affine point of a projective triple (one blinded inversion), Z = 1; the identity for Z = 0. */
+function toAffinePoint(p: J): Point {
+  if (feIsZero(p[2])) return Point.ZERO;
+  const zInv = invertBlinded(normZInv, p[2]);
+  feMul(normAcc, p[0], zInv);
+  feMul(normInv, p[1], zInv);
+  return new Point(feToBig(normAcc), feToBig(normInv), 1n);
+}
 
 /**
  * Signed odd 8-bit digits of an odd k < 2^256: d_0 … d_32, each odd in [−255, 255], Σ d_i·2^(8i) = k
@@ -471,9 +532,8 @@ class FixedBase {
       const di = d[i];
       const sign = (di >> 15) & 1; // 1 if negative
       const e = rows[i][((di ^ -sign) + sign - 1) >> 1];
-      feNeg(negY, e[1]);
       entry[0] = e[0];
-      entry[1] = [e[1], negY][sign];
+      entry[1] = ySelect(e[1], sign);
       madd(acc, acc, entry);
     }
     return [acc, negJ(acc)][even];

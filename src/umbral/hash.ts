@@ -3,6 +3,7 @@
 // compressed. Also the kfrag signature message and the HKDF used by the DEM and the key factory.
 import { sha256 } from "@noble/hashes/sha2";
 import { hkdf } from "@noble/hashes/hkdf";
+import { hmac } from "@noble/hashes/hmac";
 import { bytesToNumberBE } from "@noble/curves/abstract/utils";
 import { CURVE_ORDER, pointToBytes, U, type Point } from "./curve";
 
@@ -87,9 +88,19 @@ export function kfragSignatureMessage(
   return concat(...parts);
 }
 
-/** HKDF-SHA256 with no salt (RFC 5869's all-zero default, as umbral's `kdf(seed, None, info)`). */
+// HMAC-SHA256 keyed with HKDF's default salt (32 zero bytes), its key pads hashed once: each `kdf` clones it.
+const ZERO_SALT_HMAC = hmac.create(sha256, new Uint8Array(32));
+const COUNTER_ONE = Uint8Array.of(1);
+
+/**
+ * HKDF-SHA256 with no salt (RFC 5869's all-zero default, as umbral's `kdf(seed, None, info)`). Up to 32
+ * bytes (every DEM key) it is written out: PRK = HMAC(0^32, ikm), OKM = HMAC(PRK, info ‖ 0x01), the same
+ * bytes as noble's `hkdf` at less than half its cost (no salt array, pad hashing or HMAC copies per call).
+ */
 export function kdf(ikm: Uint8Array, info: Uint8Array, length: number): Uint8Array {
-  return hkdf(sha256, ikm, undefined, info, length);
+  if (length < 1 || length > 32) return hkdf(sha256, ikm, undefined, info, length);
+  const prk = ZERO_SALT_HMAC.clone().update(ikm).digest();
+  return hmac.create(sha256, prk).update(info).update(COUNTER_ONE).digest().subarray(0, length);
 }
 
 export { sha256 };

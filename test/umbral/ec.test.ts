@@ -7,6 +7,7 @@ import {
   ctLinComb,
   ctMul,
   ctMulEach,
+  ctMulOfSum,
   fixedMulSecret,
   formulasForTests as F,
   invertPublic,
@@ -51,6 +52,36 @@ describe("umbral ec arithmetic", function () {
     for (const k of [...EDGE, ...Array.from({ length: 100 }, randomScalar)]) {
       expect(ctMul(q, k).equals(q.multiply(k)), `k = ${k}`).to.equal(true);
     }
+  });
+
+  it("ctMul returns affine points (Z = 1) whose encoding is noble's, for random and edge scalars", function () {
+    const q = randomPoint();
+    for (const k of [...EDGE, randomScalar(), randomScalar()]) {
+      const p = ctMul(q, k);
+      const expected = q.multiply(k);
+      expect(p.Z, `k = ${k}`).to.equal(1n);
+      expect(p.equals(expected)).to.equal(true);
+      expect(hex(pointToBytes(p, false))).to.equal(hex(expected.toBytes(true)));
+    }
+  });
+
+  it("ctMulOfSum is k·(Q1 + … + Qm) as noble computes it, the identity when the sum cancels", function () {
+    for (let i = 0; i < 10; i++) {
+      const ps = [randomPoint(), randomPoint()];
+      const k = randomScalar();
+      const expected = ps[0].add(ps[1]).multiply(k);
+      const p = ctMulOfSum(ps, k);
+      expect(p.equals(expected)).to.equal(true);
+      expect(p.Z).to.equal(1n);
+    }
+    const q = randomPoint();
+    for (const k of [1n, 2n, N - 1n, LAMBDA]) {
+      // Q + Q runs into the complete addition's doubling case; Q + (−Q) and O + O are the identity.
+      expect(ctMulOfSum([q, q], k).equals(q.double().multiply(k)), `k = ${k}`).to.equal(true);
+      expect(ctMulOfSum([q, q.negate()], k).is0()).to.equal(true);
+      expect(ctMulOfSum([Pt.ZERO, q, Pt.ZERO], k).equals(q.multiply(k))).to.equal(true);
+    }
+    expect(ctMulOfSum([Pt.ZERO], 5n).is0()).to.equal(true);
   });
 
   it("ctMul handles bases G, −G and points where table additions meet doublings", function () {

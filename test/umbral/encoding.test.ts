@@ -4,6 +4,10 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { secp256k1 } from "@noble/curves/secp256k1";
+import { hkdf } from "@noble/hashes/hkdf";
+import { sha256 } from "@noble/hashes/sha2";
+import { randomBytes } from "@noble/hashes/utils";
+import { kdf } from "../../src/umbral/hash";
 import { be32, hex, T, tsPolicy, utf8, W, wasmPk } from "./oracle";
 
 const N_HEX = be32(T.CURVE_ORDER);
@@ -33,6 +37,18 @@ describe("umbral encodings", function () {
         const w = W.SecretKey.fromBEBytes(sk.toBEBytes());
         expect(hex(sk.publicKey().toCompressedBytes())).to.equal(hex(w.publicKey().toCompressedBytes()));
         expect(hex(sk.toBEBytes())).to.equal(hex(w.toBEBytes()));
+      }
+    });
+
+    it("kdf is HKDF-SHA256 without salt, as noble's hkdf, for every length and input size", function () {
+      for (const length of [1, 16, 24, 31, 32, 33, 48, 64, 100]) {
+        for (const size of [0, 1, 32, 33, 64, 65, 200]) {
+          const ikm = randomBytes(size);
+          const info = randomBytes(length % 40);
+          expect(hex(kdf(ikm, info, length)), `${length} bytes from ${size}`).to.equal(
+            hex(hkdf(sha256, ikm, undefined, info, length)),
+          );
+        }
       }
     });
 
