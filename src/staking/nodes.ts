@@ -3,7 +3,7 @@
 // locked stake. 10,000 nodes cost ten `eth_call`s, several in flight at once, instead of an event scan from
 // block 0 and one call per staker. No event is read at all: the directory's list is contract state.
 import { hexToBytes } from "@noble/hashes/utils";
-import { getAddress, hexlify } from "ethers";
+import { getAddress } from "ethers";
 import type { NodeDirectory, StakingEscrow } from "../../typechain-types";
 import type { WeightedNode } from "./sampling";
 
@@ -66,11 +66,6 @@ function pageBytes(answer: string): Uint8Array {
   }
 }
 
-/** A big-endian unsigned integer. */
-function uint(bytes: Uint8Array): bigint {
-  return BigInt(hexlify(bytes));
-}
-
 /** Decodes a packed `nodesPage` answer. */
 export function decodePage(page: Uint8Array): PagedNode[] {
   checkPage(page);
@@ -78,10 +73,10 @@ export function decodePage(page: Uint8Array): PagedNode[] {
   for (let at = 0; at < page.length; at += ENTRY) {
     const e = page.subarray(at, at + ENTRY);
     nodes.push({
-      staker: getAddress(hexlify(e.subarray(0, 20))),
-      operator: getAddress(hexlify(e.subarray(20, 40))),
-      announcedOperator: getAddress(hexlify(e.subarray(40, 60))),
-      lockedValue: uint(e.subarray(60, 72)),
+      staker: getAddress(lowerAddress(e, 0)),
+      operator: getAddress(lowerAddress(e, 20)),
+      announcedOperator: getAddress(lowerAddress(e, 40)),
+      lockedValue: readUint96(e, 60),
       unlockPeriod: BigInt(readUint32(e, 72)),
       lastCommittedPeriod: BigInt(readUint32(e, 76)),
     });

@@ -432,19 +432,20 @@ function normalizeBatch(points: J[], count = points.length, out?: A[], prefix?: 
 const [normAcc, normInv, normZInv] = [fe(), fe(), fe()];
 
 /**
- * o = 1/a for a ≠ 0 with the variable-time `invertPublic`, blinded: a may be the Z of a product by a secret
- * (projective coordinates leak about the scalar), so the inversion only sees a·b for a fresh random b, and
+ * 1/z mod p for z ≢ 0 with the variable-time `invertPublic`, blinded: z may be the Z of a product by a secret
+ * (projective coordinates leak about the scalar), so the inversion only sees z·b for a fresh random b, and
  * its result is multiplied by b again. b is 32 random bytes modulo p (bias below 2^-200, harmless for a
  * blinding factor; 0, once in 2^256, becomes 1).
  */
-function invertBlinded(o: Fe, a: Fe): Fe {
-  const b = feFromBig(bytesToNumberBE(randomBytes(32)) % P || 1n, blindB);
-  feMul(o, a, b);
-  feFromBig(invertPublic(feToBig(o), P), o);
-  feMul(o, o, b);
-  return o;
+export function invertBlindedField(z: bigint): bigint {
+  const b = bytesToNumberBE(randomBytes(32)) % P || 1n;
+  return (invertPublic((z * b) % P, P) * b) % P;
 }
-const blindB = fe();
+
+/** o = 1/a for a ≠ 0 in limb form: {@link invertBlindedField}. */
+function invertBlinded(o: Fe, a: Fe): Fe {
+  return feFromBig(invertBlindedField(feToBig(a)), o);
+}
 
 /** The affine point of a projective triple (one blinded inversion), Z = 1; the identity for Z = 0. */
 function toAffinePoint(p: J): Point {
